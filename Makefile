@@ -1,0 +1,45 @@
+# Tanhui: two entry points. `make run` serves the embedded default; `make test` runs every check CI runs.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test lint typecheck migrations-check bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## run: set up, migrate, load demo data into an empty ledger, serve on http://127.0.0.1:5000
+run: install
+	$(BIN)/tanhui db upgrade
+	$(BIN)/tanhui demo --if-empty
+	$(BIN)/tanhui serve --host 127.0.0.1 --port 5000
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check ledger
+
+typecheck: install
+	$(BIN)/mypy
+
+## migrations-check: an empty SQLite database upgrades to head and the models match the migrations
+migrations-check: install
+	rm -rf build/migrations-check && mkdir -p build/migrations-check
+	TANHUI_INSTANCE_PATH=build/migrations-check $(BIN)/tanhui db upgrade
+	TANHUI_INSTANCE_PATH=build/migrations-check $(BIN)/tanhui db check
+
+## test: lint, types, migrations, then pytest (PostgreSQL tests run when TANHUI_PG_URL is set)
+test: lint typecheck migrations-check
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python benchmarks/ledger_bench.py
+
+clean:
+	rm -rf $(VENV) build instance .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -1,0 +1,84 @@
+"""The ledger's public, read-only HTTP contract (DESIGN.md, "Ledger contract"), under ``/api/v1/ledger``."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Response, request
+
+from api.blueprint import api_blueprint as bp
+from api.context import ledger_service
+from api.openapi import document
+from api.schemas import ConsistencyQuery, InclusionQuery
+from ledger import checkpoints, proofs
+from ledger.errors import InvalidCommand, NotFound
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+SEQ = re.compile(r"^(0|[1-9][0-9]{0,15})$")
+
+
+def _text(body: str, cache: str = "no-cache") -> Response:
+    response = Response(body, mimetype="text/plain")
+    response.charset = "utf-8"
+    response.headers["Cache-Control"] = cache
+    return response
+
+
+@bp.get("/ledger/checkpoint")
+@document("Latest signed checkpoint (C2SP tlog-checkpoint signed note)", text=True, tag="ledger")
+def latest_checkpoint() -> Response:
+    with ledger_service().database.reading() as session:
+        record = checkpoints.latest(session)
+        if record is None:
+            raise NotFound("no checkpoint has been signed yet")
+        return _text(record.note)
+
+
+@bp.get("/ledger/key")
+@document("The verifier key line (signed-note vkey form)", text=True, tag="ledger")
+def verifier_key() -> Response:
+    return _text(ledger_service().verifier_key() + "\n", cache="public, max-age=300")
+
+
+@bp.get("/ledger/entries/<seq>")
+@document("One entry: its exact body text and leaf hash", response="EntrySchema", tag="ledger", seq_path=True)
+def get_entry(seq: str) -> tuple[dict[str, object], int, dict[str, str]]:
+    if not SEQ.match(seq):
+        raise InvalidCommand("seq must be a non-negative integer", field="seq")
+    with ledger_service().database.reading() as session:
+        stored = proofs.entry(session, int(seq))
+    return (
+        {"seq": stored.seq, "body": stored.body, "leaf_hash": stored.leaf_hash.hex()},
+        200,
+        {"Cache-Control": IMMUTABLE},
+    )
+
+
+@bp.get("/ledger/proofs/inclusion")
+@document(
+    "RFC 9162 inclusion proof of entry seq in the tree of the given size",
+    response="InclusionProofSchema",
+    query="InclusionQuery",
+    tag="ledger",
+)
+def inclusion_proof() -> tuple[dict[str, object], int, dict[str, str]]:
+    query = InclusionQuery().load(request.args)
+    with ledger_service().database.reading() as session:
+        hashes = proofs.inclusion(session, query["seq"], query["size"])
+    body = {"seq": query["seq"], "size": query["size"], "hashes": [node.hex() for node in hashes]}
+    return body, 200, {"Cache-Control": IMMUTABLE}
+
+
+@bp.get("/ledger/proofs/consistency")
+@document(
+    "RFC 9162 consistency proof between two tree sizes",
+    response="ConsistencyProofSchema",
+    query="ConsistencyQuery",
+    tag="ledger",
+)
+def consistency_proof() -> tuple[dict[str, object], int, dict[str, str]]:
+    query = ConsistencyQuery().load(request.args)
+    with ledger_service().database.reading() as session:
+        hashes = proofs.consistency(session, query["from_"], query["to"])
+    body = {"from": query["from_"], "to": query["to"], "hashes": [node.hex() for node in hashes]}
+    return body, 200, {"Cache-Control": IMMUTABLE}

@@ -1,0 +1,66 @@
+"""Marshmallow schemas for the ledger's public read API (query parameters and responses)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+MAX_TREE_SIZE = 2**53
+
+
+class InclusionQuery(Schema):
+    class Meta:
+        unknown = RAISE
+
+    seq = fields.Integer(required=True, strict=False, validate=validate.Range(min=0, max=MAX_TREE_SIZE))
+    size = fields.Integer(required=True, strict=False, validate=validate.Range(min=1, max=MAX_TREE_SIZE))
+
+    @validates_schema
+    def _seq_inside(self, data: dict[str, Any], **_: Any) -> None:
+        if data["seq"] >= data["size"]:
+            raise ValidationError("seq must be less than size", field_name="seq")
+
+
+class ConsistencyQuery(Schema):
+    class Meta:
+        unknown = RAISE
+
+    from_ = fields.Integer(
+        required=True,
+        data_key="from",
+        validate=validate.Range(min=1, max=MAX_TREE_SIZE, error="must be at least 1"),
+    )
+    to = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_TREE_SIZE))
+
+    @validates_schema
+    def _ordered(self, data: dict[str, Any], **_: Any) -> None:
+        if data["from_"] > data["to"]:
+            raise ValidationError("from must not exceed to", field_name="from")
+
+
+class EntrySchema(Schema):
+    seq = fields.Integer(required=True)
+    body = fields.String(required=True, metadata={"description": "the exact RFC 8785 body text"})
+    leaf_hash = fields.String(required=True, metadata={"description": "SHA-256(0x00 || body), lowercase hex"})
+
+
+class InclusionProofSchema(Schema):
+    seq = fields.Integer(required=True)
+    size = fields.Integer(required=True)
+    hashes = fields.List(fields.String(), required=True)
+
+
+class ConsistencyProofSchema(Schema):
+    from_ = fields.Integer(required=True, data_key="from")
+    to = fields.Integer(required=True)
+    hashes = fields.List(fields.String(), required=True)
+
+
+class ProblemSchema(Schema):
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    field = fields.String()
+    errors = fields.List(fields.Dict())

@@ -1,0 +1,110 @@
+"""Engines and the unit of work: one transaction per command, rolled back unless committed.
+
+SQLite (the embedded default) gets foreign keys, WAL and a busy timeout, and every transaction begins
+``IMMEDIATE`` so that a writer takes the database's write lock before it reads the state it will
+change — on SQLite that lock *is* the sequencer lock. Read-only units of work begin ``DEFERRED``.
+PostgreSQL runs at READ COMMITTED; the sequencer locks the ledger head row itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session, sessionmaker
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+PG_STATEMENT_TIMEOUT_MS = 60_000
+PG_LOCK_TIMEOUT_MS = 30_000
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    # Timeouts bound every statement and lock wait; options given in the URL (e.g. a search_path) are kept.
+    parsed = make_url(url)
+    options = f"-c statement_timeout={PG_STATEMENT_TIMEOUT_MS} -c lock_timeout={PG_LOCK_TIMEOUT_MS}"
+    if "options" in parsed.query:
+        options += " " + str(parsed.query["options"])
+        parsed = parsed.difference_update_query(["options"])
+    return create_engine(parsed, connect_args={"options": options}, pool_pre_ping=True, **kwargs)
+
+
+def is_sqlite(engine_or_session: Engine | Session | Connection) -> bool:
+    bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
+    return bind.dialect.name == "sqlite"
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    # pysqlite's own transaction handling is switched off so that we can say BEGIN ourselves
+    # (SQLAlchemy docs, "Serializable isolation / Savepoints / Transactional DDL" for pysqlite).
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = "DEFERRED" if connection.get_execution_options().get("tanhui_read_only") else "IMMEDIATE"
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+class UnitOfWork:
+    """A session in one transaction: ``commit()`` makes it count, leaving the block rolls back."""
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._session_factory = session_factory
+        self.session: Session
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._session_factory()
+        self.session.begin()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self.session.in_transaction():
+                self.session.rollback()
+        finally:
+            self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+
+
+class Database:
+    """The engine plus factories for writing and read-only units of work."""
+
+    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+        self.url = url
+        self.engine = make_engine(url, **engine_kwargs)
+        self._writer = sessionmaker(self.engine, expire_on_commit=False, autobegin=False)
+        self._reader = sessionmaker(
+            self.engine.execution_options(tanhui_read_only=True), expire_on_commit=False, autobegin=False
+        )
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self._writer)
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read-only session (on SQLite it does not take the write lock)."""
+        with UnitOfWork(self._reader) as uow:
+            yield uow.session
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,106 @@
+"""Entry bodies exactly as DESIGN.md fixes them, and the stored node layout of the Merkle tree.
+
+A body is the RFC 8785 canonical JSON of
+``{"v": 1, "seq": N, "prev": HEX, "time": RFC3339-UTC, "kind": KIND, "request": HEX, "data": {...}}``;
+``prev`` is the leaf hash of entry ``seq - 1`` (64 zeros for entry 0) and ``request`` is the SHA-256 of
+the request id, so that the stored request id is covered by the hash chain too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ledger import limits
+from ledger.canonical import canonical_bytes, parse_canonical_object
+from ledger.errors import EntryTooLarge
+
+BODY_VERSION = 1
+GENESIS_PREV = "0" * 64
+HASH_SIZE = 32
+RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with microseconds and a ``Z``: fixed width, so text order is time order."""
+    assert moment.tzinfo is not None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str) -> datetime:
+    if not isinstance(text, str) or not RFC3339_UTC.match(text):
+        raise ValueError(f"not an RFC 3339 UTC time: {text!r}")
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def request_digest(request_id: str) -> str:
+    return hashlib.sha256(request_id.encode("utf-8")).hexdigest()
+
+
+def make_body(*, seq: int, prev: str, time: str, kind: str, request_id: str, data: dict[str, Any]) -> bytes:
+    body = canonical_bytes(
+        {
+            "v": BODY_VERSION,
+            "seq": seq,
+            "prev": prev,
+            "time": time,
+            "kind": kind,
+            "request": request_digest(request_id),
+            "data": data,
+        }
+    )
+    if len(body) > limits.MAX_BODY_BYTES:
+        raise EntryTooLarge(f"the entry would be {len(body)} bytes; the limit is {limits.MAX_BODY_BYTES}")
+    return body
+
+
+@dataclass(frozen=True)
+class ParsedBody:
+    seq: int
+    prev: str
+    time: str
+    kind: str
+    request: str
+    data: dict[str, Any]
+
+
+def parse_body(raw: bytes) -> ParsedBody:
+    """Read a stored body strictly; raises ``ValueError`` saying what is wrong."""
+    value = parse_canonical_object(raw)
+    expected = {"v", "seq", "prev", "time", "kind", "request", "data"}
+    if set(value) != expected:
+        raise ValueError(f"body fields are {sorted(value)}, expected {sorted(expected)}")
+    if value["v"] != BODY_VERSION:
+        raise ValueError(f"unknown body version {value['v']!r}")
+    if not isinstance(value["seq"], int) or isinstance(value["seq"], bool) or value["seq"] < 0:
+        raise ValueError("seq is not a non-negative integer")
+    for name in ("prev", "request"):
+        text = value[name]
+        if not isinstance(text, str) or len(text) != 64 or text.strip("0123456789abcdef"):
+            raise ValueError(f"{name} is not 64 lowercase hex digits")
+    parse_time(value["time"])
+    if not isinstance(value["kind"], str) or not isinstance(value["data"], dict):
+        raise ValueError("kind must be text and data an object")
+    return ParsedBody(value["seq"], value["prev"], value["time"], value["kind"], value["request"], value["data"])
+
+
+def node_location(level: int, index: int) -> tuple[int, int]:
+    """``(seq, level)`` of the entry row that stores aligned subtree ``(level, index)``.
+
+    The subtree over leaves ``[index * 2**level, (index + 1) * 2**level)`` is completed by its last leaf,
+    so it is stored with that entry: level 0 is the row's leaf hash, level L >= 1 is the L-th 32-byte
+    slice of the row's ``subtree_hashes``.
+    """
+    return ((index + 1) << level) - 1, level
+
+
+def stored_node(leaf_hash: bytes, subtree_hashes: bytes, level: int) -> bytes:
+    if level == 0:
+        return leaf_hash
+    node = subtree_hashes[(level - 1) * HASH_SIZE : level * HASH_SIZE]
+    if len(node) != HASH_SIZE:
+        raise LookupError(f"entry stores no subtree hash at level {level}")
+    return node

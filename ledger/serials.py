@@ -1,0 +1,74 @@
+"""Human-readable identifiers: accounts, projects, batches and serial numbers.
+
+A serial number states its batch and range, ``SC-<project>-<vintage>-<batch>-<start>-<end>``, for
+example ``SC-LS0012-2023-001-1-5000``: project ``LS0012``, vintage 2023, the project's first batch of that
+vintage, kilograms 1 to 5,000. ``end - start + 1`` is always the quantity in kilograms.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ledger.errors import InvalidCommand
+
+SERIAL_PREFIX = "SC"
+ACCOUNT_ID = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,62}[A-Z0-9]$")
+PROJECT_CODE = re.compile(r"^[A-Z0-9]{2,16}$")
+VINTAGE = re.compile(r"^(19|20|21)\d{2}$")
+BATCH_ID = re.compile(r"^(?P<project>[A-Z0-9]{2,16})-(?P<vintage>\d{4})-(?P<number>\d{3})$")
+SERIAL = re.compile(
+    r"^SC-(?P<project>[A-Z0-9]{2,16})-(?P<vintage>\d{4})-(?P<number>\d{3})-(?P<start>[1-9]\d*)-(?P<end>[1-9]\d*)$"
+)
+MAX_BATCH_NUMBER = 999
+
+
+@dataclass(frozen=True, slots=True)
+class BatchId:
+    project: str
+    vintage: str
+    number: int
+
+    def __str__(self) -> str:
+        return f"{self.project}-{self.vintage}-{self.number:03d}"
+
+
+def batch_id(project: str, vintage: str, number: int) -> str:
+    if not PROJECT_CODE.match(project):
+        raise InvalidCommand("project code must be 2-16 capital letters or digits", field="project")
+    if not VINTAGE.match(vintage):
+        raise InvalidCommand("vintage must be a four-digit year", field="vintage")
+    if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= MAX_BATCH_NUMBER:
+        raise InvalidCommand(f"batch number must be an integer from 1 to {MAX_BATCH_NUMBER}", field="number")
+    return str(BatchId(project, vintage, number))
+
+
+def parse_batch_id(value: str) -> BatchId:
+    match = BATCH_ID.match(value) if isinstance(value, str) else None
+    if not match:
+        raise InvalidCommand(f"not a batch id (PROJECT-YYYY-NNN): {value!r}", field="batch")
+    return BatchId(match["project"], match["vintage"], int(match["number"]))
+
+
+def serial_number(batch: str, start: int, end: int) -> str:
+    assert 1 <= start <= end
+    return f"{SERIAL_PREFIX}-{batch}-{start}-{end}"
+
+
+def parse_serial(value: str) -> tuple[str, int, int]:
+    """``(batch_id, start, end)`` of a serial number; refuses ranges that are empty or reversed."""
+    match = SERIAL.match(value) if isinstance(value, str) else None
+    if not match:
+        raise InvalidCommand(f"not a serial number (SC-PROJECT-YYYY-NNN-START-END): {value!r}", field="serial")
+    start, end = int(match["start"]), int(match["end"])
+    if end < start:
+        raise InvalidCommand("serial range ends before it starts", field="serial")
+    return f"{match['project']}-{match['vintage']}-{match['number']}", start, end
+
+
+def check_account_id(value: object, field: str = "account") -> str:
+    if not isinstance(value, str) or not ACCOUNT_ID.match(value):
+        raise InvalidCommand(
+            "account ids are 3-64 capital letters, digits and inner hyphens", field=field
+        )
+    return value

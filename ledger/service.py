@@ -1,0 +1,121 @@
+"""The ledger as the rest of the system uses it: one object wiring database, signing key and origin.
+
+Plain Python, no Flask: the web app, the CLI, the scheduler's jobs and the demo all go through it.
+Every write runs in one unit of work that commits only if the whole command batch succeeded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from ledger import checkpoints, keys
+from ledger.commands import Command
+from ledger.database import Database
+from ledger.models import Account, VerifierKey
+from ledger.note import NoteSigner, NoteVerifier
+from ledger.proofs import EntryProof, entry_proof
+from ledger.sequencer import AppendedEntry, Sequencer
+from ledger.serials import check_account_id
+from ledger.verify import VerificationReport, verify_ledger
+
+
+@dataclass
+class LedgerConfig:
+    origin: str
+    signing_key_file: Path
+    create_key_if_missing: bool = True
+
+
+class LedgerService:
+    def __init__(self, database: Database, config: LedgerConfig, sequencer: Sequencer | None = None) -> None:
+        self.database = database
+        self.config = config
+        self.sequencer = sequencer or Sequencer()
+        self._signer: NoteSigner | None = None
+
+    # --- keys -----------------------------------------------------------------------------------------
+
+    @property
+    def signer(self) -> NoteSigner:
+        if self._signer is None:
+            path = self.config.signing_key_file
+            if self.config.create_key_if_missing:
+                self._signer = keys.load_or_create(path, self.config.origin)
+            else:
+                self._signer = keys.read_key_file(path)
+        return self._signer
+
+    def verifier_key(self) -> str:
+        """The current verifier key line; without the private key at hand, the newest one registered."""
+        path = self.config.signing_key_file
+        if self._signer is not None or path.exists() or self.config.create_key_if_missing:
+            return self.signer.vkey
+        with self.database.reading() as session:
+            vkey = session.scalar(select(VerifierKey.vkey).order_by(VerifierKey.created_at.desc()).limit(1))
+        if vkey is None:
+            raise LookupError("no signing key has been configured or registered")
+        return vkey
+
+    def rotate_key(self) -> tuple[str, str]:
+        """New signing key; signs a hand-over checkpoint with both keys. Returns (old vkey, new vkey)."""
+        old, new = keys.rotate(self.config.signing_key_file, self.config.origin)
+        with self.database.unit_of_work() as uow:
+            checkpoints.sign_current(uow.session, [old, new], self.config.origin, force=True)
+            uow.commit()
+        self._signer = new
+        return old.vkey, new.vkey
+
+    # --- writes ---------------------------------------------------------------------------------------
+
+    def open_account(self, account_id: str, account_type: str, name: str) -> None:
+        """Create an account if it does not exist (idempotent by id)."""
+        check_account_id(account_id)
+        with self.database.unit_of_work() as uow:
+            if uow.session.get(Account, account_id) is None:
+                uow.session.add(Account(id=account_id, type=account_type, name=name, created_at=datetime.now(UTC)))
+                uow.commit()
+
+    def append(self, commands: Sequence[Command]) -> list[AppendedEntry]:
+        with self.database.unit_of_work() as uow:
+            entries = self.sequencer.append(uow.session, commands)
+            uow.commit()
+        return entries
+
+    def sign_checkpoint(self, *, force: bool = False) -> tuple[int, str]:
+        with self.database.unit_of_work() as uow:
+            record = checkpoints.sign_current(uow.session, [self.signer], self.config.origin, force=force)
+            size, note = record.size, record.note
+            uow.commit()
+        return size, note
+
+    def proof_for(self, seq: int) -> EntryProof:
+        """An offline-verifiable proof of entry ``seq``, signing a covering checkpoint if none exists yet."""
+        with self.database.unit_of_work() as uow:
+            checkpoint = checkpoints.ensure_covering(uow.session, seq, [self.signer], self.config.origin)
+            proof = entry_proof(uow.session, seq, checkpoint)
+            uow.commit()
+        return proof
+
+    # --- reads ----------------------------------------------------------------------------------------
+
+    def verifiers(self, pinned: Sequence[str] = ()) -> list[NoteVerifier]:
+        if pinned:
+            return [NoteVerifier.from_vkey(vkey) for vkey in pinned]
+        with self.database.reading() as session:
+            return checkpoints.known_verifiers(session)
+
+    def verify(
+        self, pinned_keys: Sequence[str] = (), progress: Callable[[int], None] | None = None
+    ) -> VerificationReport:
+        verifiers = self.verifiers(pinned_keys)
+        with self.database.reading() as session:
+            return verify_ledger(session, verifiers, self.config.origin, progress=progress)
+
+    def size(self) -> int:
+        with self.database.reading() as session:
+            return checkpoints.ledger_size(session)

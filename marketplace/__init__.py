@@ -1,0 +1,1 @@
+"""Lots, orders for the three kinds of buyer, payments, fulfilment, certificates and sourcing."""

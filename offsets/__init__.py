@@ -1,0 +1,1 @@
+"""The carbon science: sink projects, methodologies, monitoring, verification and issuance requests."""

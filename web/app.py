@@ -1,0 +1,45 @@
+"""The composition root: configuration, database, ledger service, scheduler and blueprints, wired once."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from api.blueprint import api_blueprint
+from api.context import LEDGER_EXTENSION
+from api.problems import register_problem_handlers
+from ledger.database import Database
+from ledger.service import LedgerConfig, LedgerService
+from web.config import from_environment
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    instance_path = (overrides or {}).get("INSTANCE_PATH") or os.environ.get("TANHUI_INSTANCE_PATH")
+    app = Flask("web", instance_path=str(Path(instance_path).resolve()) if instance_path else None)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(from_environment(Path(app.instance_path)))
+    app.config.update(overrides or {})
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+
+    database = Database(app.config["DATABASE_URL"])
+    ledger = LedgerService(
+        database,
+        LedgerConfig(
+            origin=app.config["TANHUI_LEDGER_ORIGIN"],
+            signing_key_file=Path(app.config["TANHUI_SIGNING_KEY_FILE"]),
+            create_key_if_missing=app.config["TANHUI_CREATE_SIGNING_KEY"],
+        ),
+    )
+    app.extensions[LEDGER_EXTENSION] = ledger
+
+    app.register_blueprint(api_blueprint)
+    register_problem_handlers(app)
+
+    if app.config["TANHUI_SCHEDULER"]:
+        from web.scheduler import start_scheduler
+
+        start_scheduler(app, ledger)
+    return app

@@ -1,0 +1,39 @@
+"""Configuration from the environment, with the embedded defaults (SQLite and a key in the instance folder).
+
+The variables and their defaults are listed in the README's configuration table.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+DEFAULT_ORIGIN = "tanhui.sichuan.registry/ledger"
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def from_environment(instance_path: Path, environ: dict[str, str] | None = None) -> dict[str, Any]:
+    env = dict(os.environ if environ is None else environ)
+    return {
+        "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'tanhui.db'}",
+        "TANHUI_SIGNING_KEY_FILE": Path(
+            env.get("TANHUI_SIGNING_KEY_FILE") or instance_path / "ledger-signing.key"
+        ),
+        "TANHUI_LEDGER_ORIGIN": env.get("TANHUI_LEDGER_ORIGIN") or DEFAULT_ORIGIN,
+        "TANHUI_CREATE_SIGNING_KEY": _bool(env.get("TANHUI_CREATE_SIGNING_KEY"), True),
+        "TANHUI_CHECKPOINT_INTERVAL_S": int(env.get("TANHUI_CHECKPOINT_INTERVAL_S") or 60),
+        "TANHUI_SCHEDULER": _bool(env.get("TANHUI_SCHEDULER"), False),
+        "SECRET_KEY": env.get("SECRET_KEY") or secrets.token_hex(32),
+        "JSON_AS_ASCII": False,
+    }

@@ -1,0 +1,103 @@
+"""Background jobs (APScheduler): checkpoint signing and the nightly full verification.
+
+Every web process may start the scheduler, but each job run first takes a lock that only one process
+can hold — a PostgreSQL advisory lock (``pg_try_advisory_lock``) or, on the embedded SQLite default, an
+exclusive ``flock`` on a file in the instance folder — and skips the run if another process holds it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from flask import Flask
+from sqlalchemy import text
+
+from ledger.service import LedgerService
+from ledger.verify import VerificationFailure
+
+log = logging.getLogger(__name__)
+JOB_LOCK_KEYS = {"checkpoint": 7265747, "verify": 7265748}
+
+
+@contextmanager
+def job_lock(service: LedgerService, job: str, lock_dir: Path) -> Iterator[bool]:
+    """Yields True if this process holds the job's lock, False if another process does."""
+    if service.database.is_sqlite:
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        with (lock_dir / f"job-{job}.lock").open("w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return
+    with service.database.engine.connect() as connection:
+        key = JOB_LOCK_KEYS[job]
+        held = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar_one()
+        try:
+            yield bool(held)
+        finally:
+            if held:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+            connection.commit()
+
+
+def _guarded(
+    service: LedgerService, job: str, lock_dir: Path, work: Callable[[], None]
+) -> Callable[[], None]:
+    def run() -> None:
+        with job_lock(service, job, lock_dir) as mine:
+            if not mine:
+                log.info("job %s is running elsewhere; skipped", job)
+                return
+            work()
+
+    return run
+
+
+def sign_checkpoint_job(service: LedgerService) -> None:
+    size, _ = service.sign_checkpoint()
+    log.info("checkpoint covers %d entries", size)
+
+
+def verify_job(service: LedgerService) -> None:
+    try:
+        report = service.verify()
+    except VerificationFailure as failure:
+        log.critical("nightly ledger verification FAILED: %s", failure)
+        return
+    log.info("nightly ledger verification ok: %d entries", report.size)
+
+
+def start_scheduler(app: Flask, service: LedgerService) -> BackgroundScheduler:
+    lock_dir = Path(app.instance_path)
+    scheduler = BackgroundScheduler(timezone="Asia/Shanghai")
+    scheduler.add_job(
+        _guarded(service, "checkpoint", lock_dir, lambda: sign_checkpoint_job(service)),
+        "interval",
+        seconds=app.config["TANHUI_CHECKPOINT_INTERVAL_S"],
+        id="sign-checkpoint",
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        _guarded(service, "verify", lock_dir, lambda: verify_job(service)),
+        "cron",
+        hour=2,
+        minute=30,
+        id="nightly-verify",
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.start()
+    app.extensions["tanhui.scheduler"] = scheduler
+    return scheduler
