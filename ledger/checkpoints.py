@@ -49,7 +49,9 @@ def ledger_size(session: Session) -> int:
 
 
 def latest(session: Session) -> Checkpoint | None:
-    return session.scalars(select(Checkpoint).order_by(Checkpoint.size.desc(), Checkpoint.id.desc()).limit(1)).first()
+    return session.scalars(
+        select(Checkpoint).order_by(Checkpoint.size.desc(), Checkpoint.id.desc()).limit(1)
+    ).first()
 
 
 def sign_current(
@@ -60,12 +62,17 @@ def sign_current(
     ``force`` signs anew even at an unchanged size (a rotation's co-signed hand-over checkpoint).
     """
     assert signers
+    # Under the sequencer lock: no append can change the size, and no other signer can store a larger
+    # checkpoint, between reading the size and storing this one.
+    session.execute(select(Head.id).where(Head.id == 1).with_for_update())
     register_keys(session, signers)
     size = ledger_size(session)
     current = latest(session)
     if current is not None:
         if current.size > size:
-            raise RuntimeError(f"a checkpoint of size {current.size} exists but the ledger has {size} entries")
+            raise RuntimeError(
+                f"a checkpoint of size {current.size} exists but the ledger has {size} entries"
+            )
         if current.size == size and not force:
             return current
     root = tree_root(session, size)

@@ -38,7 +38,11 @@ def check_quantity_kg(value: object, field: str = "quantity_kg") -> int:
     if isinstance(value, bool) or value is None:
         raise InvalidCommand("must be a whole number of kilograms", field=field)
     if isinstance(value, float | Decimal):
-        if value != int(value):
+        try:
+            whole = value == int(value)
+        except (ValueError, OverflowError):  # NaN and infinities have no integer value
+            whole = False
+        if not whole:
             raise InvalidCommand("must be a whole number of kilograms, not a fraction", field=field)
         raise InvalidCommand("must be an integer, not a decimal number", field=field)
     if not isinstance(value, int):
@@ -54,7 +58,7 @@ def check_request_id(value: object) -> str:
     if (
         not isinstance(value, str)
         or not 1 <= len(value) <= limits.MAX_REQUEST_ID_CHARS
-        or not REQUEST_ID.match(value)
+        or not REQUEST_ID.fullmatch(value)
     ):
         raise InvalidCommand(
             f"request ids are 1-{limits.MAX_REQUEST_ID_CHARS} characters of letters, digits and ._:/@-",
@@ -252,7 +256,11 @@ class Cancel:
         check_text(self.reason, "reason", limits.MAX_REASON_CHARS, required=True)
 
     def intent(self) -> dict[str, Any]:
-        return {"account": self.account, "quantity_kg": self.selection.total_kg, "reason": self.reason.strip()}
+        return {
+            "account": self.account,
+            "quantity_kg": self.selection.total_kg,
+            "reason": self.reason.strip(),
+        }
 
 
 Command = Issue | Transfer | Retire | Cancel

@@ -3,7 +3,8 @@
 SQLite (the embedded default) gets foreign keys, WAL and a busy timeout, and every transaction begins
 ``IMMEDIATE`` so that a writer takes the database's write lock before it reads the state it will
 change — on SQLite that lock *is* the sequencer lock. Read-only units of work begin ``DEFERRED``.
-PostgreSQL runs at READ COMMITTED; the sequencer locks the ledger head row itself.
+PostgreSQL writers run at READ COMMITTED and the sequencer locks the ledger head row itself; readers
+run at REPEATABLE READ, one snapshot per unit of work.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
+        # REPLACE conflict resolution then fires DELETE triggers, which refuse to rewrite history.
+        cursor.execute("PRAGMA recursive_triggers = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
@@ -89,8 +92,13 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self._writer = sessionmaker(self.engine, expire_on_commit=False, autobegin=False)
+        # A reader sees one snapshot for its whole transaction, so that a verification or a proof made of
+        # several statements never mixes states from before and after a concurrent append.
+        reader_options: dict[str, Any] = {"tanhui_read_only": True}
+        if self.engine.dialect.name == "postgresql":
+            reader_options.update(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         self._reader = sessionmaker(
-            self.engine.execution_options(tanhui_read_only=True), expire_on_commit=False, autobegin=False
+            self.engine.execution_options(**reader_options), expire_on_commit=False, autobegin=False
         )
 
     def unit_of_work(self) -> UnitOfWork:

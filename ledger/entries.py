@@ -84,7 +84,9 @@ def parse_body(raw: bytes) -> ParsedBody:
     parse_time(value["time"])
     if not isinstance(value["kind"], str) or not isinstance(value["data"], dict):
         raise ValueError("kind must be text and data an object")
-    return ParsedBody(value["seq"], value["prev"], value["time"], value["kind"], value["request"], value["data"])
+    return ParsedBody(
+        value["seq"], value["prev"], value["time"], value["kind"], value["request"], value["data"]
+    )
 
 
 def node_location(level: int, index: int) -> tuple[int, int]:

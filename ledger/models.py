@@ -38,9 +38,7 @@ class Account(Base):
 
     __tablename__ = "ledger_accounts"
     __table_args__ = (
-        CheckConstraint(
-            "type IN (" + ", ".join(f"'{t}'" for t in ACCOUNT_TYPES) + ")", name="type_known"
-        ),
+        CheckConstraint("type IN (" + ", ".join(f"'{t}'" for t in ACCOUNT_TYPES) + ")", name="type_known"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)

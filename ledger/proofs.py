@@ -42,7 +42,9 @@ def _published_size(session: Session) -> int:
 def inclusion(session: Session, seq: int, size: int) -> list[bytes]:
     published = _published_size(session)
     if size > published:
-        raise ProofUnavailable(f"no signed checkpoint covers size {size} (latest is {published})", field="size")
+        raise ProofUnavailable(
+            f"no signed checkpoint covers size {size} (latest is {published})", field="size"
+        )
     if not 0 <= seq < size:
         raise ProofUnavailable(f"seq must be at least 0 and less than size {size}", field="seq")
     return merkle.inclusion_proof(seq, size, read_nodes(session, merkle.inclusion_node_ids(seq, size)))
@@ -51,12 +53,16 @@ def inclusion(session: Session, seq: int, size: int) -> list[bytes]:
 def consistency(session: Session, size1: int, size2: int) -> list[bytes]:
     published = _published_size(session)
     if size2 > published:
-        raise ProofUnavailable(f"no signed checkpoint covers size {size2} (latest is {published})", field="to")
+        raise ProofUnavailable(
+            f"no signed checkpoint covers size {size2} (latest is {published})", field="to"
+        )
     if size1 <= 0:
         raise ProofUnavailable("from must be at least 1", field="from")
     if size1 > size2:
         raise ProofUnavailable("from must not exceed to", field="from")
-    return merkle.consistency_proof(size1, size2, read_nodes(session, merkle.consistency_node_ids(size1, size2)))
+    return merkle.consistency_proof(
+        size1, size2, read_nodes(session, merkle.consistency_node_ids(size1, size2))
+    )
 
 
 @dataclass(frozen=True)
@@ -87,5 +93,7 @@ def entry_proof(session: Session, seq: int, checkpoint: Checkpoint | None = None
     stored = entry(session, seq)
     if checkpoint is None or checkpoint.size <= seq:
         raise ProofUnavailable(f"no signed checkpoint covers entry {seq} yet", field="seq")
-    path = merkle.inclusion_proof(seq, checkpoint.size, read_nodes(session, merkle.inclusion_node_ids(seq, checkpoint.size)))
+    path = merkle.inclusion_proof(
+        seq, checkpoint.size, read_nodes(session, merkle.inclusion_node_ids(seq, checkpoint.size))
+    )
     return EntryProof(seq=seq, body=stored.body, checkpoint=checkpoint.note, inclusion=path)

@@ -16,6 +16,7 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any, Protocol
 
 from ledger import limits
@@ -86,6 +87,7 @@ def resolve(command: Command, state: HoldingsState) -> tuple[dict[str, Any], Ben
     if isinstance(command, Issue):
         return _resolve_issue(command), None
     if isinstance(command, Transfer):
+        _account(state, command.from_account, "from")
         data: dict[str, Any] = {
             "from": command.from_account,
             "to": command.to_account,
@@ -96,6 +98,7 @@ def resolve(command: Command, state: HoldingsState) -> tuple[dict[str, Any], Ben
             data["memo"] = memo
         return data, None
     if isinstance(command, Retire):
+        _account(state, command.account, "account")
         secret = None
         name = command.beneficiary.name.strip()
         if command.beneficiary.public:
@@ -112,6 +115,7 @@ def resolve(command: Command, state: HoldingsState) -> tuple[dict[str, Any], Ben
         }
         return data, secret
     assert isinstance(command, Cancel)
+    _account(state, command.account, "account")
     data = {
         "account": command.account,
         **_resolve_selection(state, command.account, command.selection),
@@ -127,7 +131,12 @@ def _resolve_issue(command: Issue) -> dict[str, Any]:
     for allocation in command.allocations:
         start, end = next_serial, next_serial + allocation.quantity_kg - 1
         allocations.append(
-            {"account": allocation.account, "start": start, "end": end, "serial": serial_number(batch, start, end)}
+            {
+                "account": allocation.account,
+                "start": start,
+                "end": end,
+                "serial": serial_number(batch, start, end),
+            }
         )
         next_serial = end + 1
     return {
@@ -137,7 +146,11 @@ def _resolve_issue(command: Issue) -> dict[str, Any]:
             "vintage": command.vintage,
             "number": command.number,
             "quantity_kg": next_serial - 1,
-            "attributes": dict(command.attributes),
+            # Stored as checked: stripped, like every other text, so the length limit holds.
+            "attributes": {
+                key: value.strip() if isinstance(value, str) else value
+                for key, value in command.attributes.items()
+            },
         },
         "allocations": allocations,
     }
@@ -150,6 +163,9 @@ def _resolve_selection(state: HoldingsState, account: str, selection: Selection)
         assert selection.quantity_kg is not None
         spans = []
         remaining = selection.quantity_kg
+        for batch in selection.batches:
+            if state.batch_quantity(batch) is None:
+                raise UnknownBatch(f"no batch {batch} has been issued", field="batches")
         for batch in selection.batches or tuple(state.batches_held_by(account)):
             taken, remaining = take_lowest(state.held(account, batch), remaining)
             spans.extend((batch, start, end) for start, end in taken)
@@ -203,7 +219,9 @@ def apply(state: HoldingsState, seq: int, kind: str, data: object) -> None:
             state.set_held(target, batch, merge_spans([*state.held(target, batch), (start, end)]))
     elif kind in CLOSING_KINDS:
         if kind == "retire":
-            _expect_keys(data, {"account", "quantity_kg", "ranges", "reason", "details", "beneficiary"}, set())
+            _expect_keys(
+                data, {"account", "quantity_kg", "ranges", "reason", "details", "beneficiary"}, set()
+            )
             _check_retirement_claim(data)
         else:
             _expect_keys(data, {"account", "quantity_kg", "ranges", "reason"}, set())
@@ -224,7 +242,11 @@ def _apply_issue(state: HoldingsState, seq: int, data: dict[str, Any]) -> None:
         raise InvalidCommand("must be an object", field="batch")
     _expect_keys(batch, {"id", "project", "vintage", "number", "quantity_kg", "attributes"}, set())
     parsed = parse_batch_id(batch["id"])
-    if (parsed.project, parsed.vintage, parsed.number) != (batch["project"], batch["vintage"], batch["number"]):
+    if (parsed.project, parsed.vintage, parsed.number) != (
+        batch["project"],
+        batch["vintage"],
+        batch["number"],
+    ):
         raise InvalidCommand("batch id does not match its project, vintage and number", field="batch.id")
     batch_id = str(parsed)
     quantity_kg = check_quantity_kg(batch["quantity_kg"], "batch.quantity_kg")
@@ -288,12 +310,14 @@ def _checked_ranges(state: HoldingsState, account: str, data: dict[str, Any]) ->
         start, end = _span(batch, item, quantity, "ranges")
         moves.append((batch, start, end))
     ordered = sorted(moves)
-    for previous, current in zip(ordered, ordered[1:], strict=False):
+    for previous, current in pairwise(ordered):
         if previous[0] == current[0] and current[1] <= previous[2]:
             raise InvalidCommand("ranges overlap each other", field="ranges")
     total = sum(end - start + 1 for _, start, end in moves)
     if check_quantity_kg(data["quantity_kg"]) != total:
-        raise InvalidCommand(f"quantity_kg is {data['quantity_kg']} but the ranges hold {total}", field="quantity_kg")
+        raise InvalidCommand(
+            f"quantity_kg is {data['quantity_kg']} but the ranges hold {total}", field="quantity_kg"
+        )
     for batch, start, end in moves:
         if not covers(state.held(account, batch), start, end):
             raise RangeNotHeld(
@@ -336,24 +360,46 @@ def _expect_keys(data: dict[str, Any], required: set[str], optional: set[str]) -
         raise InvalidCommand(f"unexpected {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
 
 
-def intent_of(kind: str, data: dict[str, Any]) -> dict[str, Any]:
-    """What a command asked for, read back from its entry, to recognise a repeated request id."""
-    if kind == "issue":
-        return {
-            "batch": data["batch"]["id"],
-            "allocations": [[a["account"], a["end"] - a["start"] + 1] for a in data["allocations"]],
-        }
-    if kind == "transfer":
-        return {"from": data["from"], "to": data["to"], "quantity_kg": data["quantity_kg"]}
-    if kind == "retire":
-        return {
-            "account": data["account"],
-            "quantity_kg": data["quantity_kg"],
-            "reason": data["reason"],
-            "details": data["details"],
-            "public": data["beneficiary"]["public"],
-        }
-    return {"account": data["account"], "quantity_kg": data["quantity_kg"], "reason": data["reason"]}
+def repeats(command: Command, kind: str, data: dict[str, Any], salt: str | None) -> bool:  # noqa: PLR0911
+    """Whether ``command`` asks for what the stored entry (``kind``, ``data``) did: a safe retry.
+
+    Everything the caller stated must agree: accounts, quantity, explicit ranges, the batches a quantity
+    was limited to, texts, and the beneficiary (a private name is checked against its commitment with
+    the stored ``salt``). Serial ranges chosen by the sequencer for a quantity are not the caller's.
+    """
+    if kind != command.kind:
+        return False
+    if isinstance(command, Issue):
+        return bool(data == _resolve_issue(command))
+    selection = command.selection
+    ranges = [(item["batch"], item["start"], item["end"]) for item in data["ranges"]]
+    if selection.ranges and sorted(ranges) != sorted((r.batch_id, r.start, r.end) for r in selection.ranges):
+        return False
+    if selection.batches and not {batch for batch, _, _ in ranges} <= set(selection.batches):
+        return False
+    if data["quantity_kg"] != selection.total_kg:
+        return False
+    if isinstance(command, Transfer):
+        stated = {"from": command.from_account, "to": command.to_account, "memo": command.memo.strip()}
+        return stated == {"from": data["from"], "to": data["to"], "memo": data.get("memo", "")}
+    if isinstance(command, Cancel):
+        return bool(data["account"] == command.account and data["reason"] == command.reason.strip())
+    beneficiary = data["beneficiary"]
+    name = command.beneficiary.name.strip()
+    if beneficiary["public"]:
+        same_beneficiary = command.beneficiary.public and beneficiary["name"] == name
+    else:
+        same_beneficiary = (
+            not command.beneficiary.public
+            and salt is not None
+            and beneficiary["commitment"] == beneficiary_commitment(name, salt)
+        )
+    return bool(
+        same_beneficiary
+        and data["account"] == command.account
+        and data["reason"] == command.reason
+        and data["details"] == command.details.strip()
+    )
 
 
 class MemoryState:
@@ -391,7 +437,7 @@ class MemoryState:
     def batches_held_by(self, account: str) -> list[str]:
         return sorted(self._by_account.get(account, ()))
 
-    def add_batch(self, batch: str, quantity_kg: int, seq: int) -> None:
+    def add_batch(self, batch: str, quantity_kg: int, seq: int) -> None:  # noqa: ARG002  (HoldingsState)
         self.batches[batch] = quantity_kg
 
     def close(self, status: str, account: str, batch: str, span: Span, seq: int) -> None:

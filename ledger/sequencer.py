@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import Table, bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from ledger import limits, merkle
@@ -26,7 +26,7 @@ from ledger.errors import IdempotencyConflict, InvalidCommand
 from ledger.models import Account, Batch, BeneficiarySecret, ClosedRange, Entry, Head, Holding
 from ledger.ranges import Span
 from ledger.rules import BeneficiarySecret as Secret
-from ledger.rules import apply, intent_of, resolve
+from ledger.rules import apply, repeats, resolve
 from ledger.tree_store import read_nodes
 
 
@@ -79,7 +79,9 @@ class Sequencer:
                 continue
             data, secret = resolve(command, state)
             apply(state, seq, command.kind, data)
-            body = make_body(seq=seq, prev=prev, time=time, kind=command.kind, request_id=command.request_id, data=data)
+            body = make_body(
+                seq=seq, prev=prev, time=time, kind=command.kind, request_id=command.request_id, data=data
+            )
             leaf = merkle.leaf_hash(body)
             completed = tree.append(leaf)
             text = body.decode("utf-8")
@@ -121,15 +123,17 @@ class Sequencer:
     def _seen(session: Session, commands: Sequence[Command]) -> dict[str, AppendedEntry]:
         by_id = {command.request_id: command for command in commands}
         rows = session.execute(
-            select(Entry.seq, Entry.request_id, Entry.kind, Entry.body, Entry.leaf_hash).where(
-                Entry.request_id.in_(list(by_id))
+            select(
+                Entry.seq, Entry.request_id, Entry.kind, Entry.body, Entry.leaf_hash, BeneficiarySecret.salt
             )
+            .outerjoin(BeneficiarySecret, BeneficiarySecret.seq == Entry.seq)
+            .where(Entry.request_id.in_(list(by_id)))
         ).all()
         seen = {}
-        for seq, request_id, kind, body, leaf in rows:
+        for seq, request_id, kind, body, leaf, salt in rows:
             data = parse_body(body.encode("utf-8")).data
             command = by_id[request_id]
-            if kind != command.kind or intent_of(kind, data) != command.intent():
+            if not repeats(command, kind, data, salt):
                 raise IdempotencyConflict(
                     f"request id {request_id} was already used for a different {kind} (entry {seq})",
                     field="request_id",
@@ -172,7 +176,7 @@ class DatabaseState:
                 accounts.update(account for account, _ in intent["allocations"])
                 continue
             selection = command.selection  # type: ignore[union-attr]
-            holder = intent.get("account", intent.get("from"))
+            holder: str = intent["account"] if "account" in intent else intent["from"]
             for item in selection.ranges:
                 batches.add(item.batch_id)
                 keys.add((holder, item.batch_id))
@@ -183,19 +187,21 @@ class DatabaseState:
             found = set(self.session.scalars(select(Account.id).where(Account.id.in_(accounts))))
             self._accounts.update({account: account in found for account in accounts})
         if batches:
-            rows = self.session.execute(select(Batch.id, Batch.quantity_kg).where(Batch.id.in_(batches))).all()
+            quantities = self.session.execute(
+                select(Batch.id, Batch.quantity_kg).where(Batch.id.in_(batches))
+            )
             self._batches.update(dict.fromkeys(batches))
-            self._batches.update({batch: quantity for batch, quantity in rows})
+            self._batches.update({row.id: row.quantity_kg for row in quantities})
         keys = {key for key in keys if key not in self._held}
         if keys:
             for key in keys:
                 self._held[key] = []
-            rows = self.session.execute(
+            held = self.session.execute(
                 select(Holding.account_id, Holding.batch_id, Holding.start_kg, Holding.end_kg)
                 .where(tuple_(Holding.account_id, Holding.batch_id).in_(list(keys)))
                 .order_by(Holding.account_id, Holding.batch_id, Holding.start_kg)
-            ).all()
-            for account, batch, start, end in rows:
+            )
+            for account, batch, start, end in held:
                 self._held[(account, batch)].append((start, end))
                 self._loaded_nonempty.add((account, batch))
 
@@ -278,9 +284,13 @@ class DatabaseState:
     def flush(self) -> None:
         if self._new_batches:
             self.session.execute(insert(Batch), self._new_batches)
-        stale = [{"a": account, "b": batch} for account, batch in self._dirty if (account, batch) in self._loaded_nonempty]
+        stale = [
+            {"a": account, "b": batch}
+            for account, batch in self._dirty
+            if (account, batch) in self._loaded_nonempty
+        ]
         if stale:
-            table = Holding.__table__
+            table = cast(Table, Holding.__table__)
             self.session.execute(
                 delete(table).where(table.c.account_id == bindparam("a"), table.c.batch_id == bindparam("b")),
                 stale,

@@ -34,9 +34,9 @@ class BatchId:
 
 
 def batch_id(project: str, vintage: str, number: int) -> str:
-    if not PROJECT_CODE.match(project):
+    if not PROJECT_CODE.fullmatch(project):
         raise InvalidCommand("project code must be 2-16 capital letters or digits", field="project")
-    if not VINTAGE.match(vintage):
+    if not VINTAGE.fullmatch(vintage):
         raise InvalidCommand("vintage must be a four-digit year", field="vintage")
     if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= MAX_BATCH_NUMBER:
         raise InvalidCommand(f"batch number must be an integer from 1 to {MAX_BATCH_NUMBER}", field="number")
@@ -44,7 +44,7 @@ def batch_id(project: str, vintage: str, number: int) -> str:
 
 
 def parse_batch_id(value: str) -> BatchId:
-    match = BATCH_ID.match(value) if isinstance(value, str) else None
+    match = BATCH_ID.fullmatch(value) if isinstance(value, str) else None
     if not match:
         raise InvalidCommand(f"not a batch id (PROJECT-YYYY-NNN): {value!r}", field="batch")
     return BatchId(match["project"], match["vintage"], int(match["number"]))
@@ -57,9 +57,11 @@ def serial_number(batch: str, start: int, end: int) -> str:
 
 def parse_serial(value: str) -> tuple[str, int, int]:
     """``(batch_id, start, end)`` of a serial number; refuses ranges that are empty or reversed."""
-    match = SERIAL.match(value) if isinstance(value, str) else None
+    match = SERIAL.fullmatch(value) if isinstance(value, str) else None
     if not match:
-        raise InvalidCommand(f"not a serial number (SC-PROJECT-YYYY-NNN-START-END): {value!r}", field="serial")
+        raise InvalidCommand(
+            f"not a serial number (SC-PROJECT-YYYY-NNN-START-END): {value!r}", field="serial"
+        )
     start, end = int(match["start"]), int(match["end"])
     if end < start:
         raise InvalidCommand("serial range ends before it starts", field="serial")
@@ -67,8 +69,6 @@ def parse_serial(value: str) -> tuple[str, int, int]:
 
 
 def check_account_id(value: object, field: str = "account") -> str:
-    if not isinstance(value, str) or not ACCOUNT_ID.match(value):
-        raise InvalidCommand(
-            "account ids are 3-64 capital letters, digits and inner hyphens", field=field
-        )
+    if not isinstance(value, str) or not ACCOUNT_ID.fullmatch(value):
+        raise InvalidCommand("account ids are 3-64 capital letters, digits and inner hyphens", field=field)
     return value

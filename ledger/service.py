@@ -77,7 +77,9 @@ class LedgerService:
         check_account_id(account_id)
         with self.database.unit_of_work() as uow:
             if uow.session.get(Account, account_id) is None:
-                uow.session.add(Account(id=account_id, type=account_type, name=name, created_at=datetime.now(UTC)))
+                uow.session.add(
+                    Account(id=account_id, type=account_type, name=name, created_at=datetime.now(UTC))
+                )
                 uow.commit()
 
     def append(self, commands: Sequence[Command]) -> list[AppendedEntry]:

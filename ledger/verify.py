@@ -10,10 +10,10 @@ happen, live holdings at the end. The first discrepancy stops it, naming the seq
 from __future__ import annotations
 
 import hashlib
-from itertools import zip_longest
-from typing import Any
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import zip_longest
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -72,6 +72,14 @@ Closed = tuple[str, int, int, str, str]
 """``(batch, start, end, account, status)`` of a retired or cancelled range."""
 
 
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    id: int
+    size: int
+    root: bytes
+    note: str
+
+
 def verify_ledger(
     session: Session,
     verifiers: Sequence[NoteVerifier],
@@ -79,81 +87,47 @@ def verify_ledger(
     progress: Callable[[int], None] | None = None,
 ) -> VerificationReport:
     """Verify everything; raises :class:`VerificationFailure` at the first problem."""
-    accounts = set(session.scalars(select(Account.id)))
-    checkpoints = session.execute(
-        select(Checkpoint.id, Checkpoint.size, Checkpoint.root_hash, Checkpoint.note).order_by(
-            Checkpoint.size, Checkpoint.id
+    checkpoints = [
+        StoredCheckpoint(row.id, row.size, bytes(row.root_hash), row.note)
+        for row in session.execute(
+            select(Checkpoint.id, Checkpoint.size, Checkpoint.root_hash, Checkpoint.note).order_by(
+                Checkpoint.size, Checkpoint.id
+            )
         )
-    ).all()
+    ]
     _check_signatures(checkpoints, verifiers, origin)
-    roots_due: dict[int, list[tuple[int, bytes]]] = {}
-    for checkpoint_id, size, root, _ in checkpoints:
-        roots_due.setdefault(size, []).append((checkpoint_id, bytes(root)))
-
-    closes: list[tuple[int, Closed]] = []
-    state = MemoryState(
-        accounts,
-        on_close=lambda status, account, batch, span, seq: closes.append((seq, (batch, *span, account, status))),
-    )
-    tree = merkle.TreeBuilder()
-    _check_root(tree, roots_due)
-    prev = GENESIS_PREV
-    last_time = ""
-    expected = 0
+    replay = _Replay(set(session.scalars(select(Account.id))), checkpoints)
     closed_count = batch_count = 0
     while True:
+        first = replay.expected
         rows = session.execute(
             select(Entry.seq, Entry.request_id, Entry.kind, Entry.body, Entry.leaf_hash, Entry.subtree_hashes)
-            .where(Entry.seq >= expected)
+            .where(Entry.seq >= first)
             .order_by(Entry.seq)
             .limit(CHUNK_ENTRIES)
         ).all()
         if not rows:
             break
-        first = expected
-        closes.clear()
-        issued: list[tuple[int, str, int]] = []
-        for seq, request_id, kind, body, stored_leaf, stored_nodes in rows:
-            if seq != expected:
-                raise VerificationFailure(expected, "missing entry", f"the next stored entry is {seq}")
-            raw = body.encode("utf-8")
-            leaf = merkle.leaf_hash(raw)
-            if leaf != bytes(stored_leaf):
-                raise VerificationFailure(seq, "leaf hash", "the stored leaf hash is not SHA-256(0x00 || body)")
-            try:
-                parsed = parse_body(raw)
-            except ValueError as exc:
-                raise VerificationFailure(seq, "body", str(exc)) from exc
-            if parsed.seq != seq:
-                raise VerificationFailure(seq, "body", f"the body says seq {parsed.seq}")
-            if parsed.prev != prev:
-                raise VerificationFailure(seq, "chain link", "prev is not the leaf hash of the entry before")
-            if parsed.kind != kind:
-                raise VerificationFailure(seq, "body", f"stored kind {kind!r} but the body says {parsed.kind!r}")
-            if parsed.request != hashlib.sha256(request_id.encode("utf-8")).hexdigest():
-                raise VerificationFailure(seq, "request id", "the stored request id does not match the body")
-            if parsed.time < last_time:
-                raise VerificationFailure(seq, "time", f"{parsed.time} is earlier than the entry before")
-            if b"".join(tree.append(leaf)) != bytes(stored_nodes):
-                raise VerificationFailure(seq, "tree node", "a stored subtree hash is wrong")
-            try:
-                apply(state, seq, kind, parsed.data)
-            except LedgerError as exc:
-                raise VerificationFailure(seq, "replay", str(exc)) from exc
-            if kind == "issue":
-                batch = parsed.data["batch"]
-                issued.append((seq, batch["id"], batch["quantity_kg"]))
-            _check_root(tree, roots_due)
-            prev, last_time, expected = leaf.hex(), parsed.time, seq + 1
-        closed_count += _compare_closed(session, first, expected, closes)
-        batch_count += _compare_batches(session, first, expected, issued)
+        replay.closes.clear()
+        replay.issued.clear()
+        for row in rows:
+            replay.check_entry(
+                row.seq,
+                request_id=row.request_id,
+                kind=row.kind,
+                body=row.body,
+                stored_leaf=bytes(row.leaf_hash),
+                stored_nodes=bytes(row.subtree_hashes),
+            )
+        closed_count += _compare_closed(session, first, replay.expected, replay.closes)
+        batch_count += _compare_batches(session, first, replay.expected, replay.issued)
         if progress is not None:
             progress(len(rows))
 
-    _check_end(session, expected, prev, checkpoints, closed_count, batch_count)
-    live = _compare_live(session, state)
+    _check_end(session, replay.expected, replay.prev, checkpoints, closed=closed_count, batches=batch_count)
+    live = _compare_live(session, replay.state)
     return VerificationReport(
-        size=expected,
+        size=replay.expected,
         checkpoints=len(checkpoints),
         latest_checkpoint_size=checkpoints[-1].size if checkpoints else 0,
         live_ranges=live,
@@ -162,25 +136,86 @@ def verify_ledger(
     )
 
 
-def _check_signatures(checkpoints: Sequence[object], verifiers: Sequence[NoteVerifier], origin: str | None) -> None:
-    for checkpoint_id, size, root, note in checkpoints:  # type: ignore[misc]
+class _Replay:
+    """The running state of one verification pass: chain, tree, holdings and what the chunk closed."""
+
+    def __init__(self, accounts: set[str], checkpoints: Sequence[StoredCheckpoint]) -> None:
+        self.closes: list[tuple[int, Closed]] = []
+        self.issued: list[tuple[int, str, int]] = []
+        self.state = MemoryState(accounts, on_close=self._closed)
+        self.tree = merkle.TreeBuilder()
+        self.roots_due: dict[int, list[StoredCheckpoint]] = {}
+        for checkpoint in checkpoints:
+            self.roots_due.setdefault(checkpoint.size, []).append(checkpoint)
+        self.prev = GENESIS_PREV
+        self.last_time = ""
+        self.expected = 0
+        self._check_root()
+
+    def _closed(self, status: str, account: str, batch: str, span: tuple[int, int], seq: int) -> None:
+        self.closes.append((seq, (batch, span[0], span[1], account, status)))
+
+    def check_entry(
+        self, seq: int, *, request_id: str, kind: str, body: str, stored_leaf: bytes, stored_nodes: bytes
+    ) -> None:
+        if seq != self.expected:
+            raise VerificationFailure(self.expected, "missing entry", f"the next stored entry is {seq}")
+        raw = body.encode("utf-8")
+        leaf = merkle.leaf_hash(raw)
+        if leaf != stored_leaf:
+            raise VerificationFailure(seq, "leaf hash", "the stored leaf hash is not SHA-256(0x00 || body)")
         try:
-            opened = open_checkpoint(note, verifiers, origin=origin)
+            parsed = parse_body(raw)
         except ValueError as exc:
-            raise VerificationFailure(None, "signature", f"checkpoint #{checkpoint_id} (size {size}): {exc}") from exc
-        if opened.size != size or opened.root != bytes(root):
-            raise VerificationFailure(
-                None, "signature", f"checkpoint #{checkpoint_id}: stored size or root differs from the signed note"
-            )
+            raise VerificationFailure(seq, "body", str(exc)) from exc
+        if parsed.seq != seq:
+            raise VerificationFailure(seq, "body", f"the body says seq {parsed.seq}")
+        if parsed.prev != self.prev:
+            raise VerificationFailure(seq, "chain link", "prev is not the leaf hash of the entry before")
+        if parsed.kind != kind:
+            raise VerificationFailure(seq, "body", f"stored kind {kind!r} but the body says {parsed.kind!r}")
+        if parsed.request != hashlib.sha256(request_id.encode("utf-8")).hexdigest():
+            raise VerificationFailure(seq, "request id", "the stored request id does not match the body")
+        if parsed.time < self.last_time:
+            raise VerificationFailure(seq, "time", f"{parsed.time} is earlier than the entry before")
+        if b"".join(self.tree.append(leaf)) != stored_nodes:
+            raise VerificationFailure(seq, "tree node", "a stored subtree hash is wrong")
+        try:
+            apply(self.state, seq, kind, parsed.data)
+        except LedgerError as exc:
+            raise VerificationFailure(seq, "replay", str(exc)) from exc
+        if kind == "issue":
+            batch = parsed.data["batch"]
+            self.issued.append((seq, batch["id"], batch["quantity_kg"]))
+        self._check_root()
+        self.prev, self.last_time, self.expected = leaf.hex(), parsed.time, seq + 1
+
+    def _check_root(self) -> None:
+        for checkpoint in self.roots_due.pop(self.tree.size, ()):
+            if self.tree.root() != checkpoint.root:
+                raise VerificationFailure(
+                    self.tree.size - 1 if self.tree.size else None,
+                    "root",
+                    f"the root of the first {self.tree.size} entries does not match "
+                    f"signed checkpoint #{checkpoint.id}",
+                )
 
 
-def _check_root(tree: merkle.TreeBuilder, roots_due: dict[int, list[tuple[int, bytes]]]) -> None:
-    for checkpoint_id, root in roots_due.pop(tree.size, ()):
-        if tree.root() != root:
+def _check_signatures(
+    checkpoints: Sequence[StoredCheckpoint], verifiers: Sequence[NoteVerifier], origin: str | None
+) -> None:
+    for checkpoint in checkpoints:
+        try:
+            opened = open_checkpoint(checkpoint.note, verifiers, origin=origin)
+        except ValueError as exc:
             raise VerificationFailure(
-                tree.size - 1 if tree.size else None,
-                "root",
-                f"the root of the first {tree.size} entries does not match signed checkpoint #{checkpoint_id}",
+                None, "signature", f"checkpoint #{checkpoint.id} (size {checkpoint.size}): {exc}"
+            ) from exc
+        if opened.size != checkpoint.size or opened.root != checkpoint.root:
+            raise VerificationFailure(
+                None,
+                "signature",
+                f"checkpoint #{checkpoint.id}: stored size or root differs from the signed note",
             )
 
 
@@ -218,7 +253,11 @@ def _compare_closed(session: Session, first: int, end: int, replayed: list[tuple
     difference = _first_difference(stored, sorted((seq, *closed) for seq, closed in replayed))
     if difference is not None:
         side, (seq, batch, start, stop, account, status) = difference
-        what = "is stored but no entry closes it" if side == "stored" else "is closed by the entry but not stored"
+        what = (
+            "is stored but no entry closes it"
+            if side == "stored"
+            else "is closed by the entry but not stored"
+        )
         raise VerificationFailure(
             seq, "holdings", f"{status} range {serial_number(batch, start, stop)} of account {account} {what}"
         )
@@ -237,24 +276,38 @@ def _compare_batches(session: Session, first: int, end: int, issued: list[tuple[
     difference = _first_difference(stored, list(issued))
     if difference is not None:
         side, (seq, batch, quantity) = difference
-        what = "is stored but differs from the entry" if side == "stored" else "issued by the entry is not stored"
+        what = (
+            "is stored but differs from the entry"
+            if side == "stored"
+            else "issued by the entry is not stored"
+        )
         raise VerificationFailure(seq, "batch", f"batch {batch} of {quantity} kg {what}")
     return len(stored)
 
 
 def _check_end(
-    session: Session, size: int, last_leaf: str, checkpoints: Sequence[object], closed: int, batches: int
+    session: Session,
+    size: int,
+    last_leaf: str,
+    checkpoints: Sequence[StoredCheckpoint],
+    *,
+    closed: int,
+    batches: int,
 ) -> None:
-    for checkpoint_id, checkpoint_size, _, _ in checkpoints:  # type: ignore[misc]
-        if checkpoint_size > size:
+    for checkpoint in checkpoints:
+        if checkpoint.size > size:
             raise VerificationFailure(
-                size, "missing entry", f"signed checkpoint #{checkpoint_id} covers {checkpoint_size} entries"
+                size, "missing entry", f"signed checkpoint #{checkpoint.id} covers {checkpoint.size} entries"
             )
     head = session.execute(select(Head.size, Head.last_leaf_hash).where(Head.id == 1)).one()
     if head.size != size or (size and bytes(head.last_leaf_hash).hex() != last_leaf):
-        raise VerificationFailure(size, "head", f"the ledger head says {head.size} entries, {size} are stored")
+        raise VerificationFailure(
+            size, "head", f"the ledger head says {head.size} entries, {size} are stored"
+        )
     if session.scalar(select(func.count()).select_from(ClosedRange)) != closed:
-        raise VerificationFailure(None, "holdings", "closed ranges are stored for entries that do not close them")
+        raise VerificationFailure(
+            None, "holdings", "closed ranges are stored for entries that do not close them"
+        )
     if session.scalar(select(func.count()).select_from(Batch)) != batches:
         raise VerificationFailure(None, "batch", "batches are stored that no entry issued")
 
@@ -262,13 +315,19 @@ def _check_end(
 def _compare_live(session: Session, state: MemoryState) -> int:
     """Compare stored live holdings with the replayed ones, streaming the stored rows in key order."""
     wanted = sorted(
-        (account, batch, start, end) for (account, batch), spans in state.holdings.items() for start, end in spans
+        (account, batch, start, end)
+        for (account, batch), spans in state.holdings.items()
+        for start, end in spans
     )
-    stored = session.execute(
+    with session.execute(
         select(Holding.account_id, Holding.batch_id, Holding.start_kg, Holding.end_kg)
         .order_by(Holding.account_id, Holding.batch_id, Holding.start_kg)
         .execution_options(yield_per=CHUNK_ENTRIES)
-    )
+    ) as stored:
+        return _compare_live_rows(stored, wanted)
+
+
+def _compare_live_rows(stored: Any, wanted: list[tuple[str, str, int, int]]) -> int:
     count = 0
     for have, want in zip_longest((tuple(row) for row in stored), wanted):
         if have is not None:
@@ -281,6 +340,8 @@ def _compare_live(session: Session, state: MemoryState) -> int:
             detail += "which the entries do not give it"
         else:
             account, batch, start, end = want
-            detail = f"account {account} should hold {serial_number(batch, start, end)}, which is not stored so"
+            detail = (
+                f"account {account} should hold {serial_number(batch, start, end)}, which is not stored so"
+            )
         raise VerificationFailure(None, "holdings", detail)
     return count

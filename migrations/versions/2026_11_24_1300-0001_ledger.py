@@ -173,6 +173,15 @@ APPEND_ONLY_TABLES = (
 )
 
 
+APPEND_ONLY_KEYS = {
+    "ledger_entries": ("seq",),
+    "ledger_checkpoints": ("id",),
+    "ledger_batches": ("id",),
+    "ledger_closed_ranges": ("batch_id", "start_kg"),
+    "ledger_verifier_keys": ("vkey",),
+}
+
+
 def append_only_triggers(dialect: str) -> list[str]:
     """BEFORE UPDATE/DELETE triggers (and BEFORE TRUNCATE on PostgreSQL) that refuse to change history."""
     statements = []
@@ -202,6 +211,14 @@ def append_only_triggers(dialect: str) -> list[str]:
                     f"CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table} "
                     f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {operation} refused'); END"
                 )
+            # INSERT OR REPLACE deletes the old row without firing DELETE triggers (unless the connection
+            # enables recursive_triggers), so an insert over an existing key is refused outright.
+            key = " AND ".join(f"{column} = NEW.{column}" for column in APPEND_ONLY_KEYS[table])
+            statements.append(
+                f"CREATE TRIGGER {table}_no_replace BEFORE INSERT ON {table} "
+                f"WHEN EXISTS (SELECT 1 FROM {table} WHERE {key}) "
+                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: REPLACE refused'); END"
+            )
     return statements
 
 

@@ -1,4 +1,4 @@
-"""DESIGN.md's layering, checked on the source: dependencies point downwards only, and the domain is Flask-free."""
+"""DESIGN.md's layering, checked on the source: dependencies point downwards, the domain is Flask-free."""
 
 from __future__ import annotations
 
@@ -37,7 +37,9 @@ MODULES = sorted((package, path) for package in MAY_IMPORT for path in (ROOT / p
 @pytest.mark.parametrize(("package", "path"), MODULES, ids=[str(p.relative_to(ROOT)) for _, p in MODULES])
 def test_a_module_imports_only_from_its_own_layer_or_below(package, path):
     ours = imported_top_levels(path) & OURS
-    assert ours <= MAY_IMPORT[package], f"{path.relative_to(ROOT)} imports {sorted(ours - MAY_IMPORT[package])}"
+    assert ours <= MAY_IMPORT[package], (
+        f"{path.relative_to(ROOT)} imports {sorted(ours - MAY_IMPORT[package])}"
+    )
     if package in DOMAIN:
         frameworks = imported_top_levels(path) & WEB_FRAMEWORKS
         assert not frameworks, f"domain module {path.relative_to(ROOT)} imports {sorted(frameworks)}"

@@ -1,0 +1,1 @@
+"""Reference data files shipped with the package (each value carries its source)."""

@@ -1,0 +1,1 @@
+"""Sichuan divisions, the five carbon-sink zones and the former poverty counties (see offsets.regions)."""
