@@ -72,8 +72,11 @@ def check_text(value: object, field: str, max_chars: int, *, required: bool) -> 
         value = ""
     if not isinstance(value, str):
         raise InvalidCommand("must be text", field=field)
-    if any(ord(char) < 0x20 and char not in "\n\t" for char in value) or "\x7f" in value:
-        raise InvalidCommand("must not contain control characters", field=field)
+    if not value.isprintable() and any(
+        (ord(char) < 0x20 and char not in "\n\t") or char == "\x7f" or 0xD800 <= ord(char) <= 0xDFFF
+        for char in value
+    ):
+        raise InvalidCommand("must not contain control characters or lone surrogates", field=field)
     stripped = value.strip()
     if required and not stripped:
         raise InvalidCommand("is required", field=field)

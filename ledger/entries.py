@@ -31,9 +31,9 @@ def format_time(moment: datetime) -> str:
 
 
 def parse_time(text: str) -> datetime:
-    if not isinstance(text, str) or not RFC3339_UTC.match(text):
+    if not isinstance(text, str) or not RFC3339_UTC.fullmatch(text):
         raise ValueError(f"not an RFC 3339 UTC time: {text!r}")
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return datetime.fromisoformat(text)
 
 
 def request_digest(request_id: str) -> str:

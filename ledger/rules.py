@@ -59,6 +59,8 @@ class HoldingsState(Protocol):
 
     def set_held(self, account: str, batch: str, spans: list[Span]) -> None: ...
 
+    def credit(self, account: str, batch: str, span: Span) -> None: ...
+
     def batches_held_by(self, account: str) -> list[str]: ...
 
     def add_batch(self, batch: str, quantity_kg: int, seq: int) -> None: ...
@@ -216,7 +218,7 @@ def apply(state: HoldingsState, seq: int, kind: str, data: object) -> None:
         for batch, start, end in moves:
             state.set_held(source, batch, subtract(state.held(source, batch), start, end))
         for batch, start, end in moves:
-            state.set_held(target, batch, merge_spans([*state.held(target, batch), (start, end)]))
+            state.credit(target, batch, (start, end))
     elif kind in CLOSING_KINDS:
         if kind == "retire":
             _expect_keys(
@@ -273,7 +275,7 @@ def _apply_issue(state: HoldingsState, seq: int, data: dict[str, Any]) -> None:
         raise InvalidCommand("allocations must cover the whole serial block", field="allocations")
     state.add_batch(batch_id, quantity_kg, seq)
     for account, span in credits:
-        state.set_held(account, batch_id, merge_spans([*state.held(account, batch_id), span]))
+        state.credit(account, batch_id, span)
 
 
 def _check_retirement_claim(data: dict[str, Any]) -> None:
@@ -433,6 +435,9 @@ class MemoryState:
         else:
             self.holdings.pop((account, batch), None)
             self._by_account.get(account, set()).discard(batch)
+
+    def credit(self, account: str, batch: str, span: Span) -> None:
+        self.set_held(account, batch, merge_spans([*self.held(account, batch), span]))
 
     def batches_held_by(self, account: str) -> list[str]:
         return sorted(self._by_account.get(account, ()))

@@ -1,0 +1,210 @@
+"""Holdings as the sequencer sees them inside one append transaction: read lazily, changed in memory.
+
+The rules (:mod:`ledger.rules`) ask questions one command at a time; answering each with its own query
+would cost a round trip per entry. This store answers from memory and reads the database in as few
+queries as it can: everything the commands name is prefetched in bulk; an account's holdings are read
+whole the first time a quantity must be chosen from them; and kilograms credited to an account whose
+holdings were never read are merged with its stored ranges in one query at :meth:`DatabaseState.flush`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, delete, insert, select, tuple_
+from sqlalchemy.orm import Session
+
+from ledger.commands import Command
+from ledger.models import Account, Batch, ClosedRange, Holding
+from ledger.ranges import Span, merge_spans
+
+Key = tuple[str, str]
+"""``(account, batch)``."""
+
+KEYS_PER_QUERY = 500
+
+
+class DatabaseState:
+    """A :class:`ledger.rules.HoldingsState` over the database, written back by :meth:`flush`."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._accounts: dict[str, bool] = {}
+        self._batches: dict[str, int | None] = {}
+        self._new_batch_ids: set[str] = set()
+        self._held: dict[Key, list[Span]] = {}
+        self._stored_nonempty: set[Key] = set()
+        self._pending: dict[Key, list[Span]] = {}
+        self._dirty: set[Key] = set()
+        self._account_batches: dict[str, set[str]] = {}
+        self._new_batches: list[dict[str, Any]] = []
+        self._closed: list[dict[str, Any]] = []
+
+    # --- reading ------------------------------------------------------------------------------------
+
+    def prefetch(self, commands: Sequence[Command]) -> None:
+        """Read in bulk the accounts, batches and holdings that the commands name."""
+        accounts: set[str] = set()
+        batches: set[str] = set()
+        keys: set[Key] = set()
+        for command in commands:
+            intent = command.intent()
+            accounts.update(intent[name] for name in ("account", "from", "to") if name in intent)
+            if command.kind == "issue":
+                batches.add(intent["batch"])
+                accounts.update(account for account, _ in intent["allocations"])
+                continue
+            selection = command.selection  # type: ignore[union-attr]
+            holder: str = intent["account"] if "account" in intent else intent["from"]
+            named = [item.batch_id for item in selection.ranges] + list(selection.batches)
+            batches.update(named)
+            keys.update((holder, batch) for batch in named)
+        if accounts:
+            found = set(self.session.scalars(select(Account.id).where(Account.id.in_(accounts))))
+            self._accounts.update({account: account in found for account in accounts})
+        if batches:
+            rows = self.session.execute(select(Batch.id, Batch.quantity_kg).where(Batch.id.in_(batches)))
+            self._batches.update(dict.fromkeys(batches))
+            self._batches.update({row.id: row.quantity_kg for row in rows})
+        self._load_keys(keys)
+
+    def _load_keys(self, keys: Iterable[Key]) -> None:
+        """Read the stored ranges of every key not yet in memory (none exist for a batch issued here)."""
+        wanted = {key for key in keys if key not in self._held}
+        stored = sorted(key for key in wanted if key[1] not in self._new_batch_ids)
+        for key in wanted:
+            self._held[key] = []
+        for start in range(0, len(stored), KEYS_PER_QUERY):
+            chunk = stored[start : start + KEYS_PER_QUERY]
+            rows = self.session.execute(
+                select(Holding.account_id, Holding.batch_id, Holding.start_kg, Holding.end_kg)
+                .where(tuple_(Holding.account_id, Holding.batch_id).in_(chunk))
+                .order_by(Holding.account_id, Holding.batch_id, Holding.start_kg)
+            )
+            for account, batch, span_start, span_end in rows:
+                self._held[(account, batch)].append((span_start, span_end))
+                self._stored_nonempty.add((account, batch))
+        for key in wanted:
+            self._merge_pending(key)
+
+    def _merge_pending(self, key: Key) -> None:
+        pending = self._pending.pop(key, None)
+        if pending:
+            self._held[key] = merge_spans([*self._held.get(key, []), *pending])
+            self._dirty.add(key)
+
+    def account_exists(self, account: str) -> bool:
+        if account not in self._accounts:
+            self._accounts[account] = self.session.get(Account, account) is not None
+        return self._accounts[account]
+
+    def batch_quantity(self, batch: str) -> int | None:
+        if batch not in self._batches:
+            self._batches[batch] = self.session.scalar(select(Batch.quantity_kg).where(Batch.id == batch))
+        return self._batches[batch]
+
+    def held(self, account: str, batch: str) -> list[Span]:
+        key = (account, batch)
+        if key not in self._held:
+            self._load_keys([key])
+        return self._held[key]
+
+    def batches_held_by(self, account: str) -> list[str]:
+        """The batches the account holds, reading all its stored holdings once."""
+        if account not in self._account_batches:
+            rows = self.session.execute(
+                select(Holding.batch_id, Holding.start_kg, Holding.end_kg)
+                .where(Holding.account_id == account)
+                .order_by(Holding.batch_id, Holding.start_kg)
+            )
+            stored: dict[str, list[Span]] = {}
+            for batch, start, end in rows:
+                stored.setdefault(batch, []).append((start, end))
+            for batch, spans in stored.items():
+                key = (account, batch)
+                self._stored_nonempty.add(key)
+                if key not in self._held:
+                    self._held[key] = spans
+                    self._merge_pending(key)
+            for key in [key for key in self._pending if key[0] == account]:
+                self._held.setdefault(key, [])
+                self._merge_pending(key)
+            self._account_batches[account] = {
+                batch for (holder, batch), spans in self._held.items() if holder == account and spans
+            }
+        return sorted(self._account_batches[account])
+
+    # --- changing -----------------------------------------------------------------------------------
+
+    def set_held(self, account: str, batch: str, spans: list[Span]) -> None:
+        key = (account, batch)
+        self.held(account, batch)
+        self._held[key] = spans
+        self._dirty.add(key)
+        if account in self._account_batches:
+            (self._account_batches[account].add if spans else self._account_batches[account].discard)(batch)
+
+    def credit(self, account: str, batch: str, span: Span) -> None:
+        """Add kilograms to an account; if its holdings were never read, merge them at flush."""
+        key = (account, batch)
+        if key in self._held:
+            self._held[key] = merge_spans([*self._held[key], span])
+            self._dirty.add(key)
+        else:
+            self._pending.setdefault(key, []).append(span)
+        if account in self._account_batches:
+            self._account_batches[account].add(batch)
+
+    def add_batch(self, batch: str, quantity_kg: int, seq: int) -> None:
+        self._batches[batch] = quantity_kg
+        self._new_batch_ids.add(batch)
+        project, vintage, number = batch.split("-")
+        self._new_batches.append(
+            {
+                "id": batch,
+                "project": project,
+                "vintage": vintage,
+                "number": int(number),
+                "quantity_kg": quantity_kg,
+                "issue_seq": seq,
+            }
+        )
+
+    def close(self, status: str, account: str, batch: str, span: Span, seq: int) -> None:
+        self._closed.append(
+            {
+                "batch_id": batch,
+                "start_kg": span[0],
+                "end_kg": span[1],
+                "account_id": account,
+                "status": status,
+                "entry_seq": seq,
+            }
+        )
+
+    def flush(self) -> None:
+        """Write the changes: new batches, rewritten holdings of every changed key, closed ranges."""
+        self._load_keys(list(self._pending))
+        if self._new_batches:
+            self.session.execute(insert(Batch), self._new_batches)
+        stale = [
+            {"a": account, "b": batch}
+            for account, batch in self._dirty
+            if (account, batch) in self._stored_nonempty
+        ]
+        if stale:
+            table = cast(Table, Holding.__table__)
+            self.session.execute(
+                delete(table).where(table.c.account_id == bindparam("a"), table.c.batch_id == bindparam("b")),
+                stale,
+            )
+        fresh = [
+            {"account_id": account, "batch_id": batch, "start_kg": start, "end_kg": end}
+            for account, batch in sorted(self._dirty)
+            for start, end in self._held[(account, batch)]
+        ]
+        if fresh:
+            self.session.execute(insert(Holding), fresh)
+        if self._closed:
+            self.session.execute(insert(ClosedRange), self._closed)

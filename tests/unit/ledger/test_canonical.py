@@ -1,0 +1,57 @@
+"""The canonical-JSON fast path writes exactly what the RFC 8785 implementation writes, and reads strictly."""
+
+from __future__ import annotations
+
+import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger.canonical import NotCanonical, canonical_bytes, parse_canonical_object
+
+text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+ascii_keys = st.text(st.characters(max_codepoint=0x7F), max_size=8)
+safe_integers = st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
+scalars = st.none() | st.booleans() | safe_integers | text
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(text | ascii_keys, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=500)
+@given(st.dictionaries(text | ascii_keys, json_values, max_size=6))
+def test_canonical_bytes_equal_the_rfc8785_reference_and_read_back(value):
+    raw = canonical_bytes(value)
+    assert raw == rfc8785.dumps(value)
+    assert parse_canonical_object(raw) == value
+
+
+def test_keys_outside_the_basic_plane_sort_by_utf16_code_units_as_rfc8785_requires():
+    # U+1F600 is D83D DE00 in UTF-16, which sorts before U+FF21; by code point it would sort after.
+    value = {"\U0001f600": 1, "\uff21": 2}
+    assert canonical_bytes(value) == '{"\U0001f600":1,"\uff21":2}'.encode()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"b":1,"a":2}',  # keys out of order
+        b'{"a": 1}',  # whitespace
+        b'{"a":1.0}',  # a float
+        b'{"a":"\\u00e9"}',  # needless escape
+        b'{"a":1,"a":1}',  # duplicate key
+        b"[1]",  # not an object
+        b'{"a":"\xff"}',  # not UTF-8
+        b'{"a":9007199254740993}',  # beyond 2**53
+    ],
+)
+def test_bodies_that_are_not_canonical_are_refused(raw):
+    with pytest.raises(NotCanonical):
+        parse_canonical_object(raw)
+
+
+def test_floats_are_refused_when_writing():
+    with pytest.raises(TypeError):
+        canonical_bytes({"quantity": 1.5})
