@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import pool
 
 import ledger.models  # noqa: F401  (registers the tables on the metadata)
+import offsets.models  # noqa: F401
 from ledger.database import make_engine
 from ledger.orm import Base
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from migrations import triggers
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -160,20 +162,12 @@ def upgrade() -> None:
             "INSERT INTO ledger_head (id, size, last_leaf_hash, last_time) VALUES (1, 0, :zero, '')"
         ).bindparams(sa.bindparam("zero", b"\0" * 32, type_=sa.LargeBinary))
     )
-    for statement in append_only_triggers(op.get_bind().dialect.name):
+    dialect = op.get_bind().dialect.name
+    for statement in triggers.create_refuse_function(dialect) + triggers.append_only(dialect, APPEND_ONLY):
         op.execute(statement)
 
 
-APPEND_ONLY_TABLES = (
-    "ledger_entries",
-    "ledger_checkpoints",
-    "ledger_batches",
-    "ledger_closed_ranges",
-    "ledger_verifier_keys",
-)
-
-
-APPEND_ONLY_KEYS = {
+APPEND_ONLY = {
     "ledger_entries": ("seq",),
     "ledger_checkpoints": ("id",),
     "ledger_batches": ("id",),
@@ -182,66 +176,9 @@ APPEND_ONLY_KEYS = {
 }
 
 
-def append_only_triggers(dialect: str) -> list[str]:
-    """BEFORE UPDATE/DELETE triggers (and BEFORE TRUNCATE on PostgreSQL) that refuse to change history."""
-    statements = []
-    if dialect == "postgresql":
-        statements.append(
-            """
-            CREATE FUNCTION tanhui_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
-                    USING ERRCODE = 'restrict_violation';
-            END $$
-            """
-        )
-        for table in APPEND_ONLY_TABLES:
-            statements.append(
-                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                "FOR EACH ROW EXECUTE FUNCTION tanhui_refuse_change()"
-            )
-            statements.append(
-                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-                "FOR EACH STATEMENT EXECUTE FUNCTION tanhui_refuse_change()"
-            )
-    else:
-        for table in APPEND_ONLY_TABLES:
-            for operation in ("UPDATE", "DELETE"):
-                statements.append(
-                    f"CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {operation} refused'); END"
-                )
-            # INSERT OR REPLACE deletes the old row without firing DELETE triggers (unless the connection
-            # enables recursive_triggers), so an insert over an existing key is refused outright.
-            key = " AND ".join(f"{column} = NEW.{column}" for column in APPEND_ONLY_KEYS[table])
-            statements.append(
-                f"CREATE TRIGGER {table}_no_replace BEFORE INSERT ON {table} "
-                f"WHEN EXISTS (SELECT 1 FROM {table} WHERE {key}) "
-                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: REPLACE refused'); END"
-            )
-    return statements
-
-
-def drop_append_only_triggers(dialect: str) -> list[str]:
-    statements = []
-    for table in APPEND_ONLY_TABLES:
-        if dialect == "postgresql":
-            statements += [
-                f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}",
-                f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}",
-            ]
-        else:
-            statements += [
-                f"DROP TRIGGER IF EXISTS {table}_no_update",
-                f"DROP TRIGGER IF EXISTS {table}_no_delete",
-            ]
-    if dialect == "postgresql":
-        statements.append("DROP FUNCTION IF EXISTS tanhui_refuse_change()")
-    return statements
-
-
 def downgrade() -> None:
-    for statement in drop_append_only_triggers(op.get_bind().dialect.name):
+    dialect = op.get_bind().dialect.name
+    for statement in triggers.drop_append_only(dialect, APPEND_ONLY) + triggers.drop_refuse_function(dialect):
         op.execute(statement)
     with op.batch_alter_table("ledger_holdings", schema=None) as batch_op:
         batch_op.drop_index("ix_ledger_holdings_account_batch")
