@@ -8,19 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
 
 from ledger import checkpoints, keys
+from ledger.accounts import ensure_account
 from ledger.commands import Command
 from ledger.database import Database
-from ledger.models import Account, VerifierKey
+from ledger.models import VerifierKey
 from ledger.note import NoteSigner, NoteVerifier
 from ledger.proofs import EntryProof, entry_proof
 from ledger.sequencer import AppendedEntry, Sequencer
-from ledger.serials import check_account_id
 from ledger.verify import VerificationReport, verify_ledger
 
 
@@ -74,13 +73,9 @@ class LedgerService:
 
     def open_account(self, account_id: str, account_type: str, name: str) -> None:
         """Create an account if it does not exist (idempotent by id)."""
-        check_account_id(account_id)
         with self.database.unit_of_work() as uow:
-            if uow.session.get(Account, account_id) is None:
-                uow.session.add(
-                    Account(id=account_id, type=account_type, name=name, created_at=datetime.now(UTC))
-                )
-                uow.commit()
+            ensure_account(uow.session, account_id, account_type, name)
+            uow.commit()
 
     def append(self, commands: Sequence[Command]) -> list[AppendedEntry]:
         with self.database.unit_of_work() as uow:
