@@ -1,18 +1,41 @@
-"""Demo data for the embedded default: Sichuan sink projects in all five zones on the ledger.
+"""Demo data for the embedded default: Sichuan sink projects in all five zones, from registration to sale.
 
-The organisations and people are fictional (marked 示例); the places, zones and project types follow
-the provincial plan (POLICY.zh.txt). Quantities are illustrative, not measured: real issuance goes
-through methodologies, monitoring and verification. Request ids are fixed, so loading the demo twice
-with the same seed appends nothing the second time.
+Projects are registered, reviewed, monitored, verified and issued through the same domain services the
+API uses, so the ledger's issue entries come from methodology calculations. The organisations, people,
+locations and measurements are fictional (marked 示例; coordinates are approximate county seats); the
+places, zones and project types follow the provincial plan, and the default parameters are the cited
+rows of ``offsets/data/parameters``. Loading the demo into a registry that has projects does nothing.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
 
-from ledger.commands import Allocation, Beneficiary, Cancel, Issue, Retire, Selection, Transfer
+from sqlalchemy import select
+
+from ledger.accounts import BUFFER, RETAIL, ensure_registry_accounts
+from ledger.commands import Beneficiary, Cancel, Retire, Selection, Transfer
+from ledger.models import Holding
 from ledger.service import LedgerService
+from offsets import regions
+from offsets.actors import Actor
+from offsets.buffer_policy import default_buffer_percent
+from offsets.issuance import issue_for_report
+from offsets.lifecycle import ProjectStatus, Role
+from offsets.models import Organisation, Project
+from offsets.monitoring import submit_report, verify_report
+from offsets.projects import Beneficiary as BenefitShare
+from offsets.projects import (
+    NewProject,
+    change_status,
+    create_project,
+    register_organisation,
+    review_qualification,
+)
 
 T = 1_000  # kilograms per tonne
 
@@ -181,82 +204,255 @@ EVENTS = (
     "2026 大熊猫示例文化节",
 )
 PEOPLE = ("张示例", "李示例", "王示例", "刘示例", "陈示例", "杨示例", "赵示例", "黄示例")
-VINTAGES = ("2019", "2020", "2021", "2022", "2023")
+
+
+METHODOLOGY_BY_TYPE = {
+    "afforestation": "AR-CM-001-V01",
+    "forest_management": "AR-CM-003-V01",
+    "bamboo_afforestation": "AR-CM-002-V01",
+    "bamboo_management": "AR-CM-005-V01",
+    "grassland": "TANHUI-GRASSLAND-SOC-V01",
+    "wetland": "TANHUI-WETLAND-STOCK-V01",
+}
+SEATS = {
+    "LS01": (101.51, 27.43),
+    "PZ01": (102.11, 26.88),
+    "AB01": (102.54, 32.79),
+    "GZ01": (101.96, 30.05),
+    "GY01": (105.24, 32.58),
+    "BZ01": (106.84, 32.35),
+    "YB01": (104.92, 28.58),
+    "LZ01": (105.44, 28.17),
+    "CD01": (103.67, 30.63),
+    "MY01": (104.53, 32.41),
+    "YA01": (102.81, 30.37),
+    "AB02": (102.96, 33.58),
+}
+TREE_PARAMETERS = {
+    "basic_wood_density": {
+        "value": "0.40",
+        "unit": "t d.m./m3",
+        "source": "IPCC 2006 GL Vol.4 Table 4.14, Abies (tree_species.csv ipcc_t414_abies)",
+    },
+    "bef": {
+        "value": "1.15",
+        "unit": "dimensionless",
+        "source": "CDM AR-TOOL14 v04.2 default (tree_species.csv cdm_artool14_tree_default)",
+    },
+    "root_shoot_ratio": {
+        "value": "0.40",
+        "unit": "dimensionless",
+        "source": "IPCC 2006 GL Vol.4 Table 4.4 (tree_species.csv ipcc_t44_temperate_conifer_agb_lt50)",
+    },
+    "carbon_fraction": {
+        "value": "0.47",
+        "unit": "t C/t d.m.",
+        "source": "CDM AR-TOOL14 v04.2 default (tree_species.csv cdm_artool14_tree_default)",
+    },
+}
+DEMO_SOURCE = "示例监测数据（演示用，非实测）"
+PERIODS = tuple(range(2019, 2024))
 
 
 def load_demo(service: LedgerService, seed: int = 20221) -> str:
+    """Register, monitor, verify and issue the demo projects, then trade and retire some of their credits."""
     rng = random.Random(seed)  # noqa: S311  (reproducible demo quantities, not security)
-    service.open_account("REGISTRY", "registry", "四川省林草碳汇登记簿")
-    service.open_account("BUFFER", "buffer", "非持久性风险缓冲池")
-    service.open_account("RETAIL", "retail", "碳汇交易市场零售库存")
-    for project in PROJECTS:
-        service.open_account(project.owner, "owner", project.owner_name)
-    for account, name in ENTERPRISES:
-        service.open_account(account, "enterprise", name)
-
-    issues: list[Issue] = []
-    for project in PROJECTS:
-        for number_in_vintage, vintage in enumerate(VINTAGES, start=1):
-            total_t = rng.randrange(2_000, 20_000)
-            buffer_t = total_t * project.buffer_percent // 100
-            issues.append(
-                Issue(
-                    request_id=f"demo-{seed}:issue:{project.code}-{vintage}",
-                    project=project.code,
-                    vintage=vintage,
-                    number=number_in_vintage,
-                    allocations=(
-                        Allocation(project.owner, (total_t - buffer_t) * T),
-                        Allocation("BUFFER", buffer_t * T),
-                    ),
-                    attributes={
-                        "name": project.name,
-                        "zone": project.zone,
-                        "prefecture": project.prefecture,
-                        "county": project.county,
-                        "project_type": project.project_type,
-                        "buffer_percent": project.buffer_percent,
-                    },
+    with service.database.unit_of_work() as uow:
+        session = uow.session
+        if session.query(Project.id).first() is not None:
+            return "demo data not loaded: the registry has projects already"
+        ensure_registry_accounts(session)
+        registry = register_organisation(session, "四川省林草碳汇登记簿（示例）", "registry")
+        reviewer = Actor("审核员 王示例", Role.REVIEWER, registry.id)
+        admin = Actor("登记簿管理员", Role.REGISTRY_ADMIN, registry.id)
+        verifiers = [
+            register_organisation(session, "川林核查中心（示例）", "verifier"),
+            register_organisation(session, "西南碳汇审定核证有限公司（示例）", "verifier"),
+        ]
+        enterprises = {
+            account: register_organisation(session, name, "enterprise") for account, name in ENTERPRISES
+        }
+        issued: list[tuple[str, str]] = []
+        for index, demo in enumerate(PROJECTS):
+            owner = register_organisation(session, demo.owner_name, "project_owner")
+            owner_actor = Actor(f"{demo.owner_name} 项目专员", Role.PROJECT_OWNER, owner.id)
+            project = _register(session, demo, owner, owner_actor, reviewer)
+            verifier = verifiers[index % 2]
+            verifier_actor = Actor(f"{verifier.name} 核查员", Role.VERIFIER, verifier.id)
+            for period_index, year in enumerate(PERIODS):
+                loss = demo.code == "GZ01" and year == 2022
+                report = submit_report(
+                    session,
+                    project,
+                    owner_actor,
+                    period_start=date(year, 1, 1),
+                    period_end=date(year, 12, 31),
+                    inputs=_inputs(demo.project_type, rng, period_index, loss=loss),
                 )
-            )
-    service.append(issues)
+                verify_report(
+                    session, report, verifier_actor, verified=True, comments="现场核查与样地复测一致（示例）"
+                )
+                issuance = issue_for_report(session, service.sequencer, report.id, admin)
+                if issuance.batch_id is not None:
+                    assert owner.ledger_account_id is not None
+                    issued.append((issuance.batch_id, owner.ledger_account_id))
+        uow.commit()
+    transfers, retirements, cancels = _trade(service, rng, issued, enterprises, seed)
+    size, _ = service.sign_checkpoint()
+    return (
+        f"demo registry: {len(PROJECTS)} projects in 5 zones, {len(issued)} issued batches, "
+        f"{transfers} transfers, {retirements} retirements, {cancels} cancellations; "
+        f"checkpoint signed at size {size}"
+    )
 
-    batches = [(issue.batch_id, issue) for issue in issues]
+
+def _register(
+    session: Any, demo: DemoProject, owner: Organisation, owner_actor: Actor, reviewer: Actor
+) -> Project:
+    county = regions.find_county(demo.county, prefecture=demo.prefecture)
+    area_mu = Decimal(10_000 + 1_000 * (len(demo.code) + ord(demo.code[0]) % 17))
+    project = create_project(
+        session,
+        NewProject(
+            code=demo.code,
+            name=demo.name,
+            project_type=demo.project_type,
+            county_code=county.code,
+            area_mu=area_mu,
+            location={"type": "Point", "coordinates": list(SEATS[demo.code])},
+            methodology=METHODOLOGY_BY_TYPE[demo.project_type],
+            crediting_start=date(2018, 1, 1),
+            crediting_end=date(2047, 12, 31),
+            expected_annual_removals_kg=5_000_000,
+            standard="CCER" if demo.code in ("LS01", "GY01") else "provincial",
+            contiguous_carbon_forest_mu=area_mu if demo.project_type == "afforestation" else None,
+            beneficiaries=(
+                BenefitShare(f"{demo.county}村集体经济组织（示例）", "collective", Decimal("30.00")),
+                BenefitShare(f"{demo.county}林农户代表（示例）", "household", Decimal("10.00")),
+            ),
+        ),
+        owner,
+        owner_actor,
+        buffer_percent_default=default_buffer_percent(demo.project_type),
+    )
+    change_status(session, project, ProjectStatus.SUBMITTED, owner_actor)
+    change_status(session, project, ProjectStatus.UNDER_REVIEW, reviewer)
+    review_qualification(
+        session,
+        project,
+        reviewer,
+        approved=True,
+        reasons="主体资格、林权证明与实施能力齐备（示例）",
+        documents=[
+            {"title": "林权证（示例）", "reference": f"{demo.code}-LQ"},
+            {"title": "项目设计文件（示例）"},
+        ],
+        capability="有专职林业技术人员与监测队伍（示例）",
+    )
+    return project
+
+
+def _inputs(project_type: str, rng: random.Random, period: int, *, loss: bool) -> dict[str, Any]:
+    """One year's measurements for a demo stratum; a loss year (fire) shows a falling stock."""
+    common: dict[str, Any] = {
+        "period_years": "1",
+        "baseline": {"removals_t_co2e": "0", "source": "项目设计文件：基线碳汇量为零（示例）"},
+        "uncertainty": {
+            "relative_percent": str(rng.randrange(4, 9)),
+            "confidence_level_percent": "90",
+            "source": DEMO_SOURCE,
+        },
+    }
+    if project_type != "afforestation":
+        common["leakage"] = {"emissions_t_co2e": "0", "source": "项目设计文件：无泄漏活动（示例）"}
+    area = str(rng.randrange(3_000, 9_000))
+    grow = Decimal(rng.randrange(30, 60)) / 10
+    start = Decimal(20) + grow * period
+    end = start - Decimal(6) if loss else start + grow
+    if project_type in ("afforestation", "forest_management"):
+        stratum: dict[str, Any] = {
+            "species": "冷杉属",
+            "area_mu": area,
+            "volume_start_m3_per_ha": str(start),
+            "volume_end_m3_per_ha": str(end),
+            "source": DEMO_SOURCE,
+            "parameters": TREE_PARAMETERS,
+        }
+    elif project_type in ("bamboo_afforestation", "bamboo_management"):
+        stratum = {
+            "species": "毛竹",
+            "area_mu": area,
+            "biomass_start_t_dm_per_ha": str(start),
+            "biomass_end_t_dm_per_ha": str(end),
+            "source": DEMO_SOURCE,
+            "parameters": {name: TREE_PARAMETERS[name] for name in ("root_shoot_ratio", "carbon_fraction")},
+        }
+    elif project_type == "grassland":
+        stratum = {
+            "area_mu": area,
+            "soil_carbon_start_t_c_per_ha": str(start + 40),
+            "soil_carbon_end_t_c_per_ha": str(end + 40),
+            "soil_depth_cm": "30",
+            "source": DEMO_SOURCE,
+        }
+    else:
+        common["project_emissions"] = {"non_co2_t_co2e": "0", "source": DEMO_SOURCE}
+        stratum = {
+            "area_mu": area,
+            "soil_carbon_start_t_c_per_ha": str(start + 80),
+            "soil_carbon_end_t_c_per_ha": str(end + 80),
+            "biomass_carbon_start_t_c_per_ha": "5",
+            "biomass_carbon_end_t_c_per_ha": "5",
+            "soil_depth_cm": "30",
+            "source": DEMO_SOURCE,
+        }
+    return {**common, "strata": [stratum]}
+
+
+def _trade(
+    service: LedgerService,
+    rng: random.Random,
+    issued: list[tuple[str, str]],
+    enterprises: dict[str, Organisation],
+    seed: int,
+) -> tuple[int, int, int]:
+    """Lots into retail inventory, sales to enterprises, retirements of every reason, buffer cancellations."""
+    accounts = {key: org.ledger_account_id for key, org in enterprises.items()}
     transfers: list[Transfer] = []
-    for index, (batch, issue) in enumerate(batches):
-        owner = issue.allocations[0].account
-        lot_t = rng.randrange(200, 1_000)
+    for index, (batch, owner) in enumerate(issued):
         transfers.append(
             Transfer(
                 f"demo-{seed}:lot:{batch}",
                 owner,
-                "RETAIL",
-                Selection(quantity_kg=lot_t * T, batches=(batch,)),
+                RETAIL,
+                Selection(quantity_kg=rng.randrange(20, 60) * T, batches=(batch,)),
                 memo="上架零售碳汇（微碳汇）",
             )
         )
         if index % 2 == 0:
-            enterprise = ENTERPRISES[index % len(ENTERPRISES)][0]
+            enterprise = accounts[ENTERPRISES[index % len(ENTERPRISES)][0]]
+            assert enterprise is not None
             transfers.append(
                 Transfer(
                     f"demo-{seed}:sale:{batch}",
                     owner,
                     enterprise,
-                    Selection(quantity_kg=rng.randrange(500, 1_500) * T, batches=(batch,)),
+                    Selection(quantity_kg=rng.randrange(20, 60) * T, batches=(batch,)),
                     memo="履约购买",
                 )
             )
     service.append(transfers)
-
     retirements: list[Retire] = []
-    for index, (batch, _) in enumerate(batches):
+    for index, (batch, _) in enumerate(issued):
         if index % 2 == 0:
-            enterprise, name = ENTERPRISES[index % len(ENTERPRISES)]
+            key, name = ENTERPRISES[index % len(ENTERPRISES)]
+            account = accounts[key]
+            assert account is not None
             retirements.append(
                 Retire(
                     f"demo-{seed}:comply:{batch}",
-                    enterprise,
-                    Selection(quantity_kg=rng.randrange(100, 500) * T, batches=(batch,)),
+                    account,
+                    Selection(quantity_kg=rng.randrange(5, 15) * T, batches=(batch,)),
                     Beneficiary(name, public=True),
                     "compliance_period",
                     "2025 年度履约",
@@ -267,8 +463,8 @@ def load_demo(service: LedgerService, seed: int = 20221) -> str:
             retirements.append(
                 Retire(
                     f"demo-{seed}:event:{batch}",
-                    "RETAIL",
-                    Selection(quantity_kg=rng.randrange(20, 120) * T, batches=(batch,)),
+                    RETAIL,
+                    Selection(quantity_kg=rng.randrange(2, 8) * T, batches=(batch,)),
                     Beneficiary(event, public=True),
                     "event",
                     f"{event} 碳中和",
@@ -278,7 +474,7 @@ def load_demo(service: LedgerService, seed: int = 20221) -> str:
         retirements.append(
             Retire(
                 f"demo-{seed}:micro:{batch}",
-                "RETAIL",
+                RETAIL,
                 Selection(quantity_kg=rng.randrange(1, 3_000), batches=(batch,)),
                 Beneficiary(person, public=index % 3 == 0),
                 "gift" if index % 5 == 0 else "personal_footprint",
@@ -286,19 +482,18 @@ def load_demo(service: LedgerService, seed: int = 20221) -> str:
             )
         )
     service.append(retirements)
-
+    # The GZ01 fire's reversal has drawn on the buffer already: corrections come from what it still holds.
+    with service.database.reading() as session:
+        in_buffer = set(session.scalars(select(Holding.batch_id).where(Holding.account_id == BUFFER)))
+    corrections = [batch for batch, _ in issued if batch in in_buffer][:55]
     cancels = [
         Cancel(
-            f"demo-{seed}:reversal:{batch}",
-            "BUFFER",
-            Selection(quantity_kg=rng.randrange(1, 50) * T, batches=(batch,)),
-            f"{issue.attributes['county']} 林草火灾/采伐损失，由缓冲池注销补偿（示例）",
+            f"demo-{seed}:correction:{batch}",
+            BUFFER,
+            Selection(quantity_kg=rng.randrange(1, 20), batches=(batch,)),
+            "核查更正：缓冲池注销（示例）",
         )
-        for batch, issue in batches[:55]
+        for batch in corrections
     ]
     service.append(cancels)
-    size, _ = service.sign_checkpoint()
-    return (
-        f"demo ledger: {len(issues)} issues, {len(transfers)} transfers, {len(retirements)} retirements, "
-        f"{len(cancels)} cancellations; checkpoint signed at size {size}"
-    )
+    return len(transfers), len(retirements), len(cancels) + 1

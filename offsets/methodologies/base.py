@@ -74,8 +74,10 @@ class Parameter:
     source: str
 
     def __post_init__(self) -> None:
-        assert isinstance(self.value, Decimal) and self.value.is_finite(), (self.name, self.value)
-        assert self.name and self.symbol, self
+        assert isinstance(self.value, Decimal), (self.name, self.value)
+        assert self.value.is_finite(), (self.name, self.value)
+        assert self.name, self
+        assert self.symbol, self
         assert self.source.strip(), f"parameter {self.name} has no source"
 
     def as_dict(self) -> dict[str, str]:
@@ -102,8 +104,9 @@ class Term:
     terms: tuple[Term, ...] = ()
 
     def __post_init__(self) -> None:
-        assert isinstance(self.value, Decimal) and self.value.is_finite(), (self.key, self.value)
-        assert self.key and self.label_zh and self.label_en and self.formula, self.key
+        assert isinstance(self.value, Decimal), (self.key, self.value)
+        assert self.value.is_finite(), (self.key, self.value)
+        assert all((self.key, self.label_zh, self.label_en, self.formula)), self.key
         assert all(isinstance(p, Parameter) for p in self.parameters), self.key
         assert all(isinstance(t, Term) for t in self.terms), self.key
 
@@ -134,8 +137,10 @@ class Calculation:
     terms: tuple[Term, ...]
 
     def __post_init__(self) -> None:
-        assert isinstance(self.net_removals_t, Decimal) and self.net_removals_t.is_finite()
-        assert isinstance(self.period_years, Decimal) and self.period_years > 0
+        assert isinstance(self.net_removals_t, Decimal), self.net_removals_t
+        assert self.net_removals_t.is_finite(), self.net_removals_t
+        assert isinstance(self.period_years, Decimal), self.period_years
+        assert self.period_years > 0, self.period_years
         assert self.terms, "a calculation without a breakdown"
 
     def net_removals_kg(self) -> int:

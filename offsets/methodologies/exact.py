@@ -42,8 +42,10 @@ class Quotient:
     denominator: int = 1
 
     def __post_init__(self) -> None:
-        assert isinstance(self.numerator, Decimal) and self.numerator.is_finite(), self.numerator
-        assert isinstance(self.denominator, int) and self.denominator > 0, self.denominator
+        assert isinstance(self.numerator, Decimal), self.numerator
+        assert self.numerator.is_finite(), self.numerator
+        assert isinstance(self.denominator, int), self.denominator
+        assert self.denominator > 0, self.denominator
 
     def __add__(self, other: Quotient) -> Quotient:
         if self.denominator == other.denominator:
@@ -68,9 +70,7 @@ class Quotient:
     def __mul__(self, other: Quotient | Decimal) -> Quotient:
         if isinstance(other, Decimal):
             other = exact(other)
-        return Quotient(
-            EXACT.multiply(self.numerator, other.numerator), self.denominator * other.denominator
-        )
+        return Quotient(EXACT.multiply(self.numerator, other.numerator), self.denominator * other.denominator)
 
     def is_zero(self) -> bool:
         return self.numerator.is_zero()

@@ -40,7 +40,7 @@ def parse_decimal(value: object, field: str) -> Decimal:
     if isinstance(value, float):
         raise MethodologyInputError(
             field,
-            f"is a float ({value!r}); give it as a decimal string (e.g. \"12.5\") or an integer so that "
+            f'is a float ({value!r}); give it as a decimal string (e.g. "12.5") or an integer so that '
             "it stays exact",
         )
     if isinstance(value, int):
@@ -52,7 +52,9 @@ def parse_decimal(value: object, field: str) -> Decimal:
             raise MethodologyInputError(field, f"must be a finite number, not {value}")
         value = format(value, "f")
     if not isinstance(value, str):
-        raise MethodologyInputError(field, f"must be a decimal string such as \"12.5\", not {type(value).__name__}")
+        raise MethodologyInputError(
+            field, f'must be a decimal string such as "12.5", not {type(value).__name__}'
+        )
     if not _DECIMAL_TEXT.fullmatch(value):
         raise MethodologyInputError(
             field,
@@ -101,7 +103,12 @@ class Reader:
     ) -> Decimal:
         value = parse_decimal(self.raw(key), self.field(key))
         check_range(
-            value, self.field(key), minimum=minimum, maximum=maximum, exclusive_minimum=exclusive_minimum, unit=unit
+            value,
+            self.field(key),
+            minimum=minimum,
+            maximum=maximum,
+            exclusive_minimum=exclusive_minimum,
+            unit=unit,
         )
         return value
 
@@ -125,11 +132,12 @@ class Reader:
 
     def source(self, key: str = "source") -> str:
         """The document a measured or project-specific value comes from (a plot survey, a PDD section)."""
-        value = self.raw(key)
+        value = self.raw(key, required=False)
         if not isinstance(value, str) or not value.strip():
             raise MethodologyInputError(
                 self.field(key),
-                "must name where the value comes from (e.g. \"项目实测样地 2023\" or a PDD section)",
+                "is required and must name where the value comes from "
+                '(e.g. "项目实测样地 2023" or a PDD section)',
             )
         if len(value) > MAX_TEXT_CHARS:
             raise MethodologyInputError(self.field(key), f"is longer than {MAX_TEXT_CHARS} characters")
@@ -166,7 +174,9 @@ class Reader:
         unknown = [key for key in self._value if key not in self._read]
         if unknown:
             expected = ", ".join(sorted(self._read))
-            raise MethodologyInputError(self.field(unknown[0]), f"is not an input here (expected: {expected})")
+            raise MethodologyInputError(
+                self.field(unknown[0]), f"is not an input here (expected: {expected})"
+            )
 
 
 def check_range(

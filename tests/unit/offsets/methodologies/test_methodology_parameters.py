@@ -1,0 +1,227 @@
+"""The parameter data loader: the packaged files validate; malformed rows are refused with file and line."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from methodology_support import FIXTURE, fixture_species_rows, write_species_csv
+
+from offsets.methodologies.accounting import fixed_leakage, uncertainty_rule
+from offsets.methodologies.parameters import (
+    DATA_FILES,
+    DiscountTableRule,
+    ParameterDataError,
+    load,
+    packaged,
+)
+
+PARAMETERS = Path(__file__).resolve().parents[4] / "offsets" / "data" / "parameters"
+
+
+def test_the_packaged_files_load_and_every_row_has_a_source_and_a_year():
+    data = packaged()
+    for row in (*data.tree_defaults, *data.ecosystem_defaults):
+        assert row.methodology_or_source
+        assert 1900 < row.source_year < 2100
+        assert row.citation.startswith(row.methodology_or_source)
+    assert set(DATA_FILES) == {p.name for p in PARAMETERS.iterdir() if p.suffix in {".csv", ".toml"}}
+
+
+def test_comment_lines_are_skipped_and_every_data_line_is_a_row():
+    text = (PARAMETERS / "tree_species.csv").read_text(encoding="utf-8")
+    data_lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    assert len(packaged().tree_defaults) == len(data_lines) - 1  # less the header
+
+
+def test_the_rules_of_every_methodology_in_the_file_are_read():
+    rules = packaged().rules
+    for methodology_id in (
+        "AR-CM-001-V01",
+        "AR-CM-002-V01",
+        "AR-CM-003-V01",
+        "AR-CM-005-V01",
+        "CCER-14-001-V01",
+    ):
+        assert methodology_id in rules
+    ar_cm_001 = rules["AR-CM-001-V01"]
+    assert ar_cm_001.leakage.found
+    assert fixed_leakage(ar_cm_001) is not None
+
+
+def test_a_species_is_found_by_code_or_by_name(tmp_path):
+    data = load(tree_species=write_species_csv(tmp_path / "t.csv", fixture_species_rows()))
+    assert data.species_codes("test_fir") == ("test_fir",)
+    assert data.species_codes("测试杉") == ("test_fir",)
+    assert data.species_codes("杉木") == ()
+    (svd,) = data.defaults("test_fir", "basic_wood_density")
+    assert svd.value == Decimal("0.4")
+    assert FIXTURE in svd.citation
+
+
+def row(**overrides: str) -> dict[str, str]:
+    base = {
+        "species_code": "x",
+        "species_zh": "某树",
+        "parameter": "carbon_fraction",
+        "value": "0.5",
+        "unit": "t C/t d.m.",
+        "methodology_or_source": FIXTURE,
+    }
+    base.update(overrides)
+    return base
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ([row(value="0.5x")], "not a plain decimal"),
+        ([row(value="")], "value is empty"),
+        ([row(methodology_or_source="")], "methodology_or_source is empty"),
+        ([row(source_year="20xx")], "not a year"),
+        ([row(source_year="")], "not a year"),
+        ([row(value="47")], "outside"),
+        ([row(parameter="bef", value="0.8", unit="dimensionless")], "outside"),
+        ([row(unit="kg")], "unit 'kg' of carbon_fraction"),
+        ([row(parameter="Carbon Fraction")], "snake_case"),
+        ([row(), row()], "duplicate row"),
+        ([row(), row(parameter="bef", value="1.2", unit="1", species_zh="别名")], "named"),
+    ],
+)
+def test_a_malformed_species_row_is_refused_with_its_line(tmp_path, rows, message):
+    path = write_species_csv(tmp_path / "tree_species.csv", rows)
+    with pytest.raises(ParameterDataError, match=message) as error:
+        load(tree_species=path)
+    assert "tree_species.csv:" in str(error.value)
+
+
+def test_a_wrong_header_is_refused(tmp_path):
+    path = tmp_path / "tree_species.csv"
+    path.write_text("# c\nspecies,value\nx,1\n", encoding="utf-8")
+    with pytest.raises(ParameterDataError, match="header must be"):
+        load(tree_species=path)
+
+
+def test_units_are_matched_without_their_comments_and_percentages_converted(tmp_path):
+    rows = [
+        row(species_code="a", species_zh="甲", unit="t C / t d.m. (炭素含有率)"),
+        row(species_code="b", species_zh="乙", value="47", unit="%"),
+        row(species_code="c", species_zh="丙", parameter="basic_wood_density", value="0.4", unit="g/cm³"),
+        row(species_code="d", species_zh="丁", parameter="bcef_s", value="0.9", unit="t AGB d.m. per m3"),
+    ]
+    data = load(tree_species=write_species_csv(tmp_path / "t.csv", rows))
+    assert [r.value for r in data.tree_defaults] == [
+        Decimal("0.5"),
+        Decimal("0.47"),
+        Decimal("0.4"),
+        Decimal("0.9"),
+    ]
+    assert data.tree_defaults[1].printed == "47 %"
+    assert (
+        data.tree_defaults[3].unit == "t AGB d.m. per m3"
+    )  # a parameter the calculators do not use: kept as is
+
+
+def rules_file(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "rules.toml"
+    path.write_text('[research]\ndate = "2026-11-24"\n' + body, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('[methodologies."X"]\nname = "x"\n[methodologies."X".uncertainty]\nfound = "no"\n', "true or false"),
+        (
+            '[methodologies."X"]\nname = "x"\n[methodologies."X".leakage]\nfound = true\nsection = "§1"\n',
+            "source",
+        ),
+        (
+            '[methodologies."X"]\nname = "x"\nsource = "s"\n[methodologies."X".leakage]\nfound = true\n',
+            "section",
+        ),
+        ('[methodologies."X"]\nyear = "2013"\n', "name_zh or name"),
+        ('[methodologies."X"]\nname = "x"\nyear = "13"\n', "not a year"),
+        ('[methodologies."X"]\nname = "x"\nproject_type = "forest"\n', "project_type"),
+        (
+            '[methodologies."X"]\nname = "x"\n[[methodologies."X".rules]]\nid = "r"\n',
+            "source must be a non-empty string",
+        ),
+        (
+            '[methodologies."X"]\nname = "x"\n[[methodologies."X".rules]]\nid = "r"\nsource = "s"\n'
+            'value = "about 3"\nunit = "years"\n',
+            "plain decimal",
+        ),
+        (
+            '[methodologies."X"]\nname = "x"\n[methodologies."X".uncertainty]\nfound = true\nsource = "s"\n'
+            'section = "§"\nconfidence_level = "90%"\n'
+            'table = [{uncertainty = "U <= 10%", discount_pct_of_U = "0"}, '
+            '{uncertainty = "12% < U <= 15%", discount_pct_of_U = "25"}, '
+            '{uncertainty = "U > 15%", discount_pct_of_U = "100"}]\n',
+            "without gaps",
+        ),
+        (
+            '[methodologies."X"]\nname = "x"\n[methodologies."X".uncertainty]\nfound = true\nsource = "s"\n'
+            'section = "§"\nconfidence_levels = ["90%", "95%"]\nallowable_uncertainty = ["20%"]\n',
+            "same length",
+        ),
+    ],
+)
+def test_a_malformed_rule_is_refused(tmp_path, body, message):
+    with pytest.raises(ParameterDataError, match=message):
+        load(methodology_rules=rules_file(tmp_path, body))
+
+
+def test_a_discount_table_is_read_band_by_band(tmp_path):
+    body = (
+        '[methodologies."X"]\nname = "x"\n[methodologies."X".uncertainty]\nfound = true\nsource = "s"\n'
+        'section = "§"\nconfidence_level = "90%"\n'
+        'table = [{uncertainty = "U <= 10%", discount_pct_of_U = "0"}, '
+        '{uncertainty = "10% < U <= 15%", discount_pct_of_U = "25"}, '
+        '{uncertainty = "U > 15%", discount_pct_of_U = "100"}]\n'
+    )
+    rules = load(methodology_rules=rules_file(tmp_path, body)).rules["X"]
+    found = uncertainty_rule((rules,))
+    assert found is not None
+    rule = found[1]
+    assert isinstance(rule, DiscountTableRule)
+    assert rule.confidence_percent == 90
+    assert [rule.discount_percent_of_u(Decimal(u)) for u in ("0", "10", "10.5", "15", "15.01", "100")] == [
+        0,
+        0,
+        25,
+        25,
+        100,
+        100,
+    ]
+
+
+def test_a_leakage_rule_other_than_zero_cannot_be_applied(tmp_path):
+    body = (
+        '[methodologies."X"]\nname = "x"\n[methodologies."X".leakage]\nfound = true\nsource = "s"\n'
+        'section = "§"\nvalue = "15%"\n'
+    )
+    rules = load(methodology_rules=rules_file(tmp_path, body)).rules["X"]
+    with pytest.raises(ParameterDataError, match="not a fixed zero"):
+        fixed_leakage(rules)
+
+
+def test_worked_examples_keep_approximate_outputs_and_reject_non_numbers(tmp_path):
+    path = tmp_path / "examples.toml"
+    path.write_text(
+        'status = "partial"\n[[examples]]\nid = "e"\ncitation = "c"\n'
+        'inputs = { stem_volume_m3_per_ha = "337" }\n'
+        'published_outputs = { co2_t_per_ha = "約304", carbon_t = "83" }\n',
+        encoding="utf-8",
+    )
+    (example,) = load(worked_examples=path).examples
+    assert example.published_outputs["co2_t_per_ha"] == 304
+    assert example.approximate == frozenset({"co2_t_per_ha"})
+    assert example.kind == "stock_change_formula"
+    path.write_text(
+        '[[examples]]\nid = "e"\ncitation = "c"\ninputs = { v = "3 m3" }\npublished_outputs = { c = "1" }\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ParameterDataError, match="plain decimal"):
+        load(worked_examples=path)
