@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import current_app
+from marshmallow import class_registry
 
 from api import schemas
 from api.blueprint import api_blueprint as bp
@@ -30,8 +31,16 @@ def document(
     text: bool = False,
     tag: str = "api",
     seq_path: bool = False,
+    body: str | None = None,
+    status: int = 200,
+    roles: tuple[str, ...] | None = None,
+    optional_auth: bool = False,
 ) -> Callable[[F], F]:
+    """Describe a view: ``body`` is its request schema, ``status`` its success status, ``roles`` the roles
+    of the API keys it serves (``None``: public), ``optional_auth`` a public view that shows more to some."""
+
     def register(view: F) -> F:
+        assert view.__name__ not in _DOCS, f"two documented views are named {view.__name__}"
         _DOCS[view.__name__] = {
             "summary": summary,
             "response": response,
@@ -39,6 +48,10 @@ def document(
             "text": text,
             "tag": tag,
             "seq_path": seq_path,
+            "body": body,
+            "status": status,
+            "roles": roles,
+            "optional_auth": optional_auth,
         }
         return view
 
@@ -57,6 +70,9 @@ def build_spec() -> dict[str, Any]:
     )
     for name in ("EntrySchema", "InclusionProofSchema", "ConsistencyProofSchema", "ProblemSchema"):
         spec.components.schema(name, schema=getattr(schemas, name))
+    spec.components.security_scheme(
+        "apiKey", {"type": "http", "scheme": "bearer", "description": "thk_<prefix>_<secret>"}
+    )
     for rule in current_app.url_map.iter_rules():
         if not rule.endpoint.startswith("api."):
             continue
@@ -65,29 +81,62 @@ def build_spec() -> dict[str, Any]:
             continue
         path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
         operation: dict[str, Any] = {"summary": doc["summary"], "tags": [doc["tag"]], "responses": {}}
+        success = str(doc.get("status", 200))
         if doc["text"]:
-            operation["responses"]["200"] = {
+            operation["responses"][success] = {
                 "description": "OK",
                 "content": {"text/plain": {"schema": {"type": "string"}}},
             }
         elif doc["response"]:
-            operation["responses"]["200"] = {
+            operation["responses"][success] = {
                 "description": "OK",
                 "content": {"application/json": {"schema": doc["response"]}},
             }
         operation["responses"]["4XX"] = {"description": "Problem", "content": PROBLEM}
-        parameters: list[dict[str, Any]] = []
-        if doc["query"]:
-            parameters.append({"in": "query", "schema": getattr(schemas, doc["query"])})
-        if doc["seq_path"]:
-            parameters.append(
-                {"in": "path", "name": "seq", "required": True, "schema": {"type": "integer", "minimum": 0}}
-            )
+        if doc.get("body"):
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": _schema_class(doc["body"])}},
+            }
+        operation.update(_security(doc))
+        parameters = _parameters(doc, rule.rule)
         if parameters:
             operation["parameters"] = parameters
         methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
         spec.path(path=path, operations={method.lower(): operation for method in methods})
     return spec.to_dict()
+
+
+def _security(doc: dict[str, Any]) -> dict[str, Any]:
+    if doc.get("roles") is not None:
+        return {"security": [{"apiKey": []}], "description": "Roles: " + ", ".join(doc["roles"]) + "."}
+    if doc.get("optional_auth"):
+        return {
+            "security": [{}, {"apiKey": []}],
+            "description": "Public; an API key of the owner or the registry shows more.",
+        }
+    return {}
+
+
+def _parameters(doc: dict[str, Any], rule: str) -> list[dict[str, Any]]:
+    parameters: list[dict[str, Any]] = []
+    if doc["query"]:
+        parameters.append({"in": "query", "schema": _schema_class(doc["query"])})
+    if doc["seq_path"]:
+        parameters.append(
+            {"in": "path", "name": "seq", "required": True, "schema": {"type": "integer", "minimum": 0}}
+        )
+    for converter, name in re.findall(r"<(?:([a-z]+):)?([a-z_]+)>", rule):
+        if doc["seq_path"] and name == "seq":
+            continue
+        kind = {"type": "integer", "minimum": 1} if converter in ("int", "id") else {"type": "string"}
+        parameters.append({"in": "path", "name": name, "required": True, "schema": kind})
+    return parameters
+
+
+def _schema_class(name: str) -> Any:
+    """A schema class by name: the ledger's in ``api.schemas``, the others from marshmallow's registry."""
+    return getattr(schemas, name, None) or class_registry.get_class(name)
 
 
 @bp.get("/openapi.json")

@@ -45,7 +45,10 @@ def register_problem_handlers(app: Flask) -> None:
     def _ledger_error(error: LedgerError) -> Response:
         extra = {"field": error.field} if error.field else {}
         errors = [{"field": error.field, "message": error.message}] if error.field else []
-        return problem(error.status, _title(error.status), str(error), error.code, **extra, errors=errors)
+        response = problem(error.status, _title(error.status), str(error), error.code, **extra, errors=errors)
+        if error.status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="tanhui"'  # RFC 6750 §3
+        return response
 
     @app.errorhandler(ValidationError)
     def _validation_error(error: ValidationError) -> Response:
@@ -71,6 +74,12 @@ def register_problem_handlers(app: Flask) -> None:
 
 
 def _title(status: int) -> str:
-    return {400: "Invalid request", 404: "Not found", 409: "Conflict", 413: "Too large", 422: "Refused"}.get(
-        status, "Error"
-    )
+    return {
+        400: "Invalid request",
+        401: "Unauthorized",
+        403: "Forbidden",
+        404: "Not found",
+        409: "Conflict",
+        413: "Too large",
+        422: "Refused",
+    }.get(status, "Error")

@@ -38,6 +38,7 @@ class DatabaseState:
         self._pending: dict[Key, list[Span]] = {}
         self._dirty: set[Key] = set()
         self._account_batches: dict[str, set[str]] = {}
+        self._batches_in_memory: dict[str, set[str]] = {}
         self._new_batches: list[dict[str, Any]] = []
         self._closed: list[dict[str, Any]] = []
 
@@ -48,6 +49,7 @@ class DatabaseState:
         accounts: set[str] = set()
         batches: set[str] = set()
         keys: set[Key] = set()
+        choosers: set[str] = set()
         for command in commands:
             intent = command.intent()
             accounts.update(intent[name] for name in ("account", "from", "to") if name in intent)
@@ -60,6 +62,8 @@ class DatabaseState:
             named = [item.batch_id for item in selection.ranges] + list(selection.batches)
             batches.update(named)
             keys.update((holder, batch) for batch in named)
+            if selection.quantity_kg is not None and not selection.batches:
+                choosers.add(holder)
         if accounts:
             found = set(self.session.scalars(select(Account.id).where(Account.id.in_(accounts))))
             self._accounts.update({account: account in found for account in accounts})
@@ -68,6 +72,7 @@ class DatabaseState:
             self._batches.update(dict.fromkeys(batches))
             self._batches.update({row.id: row.quantity_kg for row in rows})
         self._load_keys(keys)
+        self._load_accounts(choosers)
 
     def _load_keys(self, keys: Iterable[Key]) -> None:
         """Read the stored ranges of every key not yet in memory (none exist for a batch issued here)."""
@@ -75,6 +80,7 @@ class DatabaseState:
         stored = sorted(key for key in wanted if key[1] not in self._new_batch_ids)
         for key in wanted:
             self._held[key] = []
+            self._keys_of(key[0]).add(key[1])
         for start in range(0, len(stored), KEYS_PER_QUERY):
             chunk = stored[start : start + KEYS_PER_QUERY]
             rows = self.session.execute(
@@ -113,27 +119,40 @@ class DatabaseState:
     def batches_held_by(self, account: str) -> list[str]:
         """The batches the account holds, reading all its stored holdings once."""
         if account not in self._account_batches:
+            self._load_accounts([account])
+        return sorted(self._account_batches[account])
+
+    def _load_accounts(self, accounts: Iterable[str]) -> None:
+        """Read every stored holding of the accounts, a few hundred accounts per query."""
+        todo = sorted({account for account in accounts if account not in self._account_batches})
+        for start in range(0, len(todo), KEYS_PER_QUERY):
+            chunk = todo[start : start + KEYS_PER_QUERY]
+            stored: dict[Key, list[Span]] = {}
             rows = self.session.execute(
-                select(Holding.batch_id, Holding.start_kg, Holding.end_kg)
-                .where(Holding.account_id == account)
-                .order_by(Holding.batch_id, Holding.start_kg)
+                select(Holding.account_id, Holding.batch_id, Holding.start_kg, Holding.end_kg)
+                .where(Holding.account_id.in_(chunk))
+                .order_by(Holding.account_id, Holding.batch_id, Holding.start_kg)
             )
-            stored: dict[str, list[Span]] = {}
-            for batch, start, end in rows:
-                stored.setdefault(batch, []).append((start, end))
-            for batch, spans in stored.items():
-                key = (account, batch)
+            for account, batch, span_start, span_end in rows:
+                stored.setdefault((account, batch), []).append((span_start, span_end))
+            for key, spans in stored.items():
                 self._stored_nonempty.add(key)
                 if key not in self._held:
                     self._held[key] = spans
-                    self._merge_pending(key)
-            for key in [key for key in self._pending if key[0] == account]:
+                    self._keys_of(key[0]).add(key[1])
+            wanted = set(chunk)
+            for key in [key for key in self._pending if key[0] in wanted]:
                 self._held.setdefault(key, [])
+                self._keys_of(key[0]).add(key[1])
                 self._merge_pending(key)
-            self._account_batches[account] = {
-                batch for (holder, batch), spans in self._held.items() if holder == account and spans
-            }
-        return sorted(self._account_batches[account])
+            for account in chunk:
+                self._account_batches[account] = {
+                    batch for batch in self._keys_of(account) if self._held.get((account, batch))
+                }
+
+    def _keys_of(self, account: str) -> set[str]:
+        """The batches of ``account`` whose holdings are in memory (an index over ``_held``)."""
+        return self._batches_in_memory.setdefault(account, set())
 
     # --- changing -----------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import pool
 
+import api.models  # noqa: F401
 import ledger.models  # noqa: F401  (registers the tables on the metadata)
 import offsets.models  # noqa: F401
 from ledger.database import make_engine

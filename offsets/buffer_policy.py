@@ -1,4 +1,4 @@
-"""The registry's non-permanence buffer share per project type (``data/buffer_policy.toml``, sourced there)."""
+"""The registry's non-permanence buffer share per project type (data/buffer_policy.toml, sourced there)."""
 
 from __future__ import annotations
 

@@ -12,11 +12,13 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from api.auth import ROLE_ORGANISATION_KINDS
 from api.context import ledger_service
 from ledger.errors import LedgerError
 from ledger.keys import KeyFileError, write_key_file
 from ledger.note import NoteSigner
 from ledger.verify import VerificationFailure
+from offsets.models import ORGANISATION_KINDS
 from web.app import create_app
 
 
@@ -157,6 +159,109 @@ def ledger_checkpoint(force: bool) -> None:
     except (KeyFileError, LedgerError) as exc:
         fail(str(exc))
     click.echo(note, nl=False)
+
+
+# --- organisations and API keys ----------------------------------------------------------------------
+
+
+@main.group()
+def orgs() -> None:
+    """Registry participants: the registry itself, project owners, verifiers, buyers."""
+
+
+@orgs.command("create")
+@click.option("--name", required=True, help="the organisation's registered name")
+@click.option(
+    "--kind",
+    required=True,
+    type=click.Choice(ORGANISATION_KINDS),
+)
+@click.option("--credit-code", default=None, help="统一社会信用代码 (18 characters, checked)")
+@with_appcontext
+def orgs_create(name: str, kind: str, credit_code: str | None) -> None:
+    """Register an organisation and print its id."""
+    from offsets.projects import register_organisation
+
+    try:
+        with ledger_service().database.unit_of_work() as uow:
+            organisation = register_organisation(uow.session, name, kind, credit_code)
+            organisation_id = organisation.id
+            uow.commit()
+    except LedgerError as exc:
+        fail(str(exc))
+    click.echo(organisation_id)
+
+
+@main.group("api-keys")
+def api_keys() -> None:
+    """API keys: one organisation and one role each, shown once, stored hashed."""
+
+
+@api_keys.command("create")
+@click.option("--org", "organisation_id", required=True, type=int, help="the organisation's id")
+@click.option("--role", required=True, type=click.Choice(list(ROLE_ORGANISATION_KINDS)))
+@click.option("--name", required=True, help="what the key is for, e.g. 'owner portal' (in audit trails)")
+@with_appcontext
+def api_keys_create(organisation_id: int, role: str, name: str) -> None:
+    """Create a key and print it; it cannot be shown again."""
+    from api.auth import create_api_key
+
+    try:
+        with ledger_service().database.unit_of_work() as uow:
+            key, plaintext = create_api_key(uow.session, organisation_id, role, name)
+            prefix = key.prefix
+            uow.commit()
+    except LedgerError as exc:
+        fail(str(exc))
+    click.echo(plaintext)
+    click.echo(f"key {prefix} created; store it now, it is not shown again", err=True)
+
+
+@api_keys.command("revoke")
+@click.argument("prefix")
+@with_appcontext
+def api_keys_revoke(prefix: str) -> None:
+    """Revoke the key with this 8-character PREFIX; requests with it are refused from now on."""
+    from api.auth import revoke_api_key
+
+    try:
+        with ledger_service().database.unit_of_work() as uow:
+            key = revoke_api_key(uow.session, prefix)
+            message = f"revoked {key.prefix} ({key.name}, {key.role})"
+            uow.commit()
+    except LedgerError as exc:
+        fail(str(exc))
+    click.echo(message)
+
+
+@api_keys.command("list")
+@click.option("--org", "organisation_id", type=int, default=None, help="only this organisation's keys")
+@with_appcontext
+def api_keys_list(organisation_id: int | None) -> None:
+    """List keys: prefix, organisation, role, name, created, last used, revoked."""
+    from sqlalchemy import select
+
+    from api.models import ApiKey
+
+    statement = select(ApiKey).order_by(ApiKey.id)
+    if organisation_id is not None:
+        statement = statement.where(ApiKey.organisation_id == organisation_id)
+    with ledger_service().database.reading() as session:
+        for key in session.scalars(statement):
+            click.echo(
+                "\t".join(
+                    str(value)
+                    for value in (
+                        key.prefix,
+                        key.organisation_id,
+                        key.role,
+                        key.name,
+                        key.created_at,
+                        key.last_used_at or "-",
+                        key.revoked_at or "-",
+                    )
+                )
+            )
 
 
 # --- demo and serving ---------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ MAY_IMPORT = {
     "marketplace": {"marketplace", "offsets", "ledger"},
     "api": {"api", "marketplace", "offsets", "ledger"},
     "web": OURS,
-    "migrations": {"migrations", "ledger", "offsets", "marketplace"},
+    # migrations/env.py imports every package's models (api.models: API keys) so that Alembic sees one schema.
+    "migrations": {"migrations", "ledger", "offsets", "marketplace", "api"},
 }
 WEB_FRAMEWORKS = {"flask", "werkzeug", "marshmallow"}
 DOMAIN = {"ledger", "offsets", "marketplace"}
