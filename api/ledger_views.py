@@ -19,7 +19,6 @@ SEQ = re.compile(r"^(0|[1-9][0-9]{0,15})$")
 
 def _text(body: str, cache: str = "no-cache") -> Response:
     response = Response(body, mimetype="text/plain")
-    response.charset = "utf-8"
     response.headers["Cache-Control"] = cache
     return response
 

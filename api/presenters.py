@@ -167,10 +167,14 @@ def project_document(session: Session, project: Project, principal: Principal | 
 
 def issuance_document(session: Session, issuance: Issuance) -> dict[str, Any]:
     """An issuance with the serial ranges its ledger entry created (or, for a reversal, cancelled)."""
-    entry = parse_body(proofs.entry(session, issuance.ledger_seq).body.encode("utf-8"))
-    ranges: list[dict[str, Any]]
+    ranges: list[dict[str, Any]] = []
     owner_account = None
-    if entry.kind == "issue":
+    entry = None
+    if issuance.ledger_seq is not None:
+        entry = parse_body(proofs.entry(session, issuance.ledger_seq).body.encode("utf-8"))
+    if entry is None:
+        pass
+    elif entry.kind == "issue":
         batch = entry.data["batch"]["id"]
         ranges = [
             {

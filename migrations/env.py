@@ -7,7 +7,8 @@ from sqlalchemy import pool
 
 import api.models  # noqa: F401
 import ledger.models  # noqa: F401  (registers the tables on the metadata)
-import offsets.models  # noqa: F401
+import offsets.models
+import offsets.reports  # noqa: F401  (the surveyed-areas table)
 from ledger.database import make_engine
 from ledger.orm import Base
 

@@ -1,11 +1,14 @@
 """Issuance: verified net removals become a serialised batch on the ledger, less the buffer share.
 
 quantity = the verified net removals of the period, capped so that the project's cumulative issuance
-never exceeds its cumulative verified net removals; ``buffer_percent`` of it (rounded up, so the pool is
-never short) goes to the non-permanence buffer account, the rest to the owner. A period with a verified
-loss (fire, felling) is compensated by cancelling that many kilograms from the buffer pool, the project's
-own batches first, as registries do for reversals. Ledger entries are appended in the caller's
-transaction, with request ids derived from the report, so that a retry cannot issue twice.
+never exceeds its cumulative verified net removals (so after a loss nothing more is issued until the
+loss has been made good); ``buffer_percent`` of it (rounded up, so the pool is never short) goes to the
+non-permanence buffer account, the rest to the owner. A verified loss (fire, felling) is reversed by
+cancelling from the buffer pool, the project's own batches first, exactly the shortfall it leaves in
+the backing of issued credits (issued − cancelled so far − cumulative verified stock): a loss absorbed
+by removals not yet issued, or already covered by earlier cancellations, cancels nothing. Ledger
+entries are appended in the caller's transaction with request ids derived from the report, so that a
+retry cannot issue twice.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from ledger.accounts import BUFFER, ensure_registry_accounts
 from ledger.commands import Allocation, Cancel, Issue, Selection
+from ledger.errors import InsufficientHolding
 from ledger.models import Batch, Holding
 from ledger.sequencer import Sequencer
 from offsets import regions
@@ -30,28 +34,29 @@ from offsets.monitoring import get_report, report_status, verified_quantity
 def cumulative(session: Session, project: Project) -> tuple[int, int]:
     """``(issued_kg, verified_kg)`` of the project so far.
 
-    Issued counts issuances and imports less what reversals cancelled; verified is the signed sum of
-    verified net removals (losses included) plus imported batches, which another registry verified.
+    Issued counts issuances and imports; verified is the signed sum of verified net removals, losses
+    included, plus imported batches (another registry verified them). A reversal does not reduce
+    what was issued: after a loss the project issues nothing more until its verified removals have
+    made the loss good again, while the buffer pool has compensated the atmosphere meanwhile.
     """
 
-    def total(kinds: tuple[str, ...], column: object) -> int:
+    def total(kinds: tuple[str, ...]) -> int:
         return int(
             session.scalar(
-                select(func.coalesce(func.sum(column), 0)).where(  # type: ignore[call-overload]
+                select(func.coalesce(func.sum(Issuance.owner_kg + Issuance.buffer_kg), 0)).where(
                     Issuance.project_id == project.id, Issuance.kind.in_(kinds)
                 )
             )
+            or 0
         )
 
-    issued = total(("issue", "import"), Issuance.owner_kg + Issuance.buffer_kg)
-    imported = total(("import",), Issuance.owner_kg + Issuance.buffer_kg)
-    reversed_kg = total(("reversal",), Issuance.buffer_kg)
     verified = session.scalar(
         select(func.coalesce(func.sum(Verification.verified_net_removals_kg), 0))
+        .select_from(Verification)
         .join(MonitoringReport, MonitoringReport.id == Verification.report_id)
         .where(MonitoringReport.project_id == project.id, Verification.decision == "verified")
     )
-    return issued - reversed_kg, int(verified or 0) + imported
+    return total(("issue", "import")), int(verified or 0) + total(("import",))
 
 
 def _next_batch_number(session: Session, project: Project, vintage: str) -> int:
@@ -80,9 +85,29 @@ def issue_for_report(session: Session, sequencer: Sequencer, report_id: int, act
     verified = verified_quantity(session, report)
     assert verified is not None
     vintage = str(report.period_end.year)
-    if verified < 0:
-        return _reverse(session, sequencer, project, report, loss_kg=-verified, vintage=vintage)
     issued, verified_total = cumulative(session, project)
+    if verified < 0:
+        # Issued credits must stay backed: stock (cumulative verified removals) plus what the buffer has
+        # cancelled for the project must cover them. Only a shortfall beyond that is cancelled now, so a
+        # loss that unissued removals absorb, or that earlier compensation covers, cancels nothing.
+        compensated = int(
+            session.scalar(
+                select(func.coalesce(func.sum(Issuance.buffer_kg), 0)).where(
+                    Issuance.project_id == project.id, Issuance.kind == "reversal"
+                )
+            )
+            or 0
+        )
+        shortfall = issued - compensated - max(verified_total, 0)
+        return _reverse(
+            session,
+            sequencer,
+            project,
+            report,
+            loss_kg=-verified,
+            to_cancel_kg=min(-verified, max(0, shortfall)),
+            vintage=vintage,
+        )
     quantity = min(verified, verified_total - issued)
     if quantity <= 0:
         raise Conflict(
@@ -146,8 +171,13 @@ def _reverse(
     report: MonitoringReport,
     *,
     loss_kg: int,
+    to_cancel_kg: int,
     vintage: str,
 ) -> Issuance:
+    """Cancel from the buffer pool what a verified loss took from issued credits (the project's own
+    buffer batches first), and record the reversal; a loss within unissued removals cancels nothing."""
+    if to_cancel_kg <= 0:
+        return _record_reversal(session, project, report, cancelled_kg=0, ledger_seq=None, vintage=vintage)
     own_batches = list(
         session.scalars(
             select(Holding.batch_id)
@@ -165,20 +195,37 @@ def _reverse(
     order = tuple(own_batches + [batch for batch in other_batches if batch not in own_batches])
     if not order:
         raise Conflict("the buffer pool holds nothing to compensate the loss with", field="report_id")
-    [entry] = sequencer.append(
-        session,
-        [
-            Cancel(
-                request_id=f"reversal:report:{report.id}",
-                account=BUFFER,
-                selection=Selection(quantity_kg=loss_kg, batches=order),
-                reason=(
-                    f"reversal: verified loss of {loss_kg} kg in project {project.code}, "
-                    f"monitoring period {report.period_start}/{report.period_end}"
-                ),
-            )
-        ],
+    cancel = Cancel(
+        request_id=f"reversal:report:{report.id}",
+        account=BUFFER,
+        selection=Selection(quantity_kg=to_cancel_kg, batches=order),
+        reason=(
+            f"reversal: verified loss of {loss_kg} kg in project {project.code} "
+            f"({to_cancel_kg} kg of it issued), "
+            f"monitoring period {report.period_start}/{report.period_end}"
+        ),
     )
+    try:
+        [entry] = sequencer.append(session, [cancel])
+    except InsufficientHolding as exc:
+        raise Conflict(
+            f"the buffer pool holds too little to compensate {to_cancel_kg} kg: {exc.message}",
+            field="report_id",
+        ) from exc
+    return _record_reversal(
+        session, project, report, cancelled_kg=to_cancel_kg, ledger_seq=entry.seq, vintage=vintage
+    )
+
+
+def _record_reversal(
+    session: Session,
+    project: Project,
+    report: MonitoringReport,
+    *,
+    cancelled_kg: int,
+    ledger_seq: int | None,
+    vintage: str,
+) -> Issuance:
     issuance = Issuance(
         project_id=project.id,
         report_id=report.id,
@@ -186,9 +233,9 @@ def _reverse(
         batch_id=None,
         vintage=vintage,
         owner_kg=0,
-        buffer_kg=loss_kg,
+        buffer_kg=cancelled_kg,
         buffer_percent=project.buffer_percent,
-        ledger_seq=entry.seq,
+        ledger_seq=ledger_seq,
         at=datetime.now(UTC),
     )
     session.add(issuance)

@@ -61,10 +61,12 @@ _BY_EDGE = {(t.source, t.target): t for t in TRANSITIONS}
 class TransitionRefused(Exception):
     """The transition does not exist, the actor's role may not make it, or it lacks a reason."""
 
-    def __init__(self, message: str, field: str = "status") -> None:
+    def __init__(self, message: str, field: str = "status", kind: str = "edge") -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.kind = kind
+        """``edge`` (no such transition), ``role`` (not this role's to make) or ``reason`` (missing)."""
 
 
 def check_transition(source: ProjectStatus, target: ProjectStatus, role: Role, reason: str) -> Transition:
@@ -78,10 +80,14 @@ def check_transition(source: ProjectStatus, target: ProjectStatus, role: Role, r
         )
     if role not in transition.roles:
         raise TransitionRefused(
-            f"a {role.value} may not move a project from {source.value} to {target.value}"
+            f"a {role.value} may not move a project from {source.value} to {target.value}",
+            field="role",
+            kind="role",
         )
     if transition.reason_required and not reason.strip():
-        raise TransitionRefused(f"moving a project to {target.value} needs a reason", field="reason")
+        raise TransitionRefused(
+            f"moving a project to {target.value} needs a reason", field="reason", kind="reason"
+        )
     return transition
 
 

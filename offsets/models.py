@@ -194,7 +194,8 @@ class Issuance(Base):
     buffer_kg: Mapped[int] = mapped_column(BigInteger)
     """For a reversal: the kilograms cancelled from the buffer pool."""
     buffer_percent: Mapped[int] = mapped_column(Integer)
-    ledger_seq: Mapped[int] = mapped_column(BigInteger, ForeignKey("ledger_entries.seq"))
+    ledger_seq: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("ledger_entries.seq"))
+    """The ledger entry; none for a loss that unissued verified removals absorbed (nothing to cancel)."""
     external_registry: Mapped[str | None] = mapped_column(String(32))
     external_batch_id: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

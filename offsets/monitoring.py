@@ -9,6 +9,7 @@ Verification decisions are inserted, never changed.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -19,6 +20,11 @@ from offsets.actors import Actor
 from offsets.errors import Conflict, Forbidden, InvalidInput, NotFound
 from offsets.lifecycle import ProjectStatus, Role
 from offsets.models import MonitoringReport, Organisation, Project, Verification
+from offsets.onboarding import imported_periods
+
+DAYS_PER_YEAR = Decimal("365.25")
+PERIOD_TOLERANCE_YEARS = Decimal(31) / DAYS_PER_YEAR
+"""The stated period length may differ from the dates by at most a month (reports state whole months)."""
 
 
 def report_status(session: Session, report: MonitoringReport) -> str:
@@ -54,11 +60,18 @@ def submit_report(
             f"the period must lie in the crediting period {project.crediting_start}..{project.crediting_end}",
             field="period_start",
         )
+    # Periods are whole days, both ends included.
     for other in session.scalars(select(MonitoringReport).where(MonitoringReport.project_id == project.id)):
-        overlaps = other.period_start < period_end and period_start < other.period_end
+        overlaps = other.period_start <= period_end and period_start <= other.period_end
         if overlaps and report_status(session, other) != "returned":
             raise Conflict(
                 f"the period overlaps report {other.id} ({other.period_start}..{other.period_end})",
+                field="period_start",
+            )
+    for start, end, batch in imported_periods(session, project):
+        if start <= period_end and period_start <= end:
+            raise Conflict(
+                f"another registry credited {start}..{end} already (imported batch {batch})",
                 field="period_start",
             )
     methodology = methodologies.get(project.methodology)
@@ -66,6 +79,13 @@ def submit_report(
         calculation = methodology.calculate(inputs)
     except methodologies.MethodologyInputError as exc:
         raise InvalidInput(str(exc), field=f"inputs.{exc.field}") from exc
+    period_years = Decimal((period_end - period_start).days + 1) / DAYS_PER_YEAR
+    if abs(calculation.period_years - period_years) > PERIOD_TOLERANCE_YEARS:
+        raise InvalidInput(
+            f"period_years is {calculation.period_years} but {period_start}..{period_end} is "
+            f"{period_years.quantize(Decimal('0.01'))} years",
+            field="inputs.period_years",
+        )
     report = MonitoringReport(
         project_id=project.id,
         period_start=period_start,

@@ -103,9 +103,9 @@ from offsets.projects import (
     MAX_AREA_MU,
     STANDARDS,
     Beneficiary,
-    _check_beneficiaries,
-    _check_methodology,
+    check_beneficiaries,
     check_credit_code,
+    check_methodology,
     register_organisation,
 )
 
@@ -563,7 +563,7 @@ def _parse_project(cells: Cells) -> ProjectRow | None:  # noqa: PLR0915 (one che
     methodology = cells.text("methodology", max_chars=32)
     if methodology is not None and project_type is not None:
         try:
-            _check_methodology(methodology, project_type)
+            check_methodology(methodology, project_type)
         except InvalidInput as exc:
             cells.error("methodology", exc.message)
     standard = cells.choice("standard", STANDARDS)
@@ -674,7 +674,7 @@ def _beneficiaries(cells: Cells) -> tuple[Beneficiary, ...] | None:  # noqa: PLR
             return None
         parsed.append(Beneficiary(item["name"].strip(), item["kind"], Decimal(share).quantize(CENT)))
     try:
-        _check_beneficiaries(tuple(parsed))
+        check_beneficiaries(tuple(parsed))
     except InvalidInput as exc:
         cells.error(column, f"{exc.field}: {exc.message}" if exc.field else exc.message)
         return None

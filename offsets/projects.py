@@ -136,7 +136,7 @@ def create_project(
     if not Decimal(0) < area <= MAX_AREA_MU or area != area.quantize(Decimal("0.01")):
         raise InvalidInput("area must be positive, at most 10^8 mu, in hundredths of a mu", field="area_mu")
     location = validate_location(command.location)
-    _check_methodology(command.methodology, command.project_type)
+    check_methodology(command.methodology, command.project_type)
     _check_terms(command)
     buffer_percent = buffer_percent_default if command.buffer_percent is None else command.buffer_percent
     if not _is_int(buffer_percent) or not 0 <= buffer_percent <= 100:
@@ -144,12 +144,12 @@ def create_project(
     contiguous = None
     if command.contiguous_carbon_forest_mu is not None:
         contiguous = _decimal(command.contiguous_carbon_forest_mu, "contiguous_carbon_forest_mu")
-        if not Decimal(0) < contiguous <= area:
+        if not Decimal(0) < contiguous <= area or contiguous != contiguous.quantize(Decimal("0.01")):
             raise InvalidInput(
-                "contiguous carbon forest is positive and within the project area",
+                "contiguous carbon forest is positive, within the project area, in hundredths of a mu",
                 field="contiguous_carbon_forest_mu",
             )
-    _check_beneficiaries(command.beneficiaries)
+    check_beneficiaries(command.beneficiaries)
     project = Project(
         code=command.code,
         name=command.name.strip()[:200] or command.code,
@@ -242,7 +242,7 @@ def _check_terms(command: NewProject) -> None:
         )
 
 
-def _check_methodology(methodology_id: str, project_type: str) -> None:
+def check_methodology(methodology_id: str, project_type: str) -> None:
     from offsets import methodologies
 
     try:
@@ -253,7 +253,7 @@ def _check_methodology(methodology_id: str, project_type: str) -> None:
         raise InvalidInput(f"{methodology_id} does not apply to {project_type} projects", field="methodology")
 
 
-def _check_beneficiaries(beneficiaries: tuple[Beneficiary, ...]) -> None:
+def check_beneficiaries(beneficiaries: tuple[Beneficiary, ...]) -> None:
     total = Decimal(0)
     for index, beneficiary in enumerate(beneficiaries):
         if not 1 <= len(beneficiary.name.strip()) <= 200:
@@ -280,12 +280,13 @@ def change_status(
 ) -> None:
     """Move ``project`` to ``target`` if the lifecycle allows this actor to; record who, when and why."""
     source = ProjectStatus(project.status)
+    if actor.role is Role.PROJECT_OWNER and actor.organisation_id != project.owner_id:
+        raise Forbidden("only the project's own owner may do this", field="project_id")
     try:
         check_transition(source, target, actor.role, reason)
     except TransitionRefused as exc:
-        raise Conflict(exc.message, field=exc.field) from exc
-    if actor.role is Role.PROJECT_OWNER and actor.organisation_id != project.owner_id:
-        raise Forbidden("only the project's own owner may do this", field="project_id")
+        error = {"role": Forbidden, "reason": InvalidInput}.get(exc.kind, Conflict)
+        raise error(exc.message, field=exc.field) from exc
     project.status = target.value
     session.add(
         ProjectEvent(

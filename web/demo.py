@@ -368,7 +368,7 @@ def _inputs(project_type: str, rng: random.Random, period: int, *, loss: bool) -
     area = str(rng.randrange(3_000, 9_000))
     grow = Decimal(rng.randrange(30, 60)) / 10
     start = Decimal(20) + grow * period
-    end = start - Decimal(6) if loss else start + grow
+    end = start - grow / 2 if loss else start + grow
     if project_type in ("afforestation", "forest_management"):
         stratum: dict[str, Any] = {
             "species": "冷杉属",

@@ -177,7 +177,7 @@ def upgrade() -> None:
         sa.Column("owner_kg", sa.BigInteger(), nullable=False),
         sa.Column("buffer_kg", sa.BigInteger(), nullable=False),
         sa.Column("buffer_percent", sa.Integer(), nullable=False),
-        sa.Column("ledger_seq", sa.BigInteger(), nullable=False),
+        sa.Column("ledger_seq", sa.BigInteger(), nullable=True),
         sa.Column("external_registry", sa.String(length=32), nullable=True),
         sa.Column("external_batch_id", sa.String(length=64), nullable=True),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),

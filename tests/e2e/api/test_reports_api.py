@@ -7,7 +7,6 @@ import csv
 import io
 from pathlib import Path
 
-import pytest
 from api_support import (
     API,
     add_key,
@@ -251,12 +250,6 @@ def test_a_later_import_overlapping_a_period_verified_in_tanhui_is_refused(app, 
     assert f"verified monitoring report {report['id']}" in problem["errors"][0]["message"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="offsets.monitoring.submit_report checks overlaps with Tanhui's own reports only, not with the "
-    "periods of imported batches (offsets.onboarding.imported_periods): the same removals could be issued "
-    "twice. Remove this marker when it does.",
-)
 def test_a_monitoring_report_for_a_period_an_imported_batch_credited_is_refused(app, client, admin):
     assert post_csv(admin, "/onboarding/import", EXAMPLE.read_bytes()).status_code == 201
     owner, project_id = imported_owner(app, client, "MB0001")
