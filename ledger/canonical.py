@@ -57,21 +57,29 @@ def _no_float(token: str) -> Any:
 
 
 def _fast_path_applies(value: Any) -> bool:
-    """True if ``json`` writes RFC 8785 bytes for ``value``; raises TypeError on floats."""
-    if isinstance(value, str | bool) or value is None:
-        return True
-    if isinstance(value, int):
-        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
-    if isinstance(value, float):
-        raise TypeError("floats have no place in a ledger entry")
-    if isinstance(value, dict):
-        ok = all(isinstance(key, str) and key.isascii() for key in value)
-        for item in value.values():
-            ok = _fast_path_applies(item) and ok
-        return ok
-    if isinstance(value, list | tuple):
-        ok = True
-        for item in value:
-            ok = _fast_path_applies(item) and ok
-        return ok
-    return False
+    """True if ``json`` writes RFC 8785 bytes for ``value``; raises TypeError on floats.
+
+    Iterative, with exact type checks, because it runs on every body written and read.
+    """
+    applies = True
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int:
+            applies = applies and -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER
+        elif kind is dict:
+            try:
+                applies = applies and "".join(item).isascii()
+            except TypeError:  # a key that is not a string
+                applies = False
+            pending.extend(item.values())
+        elif kind is list or kind is tuple:
+            pending.extend(item)
+        elif isinstance(item, float):
+            raise TypeError("floats have no place in a ledger entry")
+        else:
+            applies = False
+    return applies

@@ -113,7 +113,13 @@ class DatabaseState:
     def held(self, account: str, batch: str) -> list[Span]:
         key = (account, batch)
         if key not in self._held:
-            self._load_keys([key])
+            if account in self._account_batches:
+                # Every stored holding of this account is in memory already: none exists for this batch.
+                self._held[key] = []
+                self._keys_of(account).add(batch)
+                self._merge_pending(key)
+            else:
+                self._load_keys([key])
         return self._held[key]
 
     def batches_held_by(self, account: str) -> list[str]:
@@ -167,6 +173,8 @@ class DatabaseState:
     def credit(self, account: str, batch: str, span: Span) -> None:
         """Add kilograms to an account; if its holdings were never read, merge them at flush."""
         key = (account, batch)
+        if key not in self._held and account in self._account_batches:
+            self.held(account, batch)
         if key in self._held:
             self._held[key] = merge_spans([*self._held[key], span])
             self._dirty.add(key)
@@ -206,14 +214,14 @@ class DatabaseState:
         """Write the changes: new batches, rewritten holdings of every changed key, closed ranges."""
         self._load_keys(list(self._pending))
         if self._new_batches:
-            self.session.execute(insert(Batch), self._new_batches)
+            self.session.execute(insert(_table(Batch)), self._new_batches)
         stale = [
             {"a": account, "b": batch}
             for account, batch in self._dirty
             if (account, batch) in self._stored_nonempty
         ]
         if stale:
-            table = cast(Table, Holding.__table__)
+            table = _table(Holding)
             self.session.execute(
                 delete(table).where(table.c.account_id == bindparam("a"), table.c.batch_id == bindparam("b")),
                 stale,
@@ -224,6 +232,11 @@ class DatabaseState:
             for start, end in self._held[(account, batch)]
         ]
         if fresh:
-            self.session.execute(insert(Holding), fresh)
+            self.session.execute(insert(_table(Holding)), fresh)
         if self._closed:
-            self.session.execute(insert(ClosedRange), self._closed)
+            self.session.execute(insert(_table(ClosedRange)), self._closed)
+
+
+def _table(model: type[Any]) -> Table:
+    """The Core table of a model: bulk inserts through it skip the ORM's per-row bookkeeping."""
+    return cast(Table, model.__table__)
