@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.accounts import ensure_account
@@ -369,6 +369,3 @@ def project_flags(project: Project) -> ProjectFlags:
         eco_industry_allowance_mu=allowance,
     )
 
-
-def projects_count(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Project)) or 0

@@ -150,6 +150,9 @@ def test_the_retirement_proof_verifies_offline_as_json_and_as_a_tlog_proof(app):
     leaf = merkle.leaf_hash(proof.body.encode("utf-8"))
     merkle.verify_inclusion(leaf, proof.seq, checkpoint.size, proof.inclusion, checkpoint.root)
     assert json.loads(proof.body)["kind"] == "retire"
+    document = proof.as_json()
+    assert set(document) == {"seq", "body", "checkpoint", "inclusion"}
+    assert document["inclusion"] == [node.hex() for node in proof.inclusion]
     assert verify_tlog_proof(proof.as_tlog_proof(), leaf, [key], ORIGIN).size == checkpoint.size
 
 
