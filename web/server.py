@@ -28,5 +28,13 @@ def run_gunicorn(host: str, port: int, workers: int) -> None:
     # Every worker starts the scheduler; a database lock lets exactly one of them run each job.
     os.environ.setdefault("TANHUI_SCHEDULER", "true")
     TanhuiServer(
-        {"bind": f"{host}:{port}", "workers": workers, "accesslog": "-", "timeout": 60, "preload_app": False}
+        {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "accesslog": "-",
+            "timeout": 60,
+            "preload_app": False,
+            # gunicorn's control socket lives at one path per user: two servers on a machine would clash.
+            "control_socket_disable": True,
+        }
     ).run()
