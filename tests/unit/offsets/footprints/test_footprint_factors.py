@@ -1,0 +1,106 @@
+"""The emission-factor files: every factor cited and plausible, versioned, and malformed files refused."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from offsets.footprints import FactorDataError, FactorNotAvailable, load, packaged
+
+GOOD_ROW = """
+[[factor]]
+id = "grid.national.2022"
+kind = "grid_electricity"
+region = "national"
+year = 2022
+value = "0.5366"
+unit = "kgCO2/kWh"
+source = "MEE/NBS 2022 announcement"
+read_in = "a report"
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "factors_v7.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_every_packaged_factor_names_its_source_year_region_and_unit():
+    factors = packaged()
+
+    assert factors.version >= 1
+    for factor in factors.factors.values():
+        assert factor.source.strip()
+        assert factor.read_in.strip()
+        assert factor.unit in ("kgCO2/kWh", "gCO2/passenger-km")
+        assert factor.id.endswith(str(factor.year))
+        assert factor.region
+
+
+def test_the_official_national_grid_factors_are_those_announced():
+    factors = packaged().factors
+
+    assert factors["grid.national.2021"].value == Decimal("0.5568")
+    assert factors["grid.national.2022"].value == Decimal("0.5366")
+    assert factors["grid.national.2023"].value == Decimal("0.5306")
+    assert factors["grid.sichuan.2022"].value == Decimal("0.1404")
+
+
+def test_a_region_without_a_year_gets_its_latest_cited_year():
+    factors = packaged()
+
+    assert factors.grid("national", None, field="f").year == 2023
+    assert factors.grid("sichuan", None, field="f").year == 2022
+
+
+def test_a_year_or_region_not_cited_is_refused_naming_the_field():
+    factors = packaged()
+
+    with pytest.raises(FactorNotAvailable) as missing_year:
+        factors.grid("sichuan", 2023, field="grid_year")
+    with pytest.raises(FactorNotAvailable) as missing_region:
+        factors.grid("chengdu", None, field="grid_region")
+
+    assert missing_year.value.field == "grid_year"
+    assert missing_region.value.field == "grid_region"
+
+
+def test_an_unknown_factor_set_version_is_refused():
+    with pytest.raises(FactorNotAvailable):
+        packaged(999)
+
+
+def test_a_well_formed_file_loads_with_its_version(tmp_path):
+    factors = load(write(tmp_path, 'version = 7\npublished = "2026-11-24"\n' + GOOD_ROW))
+
+    assert factors.version == 7
+    assert factors.factors["grid.national.2022"].kg_per_activity_unit == Decimal("0.5366")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('version = 8\npublished = "2026-11-24"\n' + GOOD_ROW, "does not match"),
+        ('version = 7\npublished = "yesterday"\n' + GOOD_ROW, "published"),
+        ('version = 7\npublished = "2026-11-24"\n', "[[factor]]"),
+        ('version = 7\npublished = "2026-11-24"\n' + GOOD_ROW.replace('"0.5366"', "0.5366"), "value"),
+        ('version = 7\npublished = "2026-11-24"\n' + GOOD_ROW.replace('"0.5366"', '"5.366"'), "outside"),
+        ('version = 7\npublished = "2026-11-24"\n' + GOOD_ROW.replace('"0.5366"', '"-0.5"'), "value"),
+        ('version = 7\npublished = "2026-11-24"\n' + GOOD_ROW.replace('"kgCO2/kWh"', '"kg/MWh"'), "unit"),
+        ('version = 7\npublished = "2026-11-24"\n' + GOOD_ROW.replace('"a report"', '"  "'), "read_in"),
+        ('version = 7\npublished = "2026-11-24"\n' + GOOD_ROW.replace("year = 2022", "year = 2021"), "year"),
+        ('version = 7\npublished = "2026-11-24"\n' + GOOD_ROW + GOOD_ROW, "duplicate"),
+        ('version = 7\npublished = "2026-11-24"\n' + GOOD_ROW + 'guess = "x"\n', "unknown"),
+    ],
+)
+def test_a_malformed_file_is_refused_naming_the_problem(tmp_path, text, message):
+    with pytest.raises(FactorDataError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        load(write(tmp_path, text))
+
+
+def test_a_file_not_named_by_its_version_is_refused(tmp_path):
+    with pytest.raises(FactorDataError, match="factors_v"):
+        load(write(tmp_path, 'version = 1\npublished = "2026-11-24"\n' + GOOD_ROW, name="latest.toml"))
