@@ -161,6 +161,50 @@ def ledger_checkpoint(force: bool) -> None:
     click.echo(note, nl=False)
 
 
+# --- certificates -------------------------------------------------------------------------------------
+
+
+@main.group()
+def certificate() -> None:
+    """Retirement certificates, verified offline."""
+
+
+@certificate.command("verify", with_appcontext=False)  # offline: no app, config or database
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--key", "vkeys", multiple=True, required=True, help="trusted verifier key (repeatable)")
+@click.option("--origin", default=None, help="the ledger's log origin, to refuse another log's checkpoint")
+def certificate_verify(file: Path, vkeys: tuple[str, ...], origin: str | None) -> None:
+    """Verify a downloaded certificate (JSON or .tlog-proof) offline: no database, no app config."""
+    from ledger.certificate_check import CertificateInvalid, verify_certificate
+    from ledger.note import NoteError, NoteVerifier
+
+    try:
+        verifiers = [NoteVerifier.from_vkey(vkey.strip()) for vkey in vkeys]
+    except NoteError as exc:
+        fail(f"bad verifier key: {exc}")
+    try:
+        proven = verify_certificate(file.read_bytes(), verifiers, origin)
+    except CertificateInvalid as exc:
+        fail(f"certificate invalid: {exc}")
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror or exc}")
+    if proven.beneficiary_name is not None:
+        name_zh = name_en = proven.beneficiary_name
+    else:
+        name_zh, name_en = "未公开（仅有承诺值）", "not disclosed (commitment only)"
+    serials = ", ".join(proven.serials)
+    click.echo(
+        f"证书有效：账本第 {proven.seq} 条记录（注销）已包含在 {proven.checkpoint_origin} "
+        f"的签名检查点（共 {proven.checkpoint_size} 条）中。\n"
+        f"  账户 {proven.account} 注销 {proven.quantity_kg} 千克二氧化碳当量；序列号 {serials}\n"
+        f"  用途 {proven.reason}；受益人 {name_zh}\n"
+        f"Certificate valid: ledger entry {proven.seq} (retirement) is included in the signed checkpoint "
+        f"of {proven.checkpoint_origin} (size {proven.checkpoint_size}).\n"
+        f"  Account {proven.account} retired {proven.quantity_kg} kg CO2e; serials {serials}\n"
+        f"  Reason {proven.reason}; beneficiary {name_en}"
+    )
+
+
 # --- organisations and API keys ----------------------------------------------------------------------
 
 
