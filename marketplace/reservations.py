@@ -1,0 +1,217 @@
+"""Reserving stock in lots for an order without overselling, releasing it, and expiring unpaid holds.
+
+Allocation is deterministic and explained: the matching listed lots are taken in the order of
+:func:`marketplace.lots.allocation_key` — poverty-area lots first when the buyer prefers them, then the
+oldest vintage, then the lowest lot id (code-point order) — each giving as much as it has available until
+the order's quantity is met. The explanation (one line for the rule, one per lot used or passed over) is
+meant for the order's ``reserve`` event (``orders.reserve(..., detail=...)``).
+
+Concurrency: :func:`reserve` first locks every matching lot row in lot-id order (PostgreSQL:
+``SELECT … FOR UPDATE``; on SQLite the writing unit of work's ``BEGIN IMMEDIATE`` already holds the
+database's write lock), and only then reads holdings and reservations. Two reservations that could take
+from the same lot therefore run one after the other, the second seeing the first's rows once it commits
+(READ COMMITTED takes a new snapshot per statement); locking in one global order means they cannot
+deadlock. Releasing needs no lock: it only ever makes stock available.
+
+Functions take the caller's session and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ledger import limits
+from ledger.commands import check_quantity_kg
+from ledger.errors import InvalidCommand
+from marketplace.lots import (
+    InsufficientStock,
+    InvalidLot,
+    LotConflict,
+    LotFilters,
+    allocation_key,
+    available_kg_of,
+    matching_lots,
+)
+from marketplace.models import LotReservation
+from marketplace.orders import IDENTIFIER, MAX_RESERVATION_TTL_S, LotHold
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A lot as allocation sees it: the facts it orders by and its available kilograms."""
+
+    id: str
+    vintage: str
+    poverty_county: bool
+    county_code: str
+    available_kg: int
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """The holds chosen for an order and why, in allocation order."""
+
+    holds: tuple[LotHold, ...]
+    explanation: tuple[str, ...]
+
+    @property
+    def quantity_kg(self) -> int:
+        return sum(hold.quantity_kg for hold in self.holds)
+
+
+def allocate(candidates: Sequence[Candidate], quantity_kg: int, *, prefer_poverty_area: bool) -> Allocation:
+    """Take ``quantity_kg`` from ``candidates`` in allocation order; :class:`InsufficientStock` if short."""
+    check_quantity_kg(quantity_kg)
+    ordered = sorted(candidates, key=lambda c: allocation_key(c, prefer_poverty_area))
+    total_available = sum(max(c.available_kg, 0) for c in ordered)
+    if total_available < quantity_kg:
+        raise InsufficientStock(
+            f"{quantity_kg} kg asked for but the {len(ordered)} matching lots have "
+            f"{total_available} kg available",
+            field="quantity_kg",
+        )
+    rule = "oldest vintage first, then lowest lot id"
+    if prefer_poverty_area:
+        rule = "poverty-area lots first, then " + rule
+    explanation = [f"allocated {quantity_kg} kg from the matching lots, {rule}"]
+    holds = []
+    remaining_kg = quantity_kg
+    for candidate in ordered:
+        if remaining_kg == 0:
+            break
+        where = f"lot {candidate.id} (vintage {candidate.vintage}, county {candidate.county_code}" + (
+            ", poverty area)" if candidate.poverty_county else ")"
+        )
+        if candidate.available_kg <= 0:
+            explanation.append(f"{where}: passed over, nothing available")
+            continue
+        taken_kg = min(candidate.available_kg, remaining_kg)
+        holds.append(LotHold(lot_id=candidate.id, quantity_kg=taken_kg))
+        explanation.append(f"{where}: {taken_kg} kg of {candidate.available_kg} kg available")
+        remaining_kg -= taken_kg
+    assert remaining_kg == 0
+    allocation = Allocation(holds=tuple(holds), explanation=tuple(explanation))
+    assert allocation.quantity_kg == quantity_kg
+    return allocation
+
+
+def reserve(
+    session: Session,
+    order_id: str,
+    quantity_kg: int,
+    filters: LotFilters,
+    *,
+    now: datetime,
+    ttl_s: int,
+) -> Allocation:
+    """Hold ``quantity_kg`` for ``order_id`` in the lots matching ``filters`` until ``now + ttl_s``.
+
+    Idempotent on the order: an order that already holds an unreleased reservation of the same quantity
+    gets it back unchanged (its explanation says so); of a different quantity, :class:`LotConflict`.
+    Returns the allocation (holds and explanation) rather than bare holds, since the order records both.
+    """
+    _check_order_id(order_id)
+    try:
+        check_quantity_kg(quantity_kg)
+    except InvalidCommand as error:
+        raise InvalidLot(error.message, field="quantity_kg") from error
+    _check_utc(now)
+    if isinstance(ttl_s, bool) or not isinstance(ttl_s, int) or not 1 <= ttl_s <= MAX_RESERVATION_TTL_S:
+        raise InvalidLot(f"must be 1 to {MAX_RESERVATION_TTL_S} seconds", field="ttl_s")
+    filters.validate()
+
+    # The lock first, then every read that decides: rows read before it could be stale.
+    lots = list(
+        session.scalars(matching_lots(filters).with_for_update().execution_options(populate_existing=True))
+    )
+    if len(lots) > limits.MAX_RANGES_PER_ENTRY:
+        # A limit on the work of one reservation; buyers narrow it with filters.
+        lots = sorted(lots, key=lambda lot: allocation_key(lot, filters.prefer_poverty_area))
+        lots = lots[: limits.MAX_RANGES_PER_ENTRY]
+
+    existing = active_holds(session, order_id)
+    if existing:
+        held_kg = sum(hold.quantity_kg for hold in existing)
+        if held_kg != quantity_kg:
+            raise LotConflict(
+                f"order {order_id} already holds {held_kg} kg; release it before reserving again",
+                field="order_id",
+            )
+        return Allocation(holds=existing, explanation=(f"order {order_id} already holds its {held_kg} kg",))
+
+    available = available_kg_of(session, lots)
+    candidates = [
+        Candidate(lot.id, lot.vintage, lot.poverty_county, lot.county_code, available[lot.id]) for lot in lots
+    ]
+    allocation = allocate(candidates, quantity_kg, prefer_poverty_area=filters.prefer_poverty_area)
+    expires_at = now + timedelta(seconds=ttl_s)
+    session.add_all(
+        LotReservation(
+            order_id=order_id,
+            lot_id=hold.lot_id,
+            quantity_kg=hold.quantity_kg,
+            reserved_at=now,
+            expires_at=expires_at,
+        )
+        for hold in allocation.holds
+    )
+    session.flush()
+    return allocation
+
+
+def active_holds(session: Session, order_id: str) -> tuple[LotHold, ...]:
+    """The order's unreleased holds, by lot id."""
+    rows = session.execute(
+        select(LotReservation.lot_id, LotReservation.quantity_kg)
+        .where(LotReservation.order_id == order_id, LotReservation.released_at.is_(None))
+        .order_by(LotReservation.lot_id)
+    ).all()
+    return tuple(LotHold(lot_id=lot_id, quantity_kg=quantity) for lot_id, quantity in rows)
+
+
+def release(session: Session, order_id: str, *, now: datetime) -> int:
+    """Release the order's unreleased holds (cancelled, failed or fulfilled); the kilograms released."""
+    _check_order_id(order_id)
+    _check_utc(now)
+    released_kg = sum(hold.quantity_kg for hold in active_holds(session, order_id))
+    session.execute(
+        update(LotReservation)
+        .where(LotReservation.order_id == order_id, LotReservation.released_at.is_(None))
+        .values(released_at=now, release_cause="released")
+    )
+    return released_kg
+
+
+def expire_due(session: Session, now: datetime) -> list[str]:
+    """Release every unreleased reservation whose expiry time is at or before ``now``.
+
+    Returns the ids of the orders affected, so that the caller (the APScheduler job) moves each of them
+    to ``expired`` (``orders.expire_if_due``) in the same transaction.
+    """
+    _check_utc(now)
+    due = LotReservation.released_at.is_(None) & (LotReservation.expires_at <= now)
+    order_ids = sorted(set(session.scalars(select(LotReservation.order_id).where(due))))
+    session.execute(update(LotReservation).where(due).values(released_at=now, release_cause="expired"))
+    return order_ids
+
+
+def _check_order_id(value: object) -> None:
+    if (
+        not isinstance(value, str)
+        or not 1 <= len(value) <= limits.MAX_REQUEST_ID_CHARS
+        or not IDENTIFIER.fullmatch(value)
+    ):
+        raise InvalidLot(
+            f"must be 1-{limits.MAX_REQUEST_ID_CHARS} characters of letters, digits and ._:/@-",
+            field="order_id",
+        )
+
+
+def _check_utc(at: object) -> None:
+    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() != timedelta(0):
+        raise InvalidLot("must be a UTC time with its time zone", field="now")

@@ -1,0 +1,326 @@
+"""Lots and reservations on SQLite: listing moves kilograms into RETAIL, sourcing filters, deterministic
+allocation with its explanation, no reservation beyond the stock, release and expiry."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from ledger.commands import Allocation, Issue, Selection, Transfer
+from ledger.errors import InsufficientHolding
+from ledger.models import Holding
+from marketplace.lots import (
+    InsufficientStock,
+    InvalidLot,
+    LotConflict,
+    LotFilters,
+    available_kg,
+    find_lots,
+    list_lot,
+)
+from marketplace.models import Lot, LotReservation
+from marketplace.orders import LotHold
+from marketplace.reservations import expire_due, release, reserve
+from offsets.models import Organisation, Project, ProjectBeneficiary
+
+T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+# code, county, zone, type, vintage; 盐源县 and 北川 are former poverty counties, 锦江区 is not.
+PROJECTS = (
+    ("YY01", "513423", "川西南", "afforestation", "2021"),
+    ("JJ01", "510104", "川中", "urban_forest", "2019"),
+    ("BC01", "510726", "川中", "forest_management", "2022"),
+)
+
+
+def add_project(session, code, county, zone, project_type, owner_id):
+    project = Project(
+        code=code,
+        name=f"测试项目 {code}",
+        project_type=project_type,
+        county_code=county,
+        zone=zone,
+        area_mu=Decimal("1000"),
+        location={"type": "Point", "coordinates": [103.0, 30.0]},
+        owner_id=owner_id,
+        methodology="AR-CM-001-V01",
+        standard="provincial",
+        crediting_start=date(2018, 1, 1),
+        crediting_end=date(2040, 12, 31),
+        expected_annual_removals_kg=1_000_000,
+        buffer_percent=20,
+        status="registered",
+        created_at=T0,
+    )
+    session.add(project)
+    session.flush()
+    return project
+
+
+def issue_batch(session, sequencer, project_code, vintage, quantity_kg, account="OWN-A"):
+    command = Issue(
+        f"issue:{project_code}-{vintage}", project_code, vintage, 1, (Allocation(account, quantity_kg),)
+    )
+    sequencer.append(session, [command])
+    return command.batch_id
+
+
+@pytest.fixture
+def market(service):
+    """Three projects, each with one batch of 10 t held by OWN-A, listed as lots L-1, L-2, L-3."""
+    with service.database.unit_of_work() as uow:
+        session = uow.session
+        owner = Organisation(name="业主甲", kind="project_owner", ledger_account_id="OWN-A", created_at=T0)
+        session.add(owner)
+        session.flush()
+        for index, (code, county, zone, project_type, vintage) in enumerate(PROJECTS, start=1):
+            project = add_project(session, code, county, zone, project_type, owner.id)
+            if index == 1:
+                session.add(
+                    ProjectBeneficiary(
+                        project_id=project.id, name="村集体", kind="collective", share_percent=Decimal("60")
+                    )
+                )
+            batch = issue_batch(session, service.sequencer, code, vintage, 10_000)
+            list_lot(
+                session,
+                service.sequencer,
+                lot_id=f"L-{index}",
+                batch_id=batch,
+                quantity_kg=10_000,
+                price_fen_per_t=5_000 * index,
+                at=T0,
+            )
+        uow.commit()
+    return service
+
+
+def available(service, lot_id):
+    with service.database.reading() as session:
+        return available_kg(session, session.get(Lot, lot_id))
+
+
+def retail_kg(session):
+    return session.scalar(
+        select(func.sum(Holding.end_kg - Holding.start_kg + 1)).where(Holding.account_id == "RETAIL")
+    )
+
+
+ANY_LOT = LotFilters()
+
+
+def do_reserve(service, order_id, quantity_kg, filters=ANY_LOT, now=T0, ttl_s=900):
+    with service.database.unit_of_work() as uow:
+        allocation = reserve(uow.session, order_id, quantity_kg, filters, now=now, ttl_s=ttl_s)
+        uow.commit()
+    return allocation
+
+
+def test_listing_moves_the_kilograms_into_retail_and_records_the_sourcing_facts(market):
+    with market.database.reading() as session:
+        lot = session.get(Lot, "L-1")
+        assert retail_kg(session) == 30_000
+        assert (lot.county_code, lot.zone, lot.vintage, lot.project_type) == (
+            "513423",
+            "川西南",
+            "2021",
+            "afforestation",
+        )
+        assert lot.poverty_county is True
+        assert "poverty_counties.csv" in lot.poverty_source
+        assert lot.farmer_share_percent == Decimal("60")
+        assert lot.status == "listed"
+        jinjiang = session.get(Lot, "L-2")
+        assert jinjiang.poverty_county is False
+        assert "not among" in jinjiang.poverty_source
+    assert market.verify().size == 6  # three issues and three listing transfers
+
+
+def test_listing_the_same_lot_again_appends_nothing_and_a_second_lot_of_a_batch_is_refused(market):
+    size = market.size()
+    with market.database.unit_of_work() as uow:
+        lot = uow.session.get(Lot, "L-1")
+        again = list_lot(
+            uow.session,
+            market.sequencer,
+            lot_id="L-1",
+            batch_id=lot.batch_id,
+            quantity_kg=10_000,
+            price_fen_per_t=5_000,
+            at=T0,
+        )
+        assert again.id == "L-1"
+        with pytest.raises(LotConflict) as refused:
+            list_lot(
+                uow.session,
+                market.sequencer,
+                lot_id="L-9",
+                batch_id=lot.batch_id,
+                quantity_kg=1,
+                price_fen_per_t=5_000,
+                at=T0,
+            )
+        assert refused.value.field == "batch_id"
+        uow.commit()
+    assert market.size() == size
+
+
+def test_listing_more_than_the_owner_holds_is_refused_by_the_ledger(service):
+    with service.database.unit_of_work() as uow:
+        session = uow.session
+        owner = Organisation(name="业主甲", kind="project_owner", ledger_account_id="OWN-A", created_at=T0)
+        session.add(owner)
+        session.flush()
+        add_project(session, "YY01", "513423", "川西南", "afforestation", owner.id)
+        batch = issue_batch(session, service.sequencer, "YY01", "2021", 100)
+        with pytest.raises(InsufficientHolding):
+            list_lot(
+                session,
+                service.sequencer,
+                lot_id="L-1",
+                batch_id=batch,
+                quantity_kg=101,
+                price_fen_per_t=1,
+                at=T0,
+            )
+        with pytest.raises(InvalidLot) as refused:
+            list_lot(
+                session,
+                service.sequencer,
+                lot_id="L 1",
+                batch_id=batch,
+                quantity_kg=1,
+                price_fen_per_t=1,
+                at=T0,
+            )
+        assert refused.value.field == "lot_id"
+
+
+def test_filters_select_by_poverty_area_zone_type_and_vintage(market):
+    with market.database.reading() as session:
+
+        def ids(**filters):
+            return [lot.id for lot in find_lots(session, LotFilters(**filters))]
+
+        assert ids() == ["L-2", "L-1", "L-3"]  # oldest vintage first
+        assert ids(poverty_area_only=True) == ["L-1", "L-3"]
+        assert ids(prefer_poverty_area=True) == ["L-1", "L-3", "L-2"]
+        assert ids(zone="川中") == ["L-2", "L-3"]
+        assert ids(project_type="afforestation") == ["L-1"]
+        assert ids(vintage_from="2020", vintage_to="2021") == ["L-1"]
+        assert ids(vintage_from="2023") == []
+        with pytest.raises(InvalidLot) as refused:
+            ids(vintage_from="2022", vintage_to="2020")
+        assert refused.value.field == "vintage_to"
+        with pytest.raises(InvalidLot):
+            ids(zone="川北")
+
+
+def test_allocation_is_deterministic_and_explained(market):
+    allocation = do_reserve(market, "O-1", 15_000, LotFilters(prefer_poverty_area=True))
+    assert allocation.holds == (LotHold("L-1", 10_000), LotHold("L-3", 5_000))
+    assert allocation.explanation[0].startswith("allocated 15000 kg")
+    assert (
+        "poverty-area lots first, then oldest vintage first, then lowest lot id" in allocation.explanation[0]
+    )
+    assert (
+        "lot L-1 (vintage 2021, county 513423, poverty area): 10000 kg of 10000 kg available"
+        in allocation.explanation
+    )
+    assert (
+        "lot L-3 (vintage 2022, county 510726, poverty area): 5000 kg of 10000 kg available"
+        in allocation.explanation
+    )
+
+    # Without the preference the oldest vintage (L-2, 2019) goes first; L-1 is empty and passed over.
+    second = do_reserve(market, "O-2", 12_000)
+    assert second.holds == (LotHold("L-2", 10_000), LotHold("L-3", 2_000))
+    assert any("L-1" in line and "passed over" in line for line in second.explanation)
+    assert [available(market, lot) for lot in ("L-1", "L-2", "L-3")] == [0, 0, 3_000]
+
+
+def test_reserving_beyond_the_stock_is_refused_and_holds_nothing(market):
+    with pytest.raises(InsufficientStock) as refused:
+        do_reserve(market, "O-1", 20_001, LotFilters(poverty_area_only=True))
+    assert refused.value.field == "quantity_kg"
+    assert "20000 kg available" in refused.value.message
+    with market.database.reading() as session:
+        assert session.scalar(select(func.count()).select_from(LotReservation)) == 0
+    do_reserve(market, "O-2", 20_000, LotFilters(poverty_area_only=True))
+    with pytest.raises(InsufficientStock):
+        do_reserve(market, "O-3", 1, LotFilters(poverty_area_only=True))
+
+
+def test_reserving_again_for_the_same_order_returns_its_holds(market):
+    first = do_reserve(market, "O-1", 500)
+    assert do_reserve(market, "O-1", 500).holds == first.holds
+    assert available(market, "L-2") == 9_500
+    with pytest.raises(LotConflict):
+        do_reserve(market, "O-1", 600)
+
+
+def test_release_returns_the_stock(market):
+    do_reserve(market, "O-1", 4_000, LotFilters(zone="川西南"))
+    assert available(market, "L-1") == 6_000
+    with market.database.unit_of_work() as uow:
+        assert release(uow.session, "O-1", now=T0 + timedelta(seconds=5)) == 4_000
+        assert release(uow.session, "O-1", now=T0 + timedelta(seconds=6)) == 0
+        uow.commit()
+    assert available(market, "L-1") == 10_000
+
+
+def test_expiry_releases_only_the_reservations_that_are_due(market):
+    do_reserve(market, "O-short", 1_000, LotFilters(zone="川西南"), ttl_s=60)
+    do_reserve(market, "O-long", 2_000, LotFilters(zone="川西南"), ttl_s=3_600)
+    # Past its expiry but not yet expired by the job, a reservation still holds its stock.
+    assert available(market, "L-1") == 7_000
+    with market.database.unit_of_work() as uow:
+        assert expire_due(uow.session, T0 + timedelta(seconds=59)) == []
+        assert expire_due(uow.session, T0 + timedelta(seconds=60)) == ["O-short"]
+        assert expire_due(uow.session, T0 + timedelta(seconds=61)) == []
+        uow.commit()
+    assert available(market, "L-1") == 8_000
+    with market.database.reading() as session:
+        causes = dict(session.execute(select(LotReservation.order_id, LotReservation.release_cause)).all())
+    assert causes == {"O-short": "expired", "O-long": None}
+
+
+def test_suspended_lots_are_neither_found_nor_reserved(market):
+    with market.database.unit_of_work() as uow:
+        uow.session.get(Lot, "L-2").status = "suspended"
+        uow.commit()
+    allocation = do_reserve(market, "O-1", 1_000)
+    assert allocation.holds == (LotHold("L-1", 1_000),)
+
+
+def test_stock_that_left_retail_is_no_longer_available(market):
+    with market.database.unit_of_work() as uow:
+        batch = uow.session.get(Lot, "L-2").batch_id
+        market.sequencer.append(
+            uow.session,
+            [Transfer("out-1", "RETAIL", "ENT-A", Selection(quantity_kg=3_000, batches=(batch,)))],
+        )
+        uow.commit()
+    assert available(market, "L-2") == 7_000
+
+
+def test_bad_reservation_input_names_its_field(market):
+    for kwargs, field in (
+        ({"order_id": "bad id"}, "order_id"),
+        ({"quantity_kg": 0}, "quantity_kg"),
+        ({"ttl_s": 0}, "ttl_s"),
+        ({"now": datetime(2026, 1, 1)}, "now"),  # noqa: DTZ001 (a naive time is what is refused)
+    ):
+        arguments = {"order_id": "O-1", "quantity_kg": 1, "now": T0, "ttl_s": 60} | kwargs
+        with market.database.unit_of_work() as uow, pytest.raises(InvalidLot) as refused:
+            reserve(
+                uow.session,
+                arguments.pop("order_id"),
+                arguments.pop("quantity_kg"),
+                LotFilters(),
+                **arguments,
+            )
+        assert refused.value.field == field

@@ -1,0 +1,157 @@
+"""Twenty buyers race for the last tonnes of a lot on PostgreSQL: no oversell, each gets holds or a refusal.
+
+Each buyer has its own :class:`Database` (engine and connection pool) on the test's schema, as separate web
+workers would, and a :class:`threading.Barrier` releases them together. The lot row lock taken by
+``reserve`` must make their reservations one serial order, so that the kilograms reserved never exceed
+what the lot had available and every refusal is an :class:`InsufficientStock` that was true when made.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select, text
+
+from ledger.commands import Allocation as IssueAllocation
+from ledger.commands import Issue
+from ledger.database import Database
+from ledger.service import LedgerService
+from marketplace.lots import InsufficientStock, LotFilters, available_kg, list_lot
+from marketplace.models import Lot, LotReservation
+from marketplace.reservations import Allocation, reserve
+from offsets.models import Organisation, Project
+
+pytestmark = pytest.mark.pg
+
+BUYERS = 20
+LOT_KG = 10_000
+EARLIER_KG = 7_000
+"""Reserved before the race, so that the buyers compete for the last 3 t."""
+BARRIER_TIMEOUT_S = 30
+JOIN_TIMEOUT_S = 60
+T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+@dataclass
+class Outcome:
+    quantity_kg: int
+    allocation: Allocation | None = None
+    error: BaseException | None = None
+
+
+@pytest.fixture
+def last_tonnes(pg_service: LedgerService) -> LedgerService:
+    """One poverty-area lot of 10 t, 7 t of it already reserved."""
+    with pg_service.database.unit_of_work() as uow:
+        session = uow.session
+        owner = Organisation(name="业主甲", kind="project_owner", ledger_account_id="OWN-A", created_at=T0)
+        session.add(owner)
+        session.flush()
+        session.add(
+            Project(
+                code="YY01",
+                name="盐源县造林碳汇",
+                project_type="afforestation",
+                county_code="513423",
+                zone="川西南",
+                area_mu=Decimal("1000"),
+                location={"type": "Point", "coordinates": [101.5, 27.4]},
+                owner_id=owner.id,
+                methodology="AR-CM-001-V01",
+                standard="provincial",
+                crediting_start=date(2018, 1, 1),
+                crediting_end=date(2040, 12, 31),
+                expected_annual_removals_kg=1_000_000,
+                buffer_percent=20,
+                status="registered",
+                created_at=T0,
+            )
+        )
+        session.flush()
+        issue = Issue("issue:YY01-2021", "YY01", "2021", 1, (IssueAllocation("OWN-A", LOT_KG),))
+        pg_service.sequencer.append(session, [issue])
+        list_lot(
+            session,
+            pg_service.sequencer,
+            lot_id="L-1",
+            batch_id=issue.batch_id,
+            quantity_kg=LOT_KG,
+            price_fen_per_t=8_000,
+            at=T0,
+        )
+        reserve(session, "O-earlier", EARLIER_KG, LotFilters(), now=T0, ttl_s=3_600)
+        uow.commit()
+    return pg_service
+
+
+def test_twenty_buyers_racing_for_the_last_tonnes_never_oversell(
+    last_tonnes: LedgerService, pg_url: str
+) -> None:
+    quantities = [random.Random(index).randrange(100, 401) for index in range(BUYERS)]
+    assert sum(quantities) > LOT_KG - EARLIER_KG, "the buyers must want more than is left"
+    databases = [Database(pg_url) for _ in range(BUYERS)]
+    try:
+        for database in databases:
+            # Connect now, not during the race; each buyer then reuses its pool's connection.
+            with database.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        outcomes = race(databases, quantities)
+    finally:
+        for database in databases:
+            database.dispose()
+
+    won = [outcome for outcome in outcomes if outcome.allocation is not None]
+    refused = [outcome for outcome in outcomes if outcome.error is not None]
+    assert len(won) + len(refused) == BUYERS
+    for outcome in refused:
+        assert isinstance(outcome.error, InsufficientStock), outcome.error
+        assert outcome.error.field == "quantity_kg"
+    for outcome in won:
+        assert outcome.allocation is not None
+        assert outcome.allocation.quantity_kg == outcome.quantity_kg
+        assert [hold.lot_id for hold in outcome.allocation.holds] == ["L-1"]
+
+    won_kg = sum(outcome.quantity_kg for outcome in won)
+    with last_tonnes.database.reading() as session:
+        lot = session.get(Lot, "L-1")
+        assert lot is not None
+        left_kg = available_kg(session, lot)
+        reserved_kg = session.scalar(
+            select(func.sum(LotReservation.quantity_kg)).where(LotReservation.released_at.is_(None))
+        )
+    assert won_kg <= LOT_KG - EARLIER_KG
+    assert reserved_kg == EARLIER_KG + won_kg
+    assert left_kg == LOT_KG - EARLIER_KG - won_kg >= 0
+    # Stock only shrank during the race, so each refusal was for more than what is left now.
+    assert refused, "some buyer must have been refused"
+    assert all(outcome.quantity_kg > left_kg for outcome in refused)
+    assert last_tonnes.verify().size == 2  # the issue and the listing transfer; reserving writes no entry
+
+
+def race(databases: list[Database], quantities: list[int]) -> list[Outcome]:
+    barrier = threading.Barrier(len(databases))
+    outcomes = [Outcome(quantity) for quantity in quantities]
+
+    def buy(index: int) -> None:
+        try:
+            barrier.wait(BARRIER_TIMEOUT_S)
+            with databases[index].unit_of_work() as uow:
+                outcomes[index].allocation = reserve(
+                    uow.session, f"O-{index}", quantities[index], LotFilters(), now=T0, ttl_s=900
+                )
+                uow.commit()
+        except BaseException as exc:  # recorded and asserted on by the test thread
+            outcomes[index].error = exc
+
+    threads = [threading.Thread(target=buy, args=(i,), name=f"buyer-{i}") for i in range(len(databases))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(JOIN_TIMEOUT_S)
+        assert not thread.is_alive(), f"{thread.name} is still reserving after {JOIN_TIMEOUT_S} s"
+    return outcomes
