@@ -55,8 +55,9 @@ ROLE_ORGANISATION_KINDS: Final[dict[str, frozenset[str]]] = {
     Role.REVIEWER.value: frozenset({"registry"}),
     Role.VERIFIER.value: frozenset({"verifier"}),
     Role.PROJECT_OWNER.value: frozenset({"project_owner"}),
-    # The marketplace adds its buyers' roles here when it has endpoints for them, e.g.
-    # "enterprise_buyer": frozenset({"enterprise"}), "event_organiser": frozenset({"organiser"}).
+    # The marketplace's buyers (orders, api/orders_views.py); individuals order without a key.
+    "enterprise_buyer": frozenset({"enterprise"}),
+    "event_organiser": frozenset({"organiser"}),
 }
 """Each role a key may carry, and the kinds of organisation that may hold a key in it."""
 

@@ -35,12 +35,14 @@ def _configure(state: BlueprintSetupState) -> None:
 
 # Feature modules register their routes on the blueprint when imported.
 from api import (  # noqa: E402, F401
+    certificates_views,
     footprints_views,
     ledger_views,
     methodologies_views,
     monitoring_views,
     onboarding_views,
     openapi,
+    orders_views,
     organisations_views,
     projects_views,
     regions_views,

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -91,3 +92,87 @@ class LotReservation(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     release_cause: Mapped[str | None] = mapped_column(String(16))
+
+
+ORDER_KINDS = ("enterprise", "event", "individual")
+ORDER_STATES = ("created", "reserved", "paid", "fulfilled", "expired", "cancelled", "refunded")
+
+
+class MarketOrder(Base):
+    """An order as persisted: what was bought, by whom, for whom, and its current state.
+
+    ``state`` is a cache of the last :class:`MarketOrderEvent`'s target (the events are the record); it is
+    the one column that changes, always together with a new event in the same transaction.
+    """
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint("quantity_kg > 0", name="quantity_positive"),
+        CheckConstraint("price_fen > 0", name="price_positive"),
+        CheckConstraint("kind IN ('enterprise', 'event', 'individual')", name="kind_known"),
+        CheckConstraint(
+            "state IN ('created', 'reserved', 'paid', 'fulfilled', 'expired', 'cancelled', 'refunded')",
+            name="state_known",
+        ),
+        CheckConstraint(
+            "(kind = 'individual' AND buyer_organisation_id IS NULL)"
+            " OR (kind <> 'individual' AND buyer_organisation_id IS NOT NULL)",
+            name="buyer_known",
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """Opaque and random: for an individual order placed without a key it is what lets the buyer see it."""
+    kind: Mapped[str] = mapped_column(String(16))
+    buyer_organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    buyer_display_name: Mapped[str] = mapped_column(String(200))
+    """For individuals a display name only: no e-mail or other contact detail is stored."""
+    quantity_kg: Mapped[int] = mapped_column(BigInteger)
+    price_fen: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    beneficiary_name: Mapped[str] = mapped_column(String(200))
+    beneficiary_public: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(String(32))
+    details: Mapped[str] = mapped_column(Text)
+    sourcing: Mapped[str] = mapped_column(Text)
+    """The buyer's sourcing preferences as canonical JSON (marketplace.lots.LotFilters' fields)."""
+    allocation_explanation: Mapped[str] = mapped_column(Text)
+    """The latest allocation's explanation, one line per rule or lot."""
+    anonymous_idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    """``Idempotency-Key`` of an order placed without an API key (keyed requests use idempotency_records)."""
+    placed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    fulfilment_seq: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("ledger_entries.seq"))
+
+
+class MarketOrderEvent(Base):
+    """One transition of an order (marketplace.orders.OrderEvent), inserted and never changed."""
+
+    __tablename__ = "order_events"
+    __table_args__ = (
+        CheckConstraint("paid_fen >= 0 AND refunded_fen >= 0", name="money_not_negative"),
+        UniqueConstraint("order_id", "position"),
+        UniqueConstraint("order_id", "provider_event_id", "cause"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(64), ForeignKey("orders.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    cause: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(Text)
+    provider_event_id: Mapped[str | None] = mapped_column(String(128))
+    paid_fen: Mapped[int] = mapped_column(BigInteger)
+    refunded_fen: Mapped[int] = mapped_column(BigInteger)
+
+
+class Certificate(Base):
+    """One per retirement: an opaque id (the holder's bearer secret) naming the order and its ledger entry."""
+
+    __tablename__ = "certificates"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(64), ForeignKey("orders.id"), unique=True)
+    seq: Mapped[int] = mapped_column(BigInteger, ForeignKey("ledger_entries.seq"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,4 +1,4 @@
-"""Background jobs (APScheduler): checkpoint signing and the nightly full verification.
+"""Background jobs (APScheduler): checkpoint signing, reservation expiry and the nightly full verification.
 
 Every web process may start the scheduler, but each job run first takes a lock that only one process
 can hold — a PostgreSQL advisory lock (``pg_try_advisory_lock``) or, on the embedded SQLite default, an
@@ -11,6 +11,7 @@ import fcntl
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -19,9 +20,10 @@ from sqlalchemy import text
 
 from ledger.service import LedgerService
 from ledger.verify import VerificationFailure
+from marketplace.order_store import expire_due_orders
 
 log = logging.getLogger(__name__)
-JOB_LOCK_KEYS = {"checkpoint": 7265747, "verify": 7265748}
+JOB_LOCK_KEYS = {"checkpoint": 7265747, "verify": 7265748, "reservations": 7265749}
 
 
 @contextmanager
@@ -69,6 +71,16 @@ def sign_checkpoint_job(service: LedgerService) -> None:
     log.info("checkpoint covers %d entries", size)
 
 
+def expire_reservations_job(service: LedgerService, now: datetime | None = None) -> list[str]:
+    """Release unpaid reservations past their time and move their orders to ``expired``, in one go."""
+    with service.database.unit_of_work() as uow:
+        expired = expire_due_orders(uow.session, now or datetime.now(UTC))
+        uow.commit()
+    if expired:
+        log.info("expired %d unpaid orders", len(expired))
+    return expired
+
+
 def verify_job(service: LedgerService) -> None:
     try:
         report = service.verify()
@@ -86,6 +98,18 @@ def start_scheduler(app: Flask, service: LedgerService) -> BackgroundScheduler:
         "interval",
         seconds=app.config["TANHUI_CHECKPOINT_INTERVAL_S"],
         id="sign-checkpoint",
+        max_instances=1,
+        coalesce=True,
+    )
+
+    def expire_reservations() -> None:
+        expire_reservations_job(service)
+
+    scheduler.add_job(
+        _guarded(service, "reservations", lock_dir, expire_reservations),
+        "interval",
+        seconds=app.config.get("TANHUI_RESERVATION_EXPIRY_INTERVAL_S", 60),
+        id="expire-reservations",
         max_instances=1,
         coalesce=True,
     )

@@ -1,0 +1,339 @@
+"""Marketplace orders: placing one (individuals need no key), reading it, and the registry's invoice receipt.
+
+Each view parses, authenticates, runs one unit of work around one :mod:`marketplace.order_store` function
+and dumps. An individual micro-sink order needs no API key: its opaque id is what shows it again. Orders
+of organisations (enterprise, event) are shown only to their buyer's keys and the registry; any other
+caller gets a 404, so that another organisation cannot even learn that an order exists.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Response, current_app, request, url_for
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.auth import Principal, Unauthorized, optional_principal, require_role
+from api.blueprint import api_blueprint as bp
+from api.context import database, ledger_service
+from api.idempotency import HEADER, KEY_PATTERN, REPLAYED_HEADER, Created, InvalidIdempotencyKey, run_creating
+from api.openapi import document
+from api.problems import problem
+from api.schemas_offsets import Kilograms, Strict, StrictBoolean, load_body
+from ledger.commands import RETIREMENT_REASONS
+from marketplace import order_store
+from marketplace.lots import LotError, LotFilters
+from marketplace.models import Certificate, MarketOrder
+from marketplace.money import MoneyError
+from marketplace.orders import OrderError, OrderKind
+from offsets.errors import Forbidden, NotFound
+from offsets.lifecycle import Role
+from offsets.models import PROJECT_TYPES, Organisation
+from offsets.regions import ZONE_KEYS
+
+ENTERPRISE_BUYER = "enterprise_buyer"
+EVENT_ORGANISER = "event_organiser"
+BUYER_ROLE_BY_KIND = {OrderKind.ENTERPRISE: ENTERPRISE_BUYER, OrderKind.EVENT: EVENT_ORGANISER}
+ANONYMOUS_DISPLAY_NAME = "匿名"
+MAX_NAME_CHARS = 200
+MAX_DETAILS_CHARS = 1000
+
+
+# --- schemas --------------------------------------------------------------------------------------------
+
+
+class OrderSourcingSchema(Strict):
+    poverty_area_only = StrictBoolean(load_default=False)
+    prefer_poverty_area = StrictBoolean(load_default=False)
+    zone = fields.String(load_default=None, validate=validate.OneOf(ZONE_KEYS))
+    project_type = fields.String(load_default=None, validate=validate.OneOf(PROJECT_TYPES))
+    vintage_from = fields.String(load_default=None, validate=validate.Regexp(r"^\d{4}$"))
+    vintage_to = fields.String(load_default=None, validate=validate.Regexp(r"^\d{4}$"))
+
+
+class OrderBeneficiarySchema(Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=MAX_NAME_CHARS))
+    public = StrictBoolean(load_default=None)
+    """Individuals are private unless they opt in; events and enterprises are public."""
+
+
+class OrderCreateSchema(Strict):
+    kind = fields.String(required=True, validate=validate.OneOf([kind.value for kind in OrderKind]))
+    quantity_kg = Kilograms(required=True, validate=validate.Range(min=1, max=10**12))
+    display_name = fields.String(load_default=None, validate=validate.Length(min=1, max=MAX_NAME_CHARS))
+    beneficiary = fields.Nested(OrderBeneficiarySchema, required=True)
+    reason = fields.String(load_default=None, validate=validate.OneOf(RETIREMENT_REASONS))
+    details = fields.String(load_default="", validate=validate.Length(max=MAX_DETAILS_CHARS))
+    sourcing = fields.Nested(OrderSourcingSchema, load_default=dict)
+
+    @validates_schema
+    def _details_for_events(self, data: dict[str, Any], **_: Any) -> None:
+        if data["kind"] == OrderKind.EVENT.value and not data["details"].strip():
+            raise ValidationError({"details": ["name the event (and its dates and place)"]})
+        if data["kind"] == OrderKind.ENTERPRISE.value and not data["details"].strip():
+            raise ValidationError({"details": ["name the compliance period the credits are bought for"]})
+
+
+class InvoicePaymentSchema(Strict):
+    amount_fen = Kilograms(required=True, validate=validate.Range(min=1, max=10**15))
+    reference = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=100), validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]*$")],
+    )
+
+
+class OrderEventSchema(Schema):
+    source = fields.String()
+    target = fields.String()
+    at = fields.String()
+    cause = fields.String()
+    detail = fields.String()
+    paid_fen = fields.Integer()
+    refunded_fen = fields.Integer()
+
+
+class OrderSchema(Schema):
+    id = fields.String()
+    kind = fields.String()
+    state = fields.String()
+    quantity_kg = fields.Integer()
+    price_fen = fields.Integer()
+    buyer = fields.Dict()
+    beneficiary = fields.Dict()
+    reason = fields.String()
+    details = fields.String()
+    sourcing = fields.Dict()
+    allocation = fields.Dict()
+    events = fields.List(fields.Nested(OrderEventSchema))
+    paid_fen = fields.Integer()
+    refunded_fen = fields.Integer()
+    fulfilment_seq = fields.Integer(allow_none=True)
+    certificate_id = fields.String(allow_none=True)
+
+
+# --- errors of the marketplace's domain, as problems naming the field -----------------------------------
+
+
+@bp.errorhandler(OrderError)
+@bp.errorhandler(LotError)
+@bp.errorhandler(MoneyError)
+def _marketplace_problem(error: OrderError | LotError | MoneyError) -> Response:
+    status = getattr(error, "status", 422)
+    code = getattr(error, "code", "invalid-order")
+    title = {409: "Conflict", 422: "Refused"}.get(status, "Error")
+    return problem(
+        status,
+        title,
+        str(error),
+        code,
+        field=error.field,
+        errors=[{"field": error.field, "message": error.message}],
+    )
+
+
+# --- views ----------------------------------------------------------------------------------------------
+
+
+@bp.post("/orders")
+@document(
+    "Place an order: individuals from 1 kg without a key; enterprises and event organisers with theirs",
+    body="OrderCreateSchema",
+    response="OrderSchema",
+    status=201,
+    optional_auth=True,
+    tag="marketplace",
+)
+def place_order_view() -> Response:
+    principal = optional_principal()
+    body = load_body(OrderCreateSchema())
+    kind = OrderKind(body["kind"])
+    if kind is not OrderKind.INDIVIDUAL:
+        principal = _require_buyer(BUYER_ROLE_BY_KIND[kind])
+    now = datetime.now(UTC)
+    ttl_s = int(current_app.config.get("TANHUI_RESERVATION_TTL_S", order_store.DEFAULT_RESERVATION_TTL_S))
+
+    def command(session: Session, anonymous_key: str | None = None) -> order_store.NewOrder:
+        beneficiary = body["beneficiary"]
+        public = beneficiary["public"]
+        if public is None:
+            public = kind is not OrderKind.INDIVIDUAL
+        if kind is OrderKind.INDIVIDUAL:
+            organisation_id = None
+            display_name = body["display_name"] or ANONYMOUS_DISPLAY_NAME
+        else:
+            assert principal is not None
+            organisation = session.get(Organisation, principal.organisation_id)
+            assert organisation is not None
+            organisation_id, display_name = organisation.id, organisation.name
+        reason = body["reason"] or order_store.REASON_BY_KIND[kind]
+        return order_store.NewOrder(
+            kind=kind,
+            quantity_kg=body["quantity_kg"],
+            buyer_organisation_id=organisation_id,
+            buyer_display_name=display_name,
+            beneficiary_name=beneficiary["name"].strip(),
+            beneficiary_public=public,
+            reason=reason,
+            details=body["details"].strip(),
+            filters=LotFilters(**body["sourcing"]),
+            anonymous_idempotency_key=anonymous_key,
+        )
+
+    def work(session: Session, anonymous_key: str | None = None) -> Created:
+        row = order_store.place_and_reserve(session, command(session, anonymous_key), now=now, ttl_s=ttl_s)
+        return Created(order_document(session, row), location=url_for("api.get_order", order_id=row.id))
+
+    if principal is not None:
+        return run_creating(principal, work)
+    return _run_anonymous(work)
+
+
+def _run_anonymous(work: Any) -> Response:
+    """An order without a key: its Idempotency-Key is kept on the order (no API key to scope it by)."""
+    key = request.headers.get(HEADER)
+    if key is not None and not KEY_PATTERN.fullmatch(key):
+        raise InvalidIdempotencyKey("an Idempotency-Key is 1 to 255 visible ASCII characters", field=HEADER)
+    with database().unit_of_work() as uow:
+        if key is not None:
+            existing = uow.session.scalar(
+                select(MarketOrder).where(MarketOrder.anonymous_idempotency_key == key)
+            )
+            if existing is not None:
+                response = _json(order_document(uow.session, existing), 201)
+                response.headers[REPLAYED_HEADER] = "true"
+                response.headers["Location"] = url_for("api.get_order", order_id=existing.id)
+                return response
+        created = work(uow.session, key)
+        uow.commit()
+    response = _json(created.body, created.status)
+    if created.location:
+        response.headers["Location"] = created.location
+    return response
+
+
+@bp.get("/orders/<order_id>")
+@document(
+    "An order with its events and allocation: its buyer's keys, the registry, or (individuals) its id",
+    response="OrderSchema",
+    optional_auth=True,
+    tag="marketplace",
+)
+def get_order(order_id: str) -> Response:
+    principal = optional_principal()
+    with database().reading() as session:
+        row = visible_order(session, order_id, principal)
+        return _json(order_document(session, row), 200)
+
+
+@bp.post("/orders/<order_id>/invoice-payment")
+@document(
+    "The registry confirms an invoice was paid (idempotent on the reference); the order is fulfilled at once",
+    body="InvoicePaymentSchema",
+    response="OrderSchema",
+    roles=(Role.REGISTRY_ADMIN.value,),
+    tag="marketplace",
+)
+def record_invoice_payment_view(order_id: str) -> Response:
+    principal = require_role(Role.REGISTRY_ADMIN)
+    body = load_body(InvoicePaymentSchema())
+    service = ledger_service()
+
+    def work(session: Session) -> Created:
+        row = visible_order(session, order_id, principal)
+        buyer_account = None
+        if row.buyer_organisation_id is not None:
+            buyer_account = session.scalar(
+                select(Organisation.ledger_account_id).where(Organisation.id == row.buyer_organisation_id)
+            )
+        order_store.record_invoice_payment(
+            session,
+            service.sequencer,
+            row,
+            reference=body["reference"],
+            amount_fen=body["amount_fen"],
+            now=datetime.now(UTC),
+            ledger_account_of_buyer=buyer_account,
+        )
+        return Created(order_document(session, row), status=200)
+
+    return run_creating(principal, work)
+
+
+# --- shared with the certificate views -----------------------------------------------------------------
+
+
+def visible_order(session: Session, order_id: str, principal: Principal | None) -> MarketOrder:
+    """The order if the caller may see it; a 404 otherwise (never a hint that it exists)."""
+    row = session.get(MarketOrder, order_id) if len(order_id) <= 64 else None
+    if row is None:
+        raise NotFound(f"no order {order_id}", field="order_id")
+    if row.buyer_organisation_id is None or (principal is not None and principal.is_registry):
+        return row
+    if principal is None or principal.organisation_id != row.buyer_organisation_id:
+        raise NotFound(f"no order {order_id}", field="order_id")
+    return row
+
+
+def order_document(session: Session, row: MarketOrder) -> dict[str, Any]:
+    order = order_store.load(session, row)
+    certificate_id = session.scalar(select(Certificate.id).where(Certificate.order_id == row.id))
+    reservation = order.reservation
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "state": row.state,
+        "quantity_kg": row.quantity_kg,
+        "price_fen": row.price_fen,
+        "buyer": {"organisation_id": row.buyer_organisation_id, "display_name": row.buyer_display_name},
+        "beneficiary": {"name": row.beneficiary_name, "public": row.beneficiary_public},
+        "reason": row.reason,
+        "details": row.details,
+        "sourcing": json.loads(row.sourcing),
+        "allocation": {
+            "holds": [
+                {"lot_id": hold.lot_id, "quantity_kg": hold.quantity_kg}
+                for hold in (reservation.holds if reservation else ())
+            ],
+            "explanation": row.allocation_explanation.split("\n"),
+            "holds_stock": order.holds_stock,
+            "expires_at": reservation.expires_at.isoformat() if reservation else None,
+        },
+        "events": [
+            {
+                "source": event.source.value,
+                "target": event.target.value,
+                "at": event.at.isoformat(),
+                "cause": event.cause.value,
+                "detail": event.detail,
+                "paid_fen": event.paid_fen,
+                "refunded_fen": event.refunded_fen,
+            }
+            for event in order.events
+        ],
+        "paid_fen": order.paid_fen,
+        "refunded_fen": order.refunded_fen,
+        "fulfilment_seq": row.fulfilment_seq,
+        "certificate_id": certificate_id,
+    }
+
+
+def _require_buyer(role: str) -> Principal:
+    """The caller, holding the buyer ``role`` (a marketplace role, not one of offsets.lifecycle.Role)."""
+    principal = optional_principal()
+    if principal is None:
+        raise Unauthorized(
+            "this kind of order needs an API key: 'Authorization: Bearer thk_…'", field="Authorization"
+        )
+    if principal.role != role:
+        raise Forbidden(
+            f"a {principal.role} key may not place this order; it needs the role {role}", field="role"
+        )
+    return principal
+
+
+def _json(body: dict[str, Any], status: int) -> Response:
+    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json")

@@ -1,0 +1,148 @@
+"""Persisted orders on SQLite and PostgreSQL: place → reserve → invoice payment → fulfilment on the ledger,
+a retried fulfilment that appends nothing, expiry that releases stock, and events that replay to the state."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select, update
+
+from ledger.commands import Allocation, Issue
+from ledger.service import LedgerService
+from marketplace import order_store
+from marketplace.lots import LotFilters, available_kg, list_lot
+from marketplace.models import Certificate, Lot, MarketOrder, MarketOrderEvent
+from marketplace.orders import OrderKind, OrderState, replay
+from offsets.models import Organisation, Project
+
+T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("pg", marks=pytest.mark.pg)])
+def market(request: pytest.FixtureRequest) -> LedgerService:
+    service: LedgerService = request.getfixturevalue("service" if request.param == "sqlite" else "pg_service")
+    with service.database.unit_of_work() as uow:
+        session = uow.session
+        owner = Organisation(name="业主甲", kind="project_owner", ledger_account_id="OWN-A", created_at=T0)
+        session.add(owner)
+        session.flush()
+        session.add(
+            Project(
+                code="YY01",
+                name="盐源县造林碳汇",
+                project_type="afforestation",
+                county_code="513423",
+                zone="川西南",
+                area_mu=Decimal("1000"),
+                location={"type": "Point", "coordinates": [101.5, 27.4]},
+                owner_id=owner.id,
+                methodology="AR-CM-001-V01",
+                standard="provincial",
+                crediting_start=date(2018, 1, 1),
+                crediting_end=date(2040, 12, 31),
+                expected_annual_removals_kg=1_000_000,
+                buffer_percent=20,
+                status="registered",
+                created_at=T0,
+            )
+        )
+        session.flush()
+        issue = Issue("issue:YY01-2021", "YY01", "2021", 1, (Allocation("OWN-A", 1_000),))
+        service.sequencer.append(session, [issue])
+        list_lot(
+            session,
+            service.sequencer,
+            lot_id="L-1",
+            batch_id=issue.batch_id,
+            quantity_kg=1_000,
+            price_fen_per_t=33_333,
+            at=T0,
+        )
+        uow.commit()
+    return service
+
+
+def new_order(quantity_kg: int = 7) -> order_store.NewOrder:
+    return order_store.NewOrder(
+        kind=OrderKind.INDIVIDUAL,
+        quantity_kg=quantity_kg,
+        buyer_organisation_id=None,
+        buyer_display_name="小王",
+        beneficiary_name="王小明",
+        beneficiary_public=False,
+        reason="personal_footprint",
+        details="",
+        filters=LotFilters(poverty_area_only=True),
+    )
+
+
+def test_an_order_is_priced_reserved_paid_and_retired_once(market):
+    with market.database.unit_of_work() as uow:
+        row = order_store.place_and_reserve(uow.session, new_order(), now=T0, ttl_s=600)
+        order_id = row.id
+        assert row.price_fen == 234  # 7 kg × 333.33 fen/kg = 233.331, rounded up
+        uow.commit()
+    with market.database.unit_of_work() as uow:
+        row = uow.session.get(MarketOrder, order_id)
+        order_store.record_invoice_payment(
+            uow.session,
+            market.sequencer,
+            row,
+            reference="BANK-1",
+            amount_fen=234,
+            now=T0 + timedelta(minutes=1),
+            ledger_account_of_buyer=None,
+        )
+        uow.commit()
+    size = market.size()
+    with market.database.unit_of_work() as uow:
+        row = uow.session.get(MarketOrder, order_id)
+        assert row.state == "fulfilled"
+        # A retried fulfilment and a replayed payment append nothing.
+        order_store.fulfil(
+            uow.session, market.sequencer, row, now=T0 + timedelta(minutes=2), ledger_account_of_buyer=None
+        )
+        order_store.record_invoice_payment(
+            uow.session,
+            market.sequencer,
+            row,
+            reference="BANK-1",
+            amount_fen=234,
+            now=T0 + timedelta(minutes=2),
+            ledger_account_of_buyer=None,
+        )
+        order = order_store.load(uow.session, row)
+        assert replay(order.events) is OrderState.FULFILLED
+        assert len(order.events) == 3
+        certificates = uow.session.scalars(select(Certificate).where(Certificate.order_id == order_id)).all()
+        assert [c.seq for c in certificates] == [row.fulfilment_seq]
+        uow.commit()
+    assert market.size() == size
+    with market.database.reading() as session:
+        assert available_kg(session, session.get(Lot, "L-1")) == 993
+    assert market.verify().size == size
+
+
+def test_the_expiry_job_expires_unpaid_orders_and_releases_their_stock(market):
+    with market.database.unit_of_work() as uow:
+        order_id = order_store.place_and_reserve(uow.session, new_order(1_000), now=T0, ttl_s=60).id
+        uow.commit()
+    with market.database.unit_of_work() as uow:
+        assert order_store.expire_due_orders(uow.session, T0 + timedelta(seconds=59)) == []
+        assert order_store.expire_due_orders(uow.session, T0 + timedelta(seconds=60)) == [order_id]
+        uow.commit()
+    with market.database.reading() as session:
+        assert session.get(MarketOrder, order_id).state == "expired"
+        assert available_kg(session, session.get(Lot, "L-1")) == 1_000
+
+
+def test_order_events_and_certificates_cannot_be_changed(market):
+    with market.database.unit_of_work() as uow:
+        order_id = order_store.place_and_reserve(uow.session, new_order(), now=T0, ttl_s=600).id
+        uow.commit()
+    with pytest.raises(Exception, match="append-only"), market.database.unit_of_work() as uow:
+        uow.session.execute(
+            update(MarketOrderEvent).where(MarketOrderEvent.order_id == order_id).values(detail="rewritten")
+        )
