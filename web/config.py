@@ -34,6 +34,8 @@ def from_environment(instance_path: Path, environ: dict[str, str] | None = None)
         "TANHUI_CREATE_SIGNING_KEY": _bool(env.get("TANHUI_CREATE_SIGNING_KEY"), True),
         "TANHUI_CHECKPOINT_INTERVAL_S": int(env.get("TANHUI_CHECKPOINT_INTERVAL_S") or 60),
         "TANHUI_SCHEDULER": _bool(env.get("TANHUI_SCHEDULER"), False),
+        "TANHUI_RESERVATION_TTL_S": int(env.get("TANHUI_RESERVATION_TTL_S") or 1800),
+        "TANHUI_RESERVATION_EXPIRY_INTERVAL_S": int(env.get("TANHUI_RESERVATION_EXPIRY_INTERVAL_S") or 60),
         "SECRET_KEY": env.get("SECRET_KEY") or secrets.token_hex(32),
         "JSON_AS_ASCII": False,
     }
