@@ -11,11 +11,11 @@ from __future__ import annotations
 import random
 import threading
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select, text
+from tests_support import add_registered_project
 
 from ledger.commands import Allocation as IssueAllocation
 from ledger.commands import Issue
@@ -24,7 +24,6 @@ from ledger.service import LedgerService
 from marketplace.lots import InsufficientStock, LotFilters, available_kg, list_lot
 from marketplace.models import Lot, LotReservation
 from marketplace.reservations import Allocation, reserve
-from offsets.models import Organisation, Project
 
 pytestmark = pytest.mark.pg
 
@@ -49,30 +48,7 @@ def last_tonnes(pg_service: LedgerService) -> LedgerService:
     """One poverty-area lot of 10 t, 7 t of it already reserved."""
     with pg_service.database.unit_of_work() as uow:
         session = uow.session
-        owner = Organisation(name="业主甲", kind="project_owner", ledger_account_id="OWN-A", created_at=T0)
-        session.add(owner)
-        session.flush()
-        session.add(
-            Project(
-                code="YY01",
-                name="盐源县造林碳汇",
-                project_type="afforestation",
-                county_code="513423",
-                zone="川西南",
-                area_mu=Decimal("1000"),
-                location={"type": "Point", "coordinates": [101.5, 27.4]},
-                owner_id=owner.id,
-                methodology="AR-CM-001-V01",
-                standard="provincial",
-                crediting_start=date(2018, 1, 1),
-                crediting_end=date(2040, 12, 31),
-                expected_annual_removals_kg=1_000_000,
-                buffer_percent=20,
-                status="registered",
-                created_at=T0,
-            )
-        )
-        session.flush()
+        add_registered_project(session, created_at=T0)
         issue = Issue("issue:YY01-2021", "YY01", "2021", 1, (IssueAllocation("OWN-A", LOT_KG),))
         pg_service.sequencer.append(session, [issue])
         list_lot(

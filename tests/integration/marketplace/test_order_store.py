@@ -3,11 +3,11 @@ a retried fulfilment that appends nothing, expiry that releases stock, and event
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
+from tests_support import add_registered_project
 
 from ledger.commands import Allocation, Issue
 from ledger.service import LedgerService
@@ -15,7 +15,6 @@ from marketplace import order_store
 from marketplace.lots import LotFilters, available_kg, list_lot
 from marketplace.models import Certificate, Lot, MarketOrder, MarketOrderEvent
 from marketplace.orders import OrderKind, OrderState, replay
-from offsets.models import Organisation, Project
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -25,30 +24,7 @@ def market(request: pytest.FixtureRequest) -> LedgerService:
     service: LedgerService = request.getfixturevalue("service" if request.param == "sqlite" else "pg_service")
     with service.database.unit_of_work() as uow:
         session = uow.session
-        owner = Organisation(name="业主甲", kind="project_owner", ledger_account_id="OWN-A", created_at=T0)
-        session.add(owner)
-        session.flush()
-        session.add(
-            Project(
-                code="YY01",
-                name="盐源县造林碳汇",
-                project_type="afforestation",
-                county_code="513423",
-                zone="川西南",
-                area_mu=Decimal("1000"),
-                location={"type": "Point", "coordinates": [101.5, 27.4]},
-                owner_id=owner.id,
-                methodology="AR-CM-001-V01",
-                standard="provincial",
-                crediting_start=date(2018, 1, 1),
-                crediting_end=date(2040, 12, 31),
-                expected_annual_removals_kg=1_000_000,
-                buffer_percent=20,
-                status="registered",
-                created_at=T0,
-            )
-        )
-        session.flush()
+        add_registered_project(session, created_at=T0)
         issue = Issue("issue:YY01-2021", "YY01", "2021", 1, (Allocation("OWN-A", 1_000),))
         service.sequencer.append(session, [issue])
         list_lot(
