@@ -11,23 +11,18 @@ commitment. The public registry (not here yet) shows only public names. The proo
 from __future__ import annotations
 
 import json
-from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
 
 from flask import Response
 from marshmallow import Schema, fields
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.blueprint import api_blueprint as bp
 from api.context import database, ledger_service
 from api.openapi import document
 from ledger.certificate_check import tlog_proof_with_body
-from ledger.entries import parse_body
-from ledger.models import BeneficiarySecret, Entry
-from marketplace.models import Certificate, Lot, MarketOrder
+from marketplace.certificate_document import build_certificate_document
+from marketplace.models import Certificate
 from offsets.errors import NotFound
-from offsets.models import Project
 
 MAX_CERTIFICATE_ID_CHARS = 32
 
@@ -61,7 +56,7 @@ class CertificateSchema(Schema):
 def get_certificate(certificate_id: str) -> Response:
     with database().reading() as session:
         certificate = _certificate(session, certificate_id)
-        body = certificate_document(session, certificate)
+        body = build_certificate_document(session, certificate)
     body["proof"] = ledger_service().proof_for(body["seq"]).as_json()
     return Response(json.dumps(body, ensure_ascii=False), mimetype="application/json")
 
@@ -89,52 +84,3 @@ def _certificate(session: Session, certificate_id: str) -> Certificate:
     if certificate is None:
         raise NotFound(f"no certificate {certificate_id}", field="certificate_id")
     return certificate
-
-
-def certificate_document(session: Session, certificate: Certificate) -> dict[str, Any]:
-    """What the certificate states; every ledger fact is read from the entry body itself, so it verifies."""
-    body_text = session.scalar(select(Entry.body).where(Entry.seq == certificate.seq))
-    assert body_text is not None
-    data = parse_body(body_text.encode("utf-8")).data
-    order = session.get(MarketOrder, certificate.order_id)
-    assert order is not None
-    beneficiary: dict[str, Any] = {"public": data["beneficiary"]["public"]}
-    if beneficiary["public"]:
-        beneficiary["name"] = data["beneficiary"]["name"]
-    else:
-        secret = session.get(BeneficiarySecret, certificate.seq)
-        if secret is not None:  # an erased secret leaves only the commitment
-            beneficiary |= {"name": secret.name, "salt": secret.salt}
-    ranges = data["ranges"]
-    batches = sorted({item["batch"] for item in ranges})
-    lots = {lot.batch_id: lot for lot in session.scalars(select(Lot).where(Lot.batch_id.in_(batches)))}
-    projects = session.scalars(
-        select(Project)
-        .where(Project.id.in_({lot.project_id for lot in lots.values()}))
-        .order_by(Project.code)
-    ).all()
-    kg_by_batch: dict[str, int] = {}
-    for item in ranges:
-        kg_by_batch[item["batch"]] = kg_by_batch.get(item["batch"], 0) + item["end"] - item["start"] + 1
-    poverty_kg = sum(kg for batch, kg in kg_by_batch.items() if batch in lots and lots[batch].poverty_county)
-    share = (Decimal(poverty_kg * 100) / Decimal(data["quantity_kg"])).quantize(
-        Decimal("0.01"), rounding=ROUND_HALF_EVEN
-    )
-    return {
-        "id": certificate.id,
-        "order_id": certificate.order_id,
-        "seq": certificate.seq,
-        "account": data["account"],
-        "beneficiary": beneficiary,
-        "reason": data["reason"],
-        "details": data["details"],
-        "quantity_kg": data["quantity_kg"],
-        "ranges": ranges,
-        "projects": [{"code": project.code, "name": project.name} for project in projects],
-        "counties": sorted({lot.county_code for lot in lots.values()}),
-        "zones": sorted({lot.zone for lot in lots.values()}),
-        "poverty_area_kg": poverty_kg,
-        "poverty_area_share_percent": str(share),
-        "price_fen": order.price_fen,
-        "created_at": certificate.created_at.isoformat(),
-    }
