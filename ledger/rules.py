@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any, Protocol
@@ -304,9 +305,13 @@ def _checked_ranges(state: HoldingsState, account: str, data: dict[str, Any]) ->
     for item in ranges:
         if not isinstance(item, dict):
             raise InvalidCommand("must be an object", field="ranges")
-        _expect_keys(item, {"batch", "start", "end", "serial"}, set())
-        batch = str(parse_batch_id(item["batch"]))
-        quantity = state.batch_quantity(batch)
+        _expect_keys(item, _RANGE_KEYS, _NO_KEYS)
+        batch = item["batch"]
+        # An id the state knows was stored in its canonical form when issued: no need to parse it again.
+        quantity = state.batch_quantity(batch) if type(batch) is str else None
+        if quantity is None:
+            batch = str(parse_batch_id(batch))
+            quantity = state.batch_quantity(batch)
         if quantity is None:
             raise UnknownBatch(f"no batch {batch} has been issued", field="ranges.batch")
         start, end = _span(batch, item, quantity, "ranges")
@@ -329,8 +334,10 @@ def _checked_ranges(state: HoldingsState, account: str, data: dict[str, Any]) ->
 
 
 def _span(batch: str, item: dict[str, Any], batch_quantity: int, field: str) -> Span:
-    start = check_quantity_kg(item["start"], f"{field}.start")
-    end = check_quantity_kg(item["end"], f"{field}.end")
+    start, end = item["start"], item["end"]
+    if not (type(start) is int and type(end) is int and 0 < start <= end <= batch_quantity):
+        start = check_quantity_kg(start, f"{field}.start")  # says exactly what is wrong
+        end = check_quantity_kg(end, f"{field}.end")
     if end < start:
         raise InvalidCommand("a range cannot end before it starts", field=f"{field}.end")
     if end > batch_quantity:
@@ -352,7 +359,13 @@ def _exact_text(value: object, field: str, max_chars: int, *, required: bool) ->
         raise InvalidCommand("must not have leading or trailing spaces", field=field)
 
 
-def _expect_keys(data: dict[str, Any], required: set[str], optional: set[str]) -> None:
+_RANGE_KEYS = frozenset({"batch", "start", "end", "serial"})
+_NO_KEYS: frozenset[str] = frozenset()
+
+
+def _expect_keys(data: dict[str, Any], required: AbstractSet[str], optional: AbstractSet[str]) -> None:
+    if data.keys() == required:
+        return
     keys = set(data)
     missing = required - keys
     if missing:
