@@ -22,11 +22,11 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from flask import Response, request
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,6 +38,10 @@ from ledger.errors import LedgerError
 HEADER: Final = "Idempotency-Key"
 REPLAYED_HEADER: Final = "Idempotent-Replayed"
 KEY_PATTERN: Final = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII, as header values allow
+DEFAULT_RETENTION_S: Final = 30 * 24 * 3600
+"""How long a key is remembered (``TANHUI_IDEMPOTENCY_RETENTION_S``). Stripe keeps keys for 24 hours; a
+registry's clients include enterprises that retry a failed batch job after a weekend or a holiday, so a
+month. Ledger appends stay idempotent for ever on their own request ids, whatever is pruned here."""
 
 
 class InvalidIdempotencyKey(LedgerError):
@@ -153,3 +157,14 @@ def run_creating(principal: Principal, work: Callable[[Session], Created]) -> Re
             "a concurrent request changed the same records; nothing was written, read the state and retry"
         ) from exc
     return _response(body, created.status, created.location, replayed=False)
+
+
+def prune_records(session: Session, *, now: datetime, retention_s: int = DEFAULT_RETENTION_S) -> int:
+    """Forget the answers stored before ``now - retention_s``; returns how many were removed.
+
+    A key used again after that is a new request. Run by the scheduler's daily job.
+    """
+    assert retention_s > 0, retention_s
+    cutoff = now - timedelta(seconds=retention_s)
+    result = session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)

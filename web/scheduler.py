@@ -1,4 +1,5 @@
-"""Background jobs (APScheduler): checkpoint signing, reservation expiry and the nightly full verification.
+"""Background jobs (APScheduler): checkpoint signing, reservation expiry, the nightly full verification and
+the daily pruning of old idempotency records.
 
 Every web process may start the scheduler, but each job run first takes a lock that only one process
 can hold — a PostgreSQL advisory lock (``pg_try_advisory_lock``) or, on the embedded SQLite default, an
@@ -18,12 +19,18 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 from sqlalchemy import text
 
+from api.idempotency import DEFAULT_RETENTION_S, prune_records
 from ledger.service import LedgerService
 from ledger.verify import VerificationFailure
 from marketplace.order_store import expire_due_orders
 
 log = logging.getLogger(__name__)
-JOB_LOCK_KEYS = {"checkpoint": 7265747, "verify": 7265748, "reservations": 7265749}
+JOB_LOCK_KEYS = {
+    "checkpoint": 7265747,
+    "verify": 7265748,
+    "reservations": 7265749,
+    "idempotency": 7265750,
+}
 
 
 @contextmanager
@@ -81,6 +88,16 @@ def expire_reservations_job(service: LedgerService, now: datetime | None = None)
     return expired
 
 
+def prune_idempotency_job(
+    service: LedgerService, retention_s: int = DEFAULT_RETENTION_S, now: datetime | None = None
+) -> int:
+    with service.database.unit_of_work() as uow:
+        removed = prune_records(uow.session, now=now or datetime.now(UTC), retention_s=retention_s)
+        uow.commit()
+    log.info("forgot %d idempotency records older than %d s", removed, retention_s)
+    return removed
+
+
 def verify_job(service: LedgerService) -> None:
     try:
         report = service.verify()
@@ -119,6 +136,16 @@ def start_scheduler(app: Flask, service: LedgerService) -> BackgroundScheduler:
         hour=2,
         minute=30,
         id="nightly-verify",
+        max_instances=1,
+        coalesce=True,
+    )
+    retention_s = int(app.config.get("TANHUI_IDEMPOTENCY_RETENTION_S", DEFAULT_RETENTION_S))
+    scheduler.add_job(
+        _guarded(service, "idempotency", lock_dir, lambda: prune_idempotency_job(service, retention_s)),
+        "cron",
+        hour=3,
+        minute=15,
+        id="prune-idempotency",
         max_instances=1,
         coalesce=True,
     )

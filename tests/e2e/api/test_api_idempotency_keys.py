@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 from api_support import (
     API,
@@ -15,6 +16,9 @@ from api_support import (
     table_counts,
     verify,
 )
+
+from api.context import LEDGER_EXTENSION
+from web.scheduler import prune_idempotency_job
 
 
 def test_repeating_a_creation_with_the_same_key_replays_the_first_answer(app, owner):
@@ -142,3 +146,21 @@ def test_a_verification_is_not_decided_twice_even_with_a_new_key(owner, reviewer
     )
 
     assert_problem(again, 409, "report_id")
+
+
+def test_keys_older_than_the_retention_are_forgotten_by_the_daily_job_and_then_create_anew(app, owner):
+    headers = {"Idempotency-Key": "create-LS01-once"}
+    first = owner.post("/projects", project_body(), headers=headers)
+    service = app.extensions[LEDGER_EXTENSION]
+
+    kept = prune_idempotency_job(service, retention_s=3600, now=datetime.now(UTC) + timedelta(minutes=59))
+    replay = owner.post("/projects", project_body(), headers=headers)
+    removed = prune_idempotency_job(service, retention_s=3600, now=datetime.now(UTC) + timedelta(hours=2))
+    anew = owner.post("/projects", project_body(code="LS02"), headers=headers)
+
+    assert (kept, removed) == (0, 1)
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.get_json() == first.get_json()
+    assert anew.status_code == 201
+    assert "Idempotent-Replayed" not in anew.headers
+    assert anew.get_json()["id"] != first.get_json()["id"]
