@@ -19,12 +19,16 @@ from offsets.footprints.factors import (
     FactorDataError,
     FactorNotAvailable,
     FactorSet,
+    FuelDefaults,
     load,
     packaged,
 )
+from offsets.footprints.statement import EVENT_CATEGORIES, GUIDELINE, event_statement
 
 __all__ = [
     "CATEGORIES",
+    "EVENT_CATEGORIES",
+    "GUIDELINE",
     "MEASURED_EVENT_CATEGORIES",
     "ElectricityUse",
     "EmissionFactor",
@@ -35,10 +39,12 @@ __all__ = [
     "FactorSet",
     "Footprint",
     "FuelCombustion",
+    "FuelDefaults",
     "Line",
     "PersonalInputs",
     "enterprise",
     "event",
+    "event_statement",
     "load",
     "packaged",
     "personal",

@@ -1,11 +1,15 @@
 """The emission factors the footprint calculators use: versioned, cited data files, loaded and validated.
 
-``offsets/data/emission_factors/factors_v<N>.toml`` each hold one immutable factor set: a ``version``, a
-``published`` date and ``[[factor]]`` rows with the value exactly as printed, its unit, the data year, the
-region, the document that publishes it and the copy it was read in. A correction is a new file with a higher
-version; every calculation records the version it used, so that a certificate issued today can be explained
-with the same numbers in ten years. Anything malformed raises :class:`FactorDataError` naming the file and
-row, so a bad edit fails when the data is loaded. A factor that is not in the set is refused with
+``offsets/data/emission_factors/factors_v<N>.toml`` each hold one immutable factor set: a
+``version``, a ``published`` date and ``[[factor]]`` rows with the value exactly as printed, its
+unit, the data year, the region, the document that publishes it and the copy it was read in. Rows
+are emission factors (grid electricity, passenger transport, purchased heat) or fuel parameters (net
+calorific value, carbon content per unit heat, oxidation rate) that the fuel-combustion formula
+multiplies. :func:`packaged` without a version gives the latest set; an old result is re-explained
+with ``packaged(its_version)``. A correction is a new file with a higher version; every calculation
+records the version it used, so that a certificate issued today can be explained with the same
+numbers in ten years. Anything malformed raises :class:`FactorDataError` naming the file and row, so
+a bad edit fails when the data is loaded. A factor that is not in the set is refused with
 :class:`FactorNotAvailable` naming the input field: the calculators never fall back on a guess.
 """
 
@@ -29,17 +33,45 @@ from offsets.errors import OffsetsError
 
 DataPath: TypeAlias = Path | Traversable
 
-KINDS = ("grid_electricity", "passenger_transport")
+KINDS = (
+    "grid_electricity",
+    "passenger_transport",
+    "purchased_heat",
+    "fuel_net_calorific_value",
+    "fuel_carbon_content",
+    "fuel_oxidation_rate",
+)
+EMISSION_KINDS = ("grid_electricity", "passenger_transport", "purchased_heat")
 
-# The units a factor may be given in, with the exact scale to kilograms of CO2 per unit of activity, and the
-# unit of activity. A plausibility ceiling per unit guards against typing errors (the highest Chinese grid
-# factor is below 1 kgCO2/kWh; no passenger mode emits a kilogram per passenger-km), not the science.
-UNITS: Mapping[str, tuple[Decimal, str, Decimal]] = MappingProxyType(
+
+@dataclass(frozen=True, slots=True)
+class UnitSpec:
+    """What a unit may measure, a plausibility ceiling, and for emission factors the exact scale to kg CO2.
+
+    The ceilings guard against typing errors, not the science: no Chinese grid factor reaches 1 kgCO2/kWh, no
+    passenger mode emits a kilogram per passenger-km, no fossil fuel holds 0.1 tC per GJ or yields 100 GJ per
+    tonne, and an oxidation rate is a fraction.
+    """
+
+    kind: str
+    ceiling: Decimal
+    kg_co2_scale: Decimal | None = None
+    activity_unit: str | None = None
+
+
+UNITS: Mapping[str, UnitSpec] = MappingProxyType(
     {
-        "kgCO2/kWh": (Decimal(1), "kWh", Decimal(2)),
-        "gCO2/passenger-km": (Decimal("0.001"), "passenger-km", Decimal(1000)),
+        "kgCO2/kWh": UnitSpec("grid_electricity", Decimal(2), Decimal(1), "kWh"),
+        "gCO2/passenger-km": UnitSpec("passenger_transport", Decimal(1000), Decimal("0.001"), "passenger-km"),
+        "tCO2/GJ": UnitSpec("purchased_heat", Decimal(1), Decimal(1000), "GJ"),
+        "GJ/t": UnitSpec("fuel_net_calorific_value", Decimal(100)),
+        "GJ/10^4Nm3": UnitSpec("fuel_net_calorific_value", Decimal(1000)),
+        "tC/GJ": UnitSpec("fuel_carbon_content", Decimal("0.1")),
+        "ratio": UnitSpec("fuel_oxidation_rate", Decimal(1)),
     }
 )
+# The unit of fuel consumption that a net calorific value applies to (the API's ``quantity_unit``).
+QUANTITY_UNIT_OF_NCV: Mapping[str, str] = MappingProxyType({"GJ/t": "t", "GJ/10^4Nm3": "10^4 Nm3"})
 _VALUE = re.compile(r"(0|[1-9]\d{0,5})\.\d{1,8}|[1-9]\d{0,5}")
 _ID = re.compile(r"[a-z_]+(\.[a-z_]+)+\.(19|20)\d\d")
 _REGION = re.compile(r"[a-z_]{2,32}")
@@ -75,12 +107,16 @@ class EmissionFactor:
 
     @property
     def kg_per_activity_unit(self) -> Fraction:
-        """The factor in kilograms of CO2 per unit of activity (kWh, passenger-km), exactly."""
-        return Fraction(self.value) * Fraction(UNITS[self.unit][0])
+        """An emission factor in kilograms of CO2 per unit of activity (kWh, passenger-km, GJ), exactly."""
+        scale = UNITS[self.unit].kg_co2_scale
+        assert scale is not None, f"{self.id} is a fuel parameter, not an emission factor"
+        return Fraction(self.value) * Fraction(scale)
 
     @property
     def activity_unit(self) -> str:
-        return UNITS[self.unit][1]
+        unit = UNITS[self.unit].activity_unit
+        assert unit is not None, f"{self.id} is a fuel parameter, not an emission factor"
+        return unit
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -91,6 +127,28 @@ class EmissionFactor:
             "year": self.year,
             "source": self.source,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class FuelDefaults:
+    """A fuel's default parameters from one table: net calorific value, carbon per GJ, oxidation rate."""
+
+    fuel_type: str
+    net_calorific_value: EmissionFactor
+    carbon_content: EmissionFactor
+    oxidation_rate: EmissionFactor
+
+    @property
+    def quantity_unit(self) -> str:
+        """The unit of consumption the net calorific value is given per (``t`` or ``10^4 Nm3``)."""
+        return QUANTITY_UNIT_OF_NCV[self.net_calorific_value.unit]
+
+
+_FUEL_PARAMETER_KINDS = {
+    "fuel_net_calorific_value": "net_calorific_value",
+    "fuel_carbon_content": "carbon_content",
+    "fuel_oxidation_rate": "oxidation_rate",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +199,41 @@ class FactorSet:
             )
         return held[-1]
 
+    def heat(self, *, field: str) -> EmissionFactor:
+        """The latest default factor of purchased heat (steam and hot water), in tCO2/GJ."""
+        held = sorted((f for f in self.factors.values() if f.kind == "purchased_heat"), key=lambda f: f.year)
+        if not held:
+            raise FactorNotAvailable(
+                f"no cited factor for purchased heat in factor set v{self.version}", field=field
+            )
+        return held[-1]
+
+    def fuel_defaults(self, fuel_type: str, *, field: str) -> FuelDefaults:
+        """The default parameters of ``fuel_type`` (latest year held), all three from the same year."""
+        by_year: dict[int, dict[str, EmissionFactor]] = {}
+        for factor in self.factors.values():
+            parameter = _FUEL_PARAMETER_KINDS.get(factor.kind)
+            if parameter is not None and factor.id.split(".")[1] == fuel_type:
+                by_year.setdefault(factor.year, {})[parameter] = factor
+        complete = [year for year, held in by_year.items() if len(held) == len(_FUEL_PARAMETER_KINDS)]
+        if not complete:
+            known = ", ".join(self.fuel_types())
+            raise FactorNotAvailable(
+                f"no cited default parameters for fuel {fuel_type!r} in factor set v{self.version}; "
+                f"fuels with defaults: {known}",
+                field=field,
+            )
+        return FuelDefaults(fuel_type=fuel_type, **by_year[max(complete)])
+
+    def fuel_types(self) -> tuple[str, ...]:
+        """The fuels for which the set holds all three default parameters."""
+        found: dict[str, set[str]] = {}
+        for factor in self.factors.values():
+            if factor.kind in _FUEL_PARAMETER_KINDS:
+                found.setdefault(factor.id.split(".")[1], set()).add(factor.kind)
+        complete = (fuel for fuel, kinds in found.items() if len(kinds) == len(_FUEL_PARAMETER_KINDS))
+        return tuple(sorted(complete))
+
     def grid_regions(self) -> tuple[str, ...]:
         return tuple(sorted({f.region for f in self.factors.values() if f.kind == "grid_electricity"}))
 
@@ -173,6 +266,8 @@ def _factor(row: Any, where: str) -> EmissionFactor:
         raise FactorDataError(f"{where}: region {region!r} must be a lower-case code")
     if unit not in UNITS:
         raise FactorDataError(f"{where}: unit {unit!r} is not one of {sorted(UNITS)}")
+    if UNITS[unit].kind != kind:
+        raise FactorDataError(f"{where}: unit {unit!r} does not measure a {kind}")
     if not isinstance(year, int) or isinstance(year, bool) or not 1990 <= year <= 2100:
         raise FactorDataError(f"{where}: year must be an integer between 1990 and 2100")
     if not factor_id.endswith(f".{year}"):
@@ -180,8 +275,8 @@ def _factor(row: Any, where: str) -> EmissionFactor:
     if not _VALUE.fullmatch(raw_value):
         raise FactorDataError(f"{where}: value {raw_value!r} must be a positive decimal string as printed")
     value = Decimal(raw_value)
-    if not Decimal(0) < value <= UNITS[unit][2]:
-        raise FactorDataError(f"{where}: value {value} {unit} is outside (0, {UNITS[unit][2]}]")
+    if not Decimal(0) < value <= UNITS[unit].ceiling:
+        raise FactorDataError(f"{where}: value {value} {unit} is outside (0, {UNITS[unit].ceiling}]")
     return EmissionFactor(
         id=factor_id,
         kind=kind,
@@ -236,13 +331,17 @@ def _packaged_files() -> dict[int, Traversable]:
     return found
 
 
-@cache
 def packaged(version: int | None = None) -> FactorSet:
-    """A packaged factor set: the given version (to re-explain an old result) or the latest."""
+    """A packaged factor set: the given version (to re-explain an old result) or, by default, the latest."""
     available = _packaged_files()
     chosen = max(available) if version is None else version
     if chosen not in available:
         raise FactorNotAvailable(
             f"factor set v{chosen} does not exist (held: {sorted(available)})", field="factor_set_version"
         )
-    return load(available[chosen])
+    return _load_packaged(chosen)
+
+
+@cache
+def _load_packaged(version: int) -> FactorSet:
+    return load(_packaged_files()[version])

@@ -22,7 +22,7 @@ def test_a_person_gets_a_breakdown_from_the_sichuan_grid_and_flights(client):
     assert response.status_code == 200
     result = response.get_json()
     factors = packaged()
-    grid = factors.factors["grid.sichuan.2022"].value
+    grid = factors.factors["grid.sichuan.2023"].value
     flight = factors.factors["transport.civil_aviation.2019"].value
     expected = Decimal(2400) * grid + Decimal(1800) * flight / 1000
     assert Decimal(result["total_kg"]) == expected
@@ -30,7 +30,7 @@ def test_a_person_gets_a_breakdown_from_the_sichuan_grid_and_flights(client):
     assert result["factor_set_version"] == factors.version
     by_category = {item["category"]: item["emissions_kg"] for item in result["categories"]}
     assert Decimal(by_category["household_electricity"]) == Decimal(2400) * grid
-    assert result["lines"][0]["factor"]["id"] == "grid.sichuan.2022"
+    assert result["lines"][0]["factor"]["id"] == "grid.sichuan.2023"
 
 
 def test_an_enterprise_gets_scope_1_and_scope_2(client):
@@ -137,18 +137,28 @@ def test_bad_input_is_a_400_naming_the_field(client, kind, body, field):
 @pytest.mark.parametrize(
     ("kind", "body", "field"),
     [
-        ("personal", {"natural_gas_m3": "120"}, "natural_gas_m3"),
         ("personal", {"car_km": "5000"}, "car_km"),
         ("personal", {"car_fuel_l": "300"}, "car_fuel_l"),
-        ("personal", {"electricity_kwh": 100, "grid_region": "sichuan", "grid_year": 2023}, "grid_region"),
+        ("personal", {"coach_km": "300"}, "coach_km"),
+        ("personal", {"flight_km": 900, "flight_cabin_class": "business"}, "flight_cabin_class"),
+        ("personal", {"electricity_kwh": 100, "grid_region": "sichuan", "grid_year": 2021}, "grid_region"),
         ("personal", {"electricity_kwh": 100, "grid_region": "atlantis"}, "grid_region"),
-        ("enterprise", {"purchased_heat_gj": "10"}, "purchased_heat_gj"),
+        (
+            "enterprise",
+            {"fuels": [{"fuel": "泥炭", "fuel_type": "peat", "quantity": 1, "quantity_unit": "t"}]},
+            "fuels.0.fuel_type",
+        ),
         (
             "enterprise",
             {"compliance_tonnage_t": 5, "electricity": [{"kwh": 1, "grid_region": "national"}]},
             "compliance_tonnage_t",
         ),
-        ("event", {"attendees": 10, "days": 1, "purchased_heat_gj": 1}, "purchased_heat_gj"),
+        ("event", {"attendees": 10, "days": 1, "coach_passenger_km": 1}, "coach_passenger_km"),
+        (
+            "enterprise",
+            {"compliance_tonnage_t": 5, "purchased_heat_gj": "1"},
+            "compliance_tonnage_t",
+        ),
     ],
 )
 def test_an_input_without_a_cited_factor_is_refused_not_guessed(client, kind, body, field):
@@ -162,3 +172,136 @@ def test_the_footprint_endpoints_are_in_the_openapi_document(client):
         operation = paths[f"/api/v1/footprints/{kind}"]["post"]
         assert operation["tags"] == ["footprints"]
         assert "requestBody" in operation
+
+
+def test_an_enterprise_takes_fuel_defaults_and_purchased_heat_from_factor_set_2(client):
+    body = {
+        "fuels": [{"fuel": "0#柴油", "fuel_type": "diesel", "quantity": "10", "quantity_unit": "t"}],
+        "purchased_heat_gj": "250",
+    }
+
+    result = post(client, "enterprise", body).get_json()
+
+    factors = packaged()
+    diesel = [factors.factors[f"fuel_{p}.diesel.2024"].value for p in ("ncv", "carbon", "oxidation")]
+    scope1_kg = Fraction(Decimal(10) * diesel[0] * diesel[1] * diesel[2] * 44000) / 12
+    heat_kg = Fraction(Decimal(250) * factors.factors["heat.national.2015"].value * 1000)
+    assert result["factor_set_version"] == 2
+    assert result["offset_kg"] == ceil(scope1_kg + heat_kg)
+    by_category = {item["category"]: item["emissions_kg"] for item in result["categories"]}
+    assert Decimal(by_category["scope2_purchased_heat"]) == Decimal(27500)
+    assert result["lines"][0]["factor"]["oxidation_rate"]["id"] == "fuel_oxidation.diesel.2024"
+
+
+def test_a_person_enters_household_natural_gas(client):
+    result = post(client, "personal", {"natural_gas_m3": "100"}).get_json()
+
+    # 0.01 x 10^4 Nm3 x 389.31 x 0.0153 x 0.99 x 44 x 1000 / 12 = 216.2188809 kg.
+    assert result["offset_kg"] == 217
+    assert {item["category"] for item in result["categories"]} >= {"household_natural_gas"}
+
+
+def statement_body(**changes):
+    body = {
+        "attendees": 500,
+        "days": 2,
+        "venue_electricity": [{"kwh": "10000", "grid_region": "sichuan", "grid_year": 2023}],
+        "purchased_heat_gj": "5",
+        "measured_kg": {"accommodation_catering": "1200.25"},
+        "offset_kg": 3315,
+        "certificate_ids": ["TH-2026-000123"],
+    }
+    body.update(changes)
+    return body
+
+
+def test_an_event_statement_sets_the_footprint_against_the_offset(client):
+    response = client.post(f"{API}/footprints/event/statement", json=statement_body())
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    statement = response.get_json()
+    # 10 000 kWh x 0.1564 = 1 564 kg; 5 GJ x 110 kg = 550 kg; catering 1 200.25 kg: 3 314.25 -> 3 315 kg.
+    assert statement["total_kg"] == "3314.25"
+    assert statement["footprint_kg"] == 3315
+    assert statement["carbon_neutral"] is True
+    assert statement["certificate_ids"] == ["TH-2026-000123"]
+    assert len(statement["categories"]) == 6
+    by_code = {item["category"]: item["emissions_kg"] for item in statement["categories"]}
+    assert by_code["purchased_electricity_heat"] == "2114"
+    assert "大型活动碳中和实施指南" in statement["guideline"]["zh"]
+
+
+def test_an_event_statement_one_kilogram_short_is_not_neutral(client):
+    statement = client.post(
+        f"{API}/footprints/event/statement", json=statement_body(offset_kg=3314)
+    ).get_json()
+
+    assert statement["carbon_neutral"] is False
+    assert statement["shortfall_kg"] == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (statement_body(offset_kg=-1), "offset_kg"),
+        (statement_body(offset_kg="12"), "offset_kg"),
+        (statement_body(offset_kg=12.5), "offset_kg"),
+        (statement_body(offset_kg=10**16), "offset_kg"),
+        ({k: v for k, v in statement_body().items() if k != "offset_kg"}, "offset_kg"),
+        (statement_body(certificate_ids=[""]), "certificate_ids.0"),
+        (statement_body(certificate_ids=["C"] * 1001), "certificate_ids"),
+        (statement_body(attendees=10**9), "attendees"),
+        (statement_body(purchased_heat_gj="-3"), "purchased_heat_gj"),
+    ],
+)
+def test_a_bad_event_statement_request_is_a_400_naming_the_field(client, body, field):
+    problem = assert_problem(client.post(f"{API}/footprints/event/statement", json=body), 400)
+
+    assert field in {error["field"] for error in problem["errors"]}, problem
+
+
+@pytest.mark.parametrize(
+    ("kind", "body", "field"),
+    [
+        ("personal", {"natural_gas_m3": "-1"}, "natural_gas_m3"),
+        ("personal", {"natural_gas_m3": "100000000"}, "natural_gas_m3"),
+        ("personal", {"coach_km": "-2"}, "coach_km"),
+        ("personal", {"flight_km": 10, "flight_cabin_class": "cargo"}, "flight_cabin_class"),
+        ("enterprise", {"purchased_heat_gj": "-1"}, "purchased_heat_gj"),
+        ("enterprise", {"purchased_heat_gj": "1e12"}, "purchased_heat_gj"),
+        (
+            "enterprise",
+            {"fuels": [{"fuel": "x", "fuel_type": "Diesel!", "quantity": 1, "quantity_unit": "t"}]},
+            "fuels.0.fuel_type",
+        ),
+        (
+            "enterprise",
+            {"fuels": [{"fuel": "x", "fuel_type": "diesel", "quantity": "-1", "quantity_unit": "t"}]},
+            "fuels.0.quantity",
+        ),
+        (
+            "enterprise",
+            {"fuels": [{"fuel": "x", "fuel_type": "diesel", "quantity_unit": "t"}]},
+            "fuels.0.quantity",
+        ),
+        ("event", {"attendees": 10, "days": 1, "coach_passenger_km": "-5"}, "coach_passenger_km"),
+    ],
+)
+def test_bad_values_of_the_new_inputs_are_a_400_naming_the_field(client, kind, body, field):
+    problem = assert_problem(post(client, kind, body), 400)
+
+    assert field in {error["field"] for error in problem["errors"]}, problem
+
+
+def test_a_default_calorific_value_in_the_wrong_unit_is_refused_naming_the_unit(client):
+    body = {"fuels": [{"fuel": "天然气", "fuel_type": "natural_gas", "quantity": 1, "quantity_unit": "t"}]}
+
+    assert_problem(post(client, "enterprise", body), 400, "fuels.0.quantity_unit")
+
+
+def test_the_event_statement_is_in_the_openapi_document(client):
+    paths = client.get(f"{API}/openapi.json").get_json()["paths"]
+
+    operation = paths["/api/v1/footprints/event/statement"]["post"]
+    assert operation["tags"] == ["footprints"]
+    assert "requestBody" in operation

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from offsets.footprints import FactorDataError, FactorNotAvailable, load, packaged
+from offsets.footprints.factors import UNITS
 
 GOOD_ROW = """
 [[factor]]
@@ -28,20 +29,32 @@ def write(tmp_path: Path, text: str, name: str = "factors_v7.toml") -> Path:
     return path
 
 
-def test_every_packaged_factor_names_its_source_year_region_and_unit():
-    factors = packaged()
+@pytest.mark.parametrize("version", [1, 2])
+def test_every_packaged_factor_names_its_source_year_region_and_unit(version):
+    factors = packaged(version)
 
-    assert factors.version >= 1
+    assert factors.version == version
     for factor in factors.factors.values():
         assert factor.source.strip()
         assert factor.read_in.strip()
-        assert factor.unit in ("kgCO2/kWh", "gCO2/passenger-km")
+        assert UNITS[factor.unit].kind == factor.kind
         assert factor.id.endswith(str(factor.year))
         assert factor.region
 
 
+def test_the_latest_factor_set_is_the_default():
+    assert packaged().version == 2
+    assert packaged() is packaged(2)
+
+
+def test_version_2_keeps_every_row_of_version_1_unchanged():
+    old, new = packaged(1).factors, packaged(2).factors
+
+    assert {key: new[key] for key in old} == dict(old)
+
+
 def test_the_official_national_grid_factors_are_those_announced():
-    factors = packaged().factors
+    factors = packaged(1).factors
 
     assert factors["grid.national.2021"].value == Decimal("0.5568")
     assert factors["grid.national.2022"].value == Decimal("0.5366")
@@ -50,14 +63,13 @@ def test_the_official_national_grid_factors_are_those_announced():
 
 
 def test_a_region_without_a_year_gets_its_latest_cited_year():
-    factors = packaged()
-
-    assert factors.grid("national", None, field="f").year == 2023
-    assert factors.grid("sichuan", None, field="f").year == 2022
+    assert packaged(1).grid("national", None, field="f").year == 2023
+    assert packaged(1).grid("sichuan", None, field="f").year == 2022
+    assert packaged(2).grid("sichuan", None, field="f").year == 2023
 
 
 def test_a_year_or_region_not_cited_is_refused_naming_the_field():
-    factors = packaged()
+    factors = packaged(1)
 
     with pytest.raises(FactorNotAvailable) as missing_year:
         factors.grid("sichuan", 2023, field="grid_year")
