@@ -1,4 +1,5 @@
-"""Retirement certificates: the document with its offline proof, and the same proof as a ``.tlog-proof`` file.
+"""Retirement certificates: the document with its offline proof, the same proof as a ``.tlog-proof`` file,
+the certificate as a PDF and the QR code of its public page.
 
 A certificate's id is random and unguessable; whoever holds it is the certificate's holder, so the
 document always carries the beneficiary's name — with the salt of ``ledger_beneficiary_secrets`` when
@@ -6,13 +7,16 @@ the retirement is private, so that ``tanhui certificate verify`` can prove the n
 commitment. The public registry (not here yet) shows only public names. The proof is
 ``LedgerService.proof_for(seq)``, which signs a covering checkpoint if none exists yet (DESIGN.md,
 "Ledger contract"), so the certificate verifies as soon as the order is fulfilled.
+
+The public page is ``<TANHUI_PUBLIC_BASE_URL>/certificates/<id>``; without that setting, the host the
+request came to (``request.host_url``), which is right for one host but not behind a proxy that rewrites it.
 """
 
 from __future__ import annotations
 
 import json
 
-from flask import Response
+from flask import Response, current_app, request
 from marshmallow import Schema, fields
 from sqlalchemy.orm import Session
 
@@ -21,6 +25,8 @@ from api.context import database, ledger_service
 from api.openapi import document
 from ledger.certificate_check import tlog_proof_with_body
 from marketplace.certificate_document import build_certificate_document
+from marketplace.certificate_pdf import render_certificate_pdf
+from marketplace.certificate_qr import qr_svg
 from marketplace.models import Certificate
 from offsets.errors import NotFound
 
@@ -29,20 +35,25 @@ MAX_CERTIFICATE_ID_CHARS = 32
 
 class CertificateSchema(Schema):
     id = fields.String()
-    order_id = fields.String()
+    order_id = fields.String(allow_none=True)
     seq = fields.Integer()
     account = fields.String()
     beneficiary = fields.Dict()
     reason = fields.String()
+    purpose = fields.Dict(metadata={"description": "the reason in words: {zh, en}"})
     details = fields.String()
     quantity_kg = fields.Integer()
     ranges = fields.List(fields.Dict())
     projects = fields.List(fields.Dict())
     counties = fields.List(fields.String())
+    county_names = fields.List(
+        fields.Dict(), metadata={"description": "{code, name, prefecture, poverty_county}"}
+    )
     zones = fields.List(fields.String())
+    zone_names = fields.List(fields.Dict(), metadata={"description": "{key, zh, en}"})
     poverty_area_kg = fields.Integer()
     poverty_area_share_percent = fields.String()
-    price_fen = fields.Integer()
+    price_fen = fields.Integer(allow_none=True, metadata={"description": "null: retired outside an order"})
     created_at = fields.String()
     proof = fields.Dict()
 
@@ -75,6 +86,38 @@ def get_certificate_tlog_proof(certificate_id: str) -> Response:
         f'attachment; filename="certificate-{certificate_id}.tlog-proof"'
     )
     return response
+
+
+@bp.get("/certificates/<certificate_id>.pdf")
+@document("The certificate as an A4 PDF (Chinese and English) with a QR code to its page", tag="marketplace")
+def get_certificate_pdf(certificate_id: str) -> Response:
+    with database().reading() as session:
+        body = build_certificate_document(session, _certificate(session, certificate_id))
+    body["proof"] = ledger_service().proof_for(body["seq"]).as_json()
+    base = _public_base_url()
+    pdf = render_certificate_pdf(
+        body,
+        f"{base}/certificates/{certificate_id}",
+        json_url=f"{base}{bp.url_prefix}/certificates/{certificate_id}",
+    )
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="certificate-{certificate_id}.pdf"'
+    return response
+
+
+@bp.get("/certificates/<certificate_id>/qr.svg")
+@document("The QR code (SVG) of the certificate's public page", tag="marketplace")
+def get_certificate_qr(certificate_id: str) -> Response:
+    with database().reading() as session:
+        _certificate(session, certificate_id)
+    svg = qr_svg(f"{_public_base_url()}/certificates/{certificate_id}")
+    return Response(svg, mimetype="image/svg+xml")
+
+
+def _public_base_url() -> str:
+    """Where the public pages live, without a trailing slash."""
+    base: str = current_app.config.get("TANHUI_PUBLIC_BASE_URL") or request.host_url
+    return base.rstrip("/")
 
 
 def _certificate(session: Session, certificate_id: str) -> Certificate:
