@@ -36,6 +36,7 @@ def _configure(state: BlueprintSetupState) -> None:
 # Feature modules register their routes on the blueprint when imported.
 from api import (  # noqa: E402, F401
     certificates_views,
+    events_views,
     footprints_views,
     ledger_views,
     methodologies_views,
@@ -45,6 +46,8 @@ from api import (  # noqa: E402, F401
     orders_views,
     organisations_views,
     projects_views,
+    quotes_views,
     regions_views,
     reports_views,
+    statements_views,
 )

@@ -25,7 +25,7 @@ from api.openapi import document
 from api.problems import problem
 from api.schemas_offsets import Kilograms, Strict, StrictBoolean, load_body
 from ledger.commands import RETIREMENT_REASONS
-from marketplace import order_store
+from marketplace import order_store, quotes
 from marketplace.lots import LotError, LotFilters
 from marketplace.models import Certificate, MarketOrder
 from marketplace.money import MoneyError
@@ -41,6 +41,8 @@ BUYER_ROLE_BY_KIND = {OrderKind.ENTERPRISE: ENTERPRISE_BUYER, OrderKind.EVENT: E
 ANONYMOUS_DISPLAY_NAME = "匿名"
 MAX_NAME_CHARS = 200
 MAX_DETAILS_CHARS = 1000
+MAX_GIFT_MESSAGE_CHARS = 500
+GIFT_REASON = "gift"
 
 
 # --- schemas --------------------------------------------------------------------------------------------
@@ -61,14 +63,44 @@ class OrderBeneficiarySchema(Strict):
     """Individuals are private unless they opt in; events and enterprises are public."""
 
 
+class OrderGiftSchema(Strict):
+    """A micro-sink given to someone: retired in the recipient's name (private unless ``public``)."""
+
+    recipient_name = fields.String(required=True, validate=validate.Length(min=1, max=MAX_NAME_CHARS))
+    message = fields.String(load_default="", validate=validate.Length(max=MAX_GIFT_MESSAGE_CHARS))
+    public = StrictBoolean(load_default=False)
+
+
 class OrderCreateSchema(Strict):
     kind = fields.String(required=True, validate=validate.OneOf([kind.value for kind in OrderKind]))
-    quantity_kg = Kilograms(required=True, validate=validate.Range(min=1, max=10**12))
+    quantity_kg = Kilograms(load_default=None, validate=validate.Range(min=1, max=10**12))
+    """Required, except with a quote (whose quantity it then must equal)."""
     display_name = fields.String(load_default=None, validate=validate.Length(min=1, max=MAX_NAME_CHARS))
-    beneficiary = fields.Nested(OrderBeneficiarySchema, required=True)
+    beneficiary = fields.Nested(OrderBeneficiarySchema, load_default=None)
+    """Required, except for a gift (whose recipient is the beneficiary)."""
     reason = fields.String(load_default=None, validate=validate.OneOf(RETIREMENT_REASONS))
     details = fields.String(load_default="", validate=validate.Length(max=MAX_DETAILS_CHARS))
-    sourcing = fields.Nested(OrderSourcingSchema, load_default=dict)
+    sourcing = fields.Nested(OrderSourcingSchema, load_default=None)
+    quote_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    """Accept a quote (POST /quotes): the order takes its sourcing and must come out at its price."""
+    gift = fields.Nested(OrderGiftSchema, load_default=None)
+
+    @validates_schema
+    def _quote_and_gift(self, data: dict[str, Any], **_: Any) -> None:
+        individual = data["kind"] == OrderKind.INDIVIDUAL.value
+        if data["quote_id"] is None and data["quantity_kg"] is None:
+            raise ValidationError({"quantity_kg": ["Missing data for required field."]})
+        if data["quote_id"] is not None and individual:
+            raise ValidationError({"quote_id": ["quotes are for enterprises and event organisers"]})
+        if data["quote_id"] is not None and data["sourcing"] is not None:
+            raise ValidationError({"sourcing": ["the quote fixes the sourcing; leave it out"]})
+        if data["gift"] is not None and not individual:
+            raise ValidationError({"gift": ["only an individual's micro-sink can be a gift"]})
+        if data["gift"] is not None and (data["beneficiary"] is not None or data["reason"] is not None):
+            field = "beneficiary" if data["beneficiary"] is not None else "reason"
+            raise ValidationError({field: ["a gift's beneficiary is its recipient and its reason is gift"]})
+        if data["gift"] is None and data["beneficiary"] is None:
+            raise ValidationError({"beneficiary": ["Missing data for required field."]})
 
     @validates_schema
     def _details_for_events(self, data: dict[str, Any], **_: Any) -> None:
@@ -113,6 +145,9 @@ class OrderSchema(Schema):
     refunded_fen = fields.Integer()
     fulfilment_seq = fields.Integer(allow_none=True)
     certificate_id = fields.String(allow_none=True)
+    quote_id = fields.String(allow_none=True)
+    event_id = fields.Integer(allow_none=True)
+    gift = fields.Dict(allow_none=True, metadata={"description": "recipient_name and message of a gift"})
 
 
 # --- errors of the marketplace's domain, as problems naming the field -----------------------------------
@@ -157,7 +192,8 @@ def place_order_view() -> Response:
     ttl_s = int(current_app.config.get("TANHUI_RESERVATION_TTL_S", order_store.DEFAULT_RESERVATION_TTL_S))
 
     def command(session: Session, anonymous_key: str | None = None) -> order_store.NewOrder:
-        beneficiary = body["beneficiary"]
+        gift = body["gift"]
+        beneficiary = body["beneficiary"] or {"name": gift["recipient_name"], "public": gift["public"]}
         public = beneficiary["public"]
         if public is None:
             public = kind is not OrderKind.INDIVIDUAL
@@ -169,18 +205,26 @@ def place_order_view() -> Response:
             organisation = session.get(Organisation, principal.organisation_id)
             assert organisation is not None
             organisation_id, display_name = organisation.id, organisation.name
-        reason = body["reason"] or order_store.REASON_BY_KIND[kind]
+        reason = GIFT_REASON if gift is not None else body["reason"] or order_store.REASON_BY_KIND[kind]
+        filters = LotFilters(**(body["sourcing"] or {}))
+        quantity_kg = body["quantity_kg"]
+        if body["quote_id"] is not None:
+            quote = quotes.visible_quote(session, body["quote_id"], organisation_id)
+            filters = quotes.filters_of(quote)
+            quantity_kg = quote.quantity_kg if quantity_kg is None else quantity_kg
         return order_store.NewOrder(
             kind=kind,
-            quantity_kg=body["quantity_kg"],
+            quantity_kg=quantity_kg,
             buyer_organisation_id=organisation_id,
             buyer_display_name=display_name,
             beneficiary_name=beneficiary["name"].strip(),
             beneficiary_public=public,
             reason=reason,
             details=body["details"].strip(),
-            filters=LotFilters(**body["sourcing"]),
+            filters=filters,
             anonymous_idempotency_key=anonymous_key,
+            quote_id=body["quote_id"],
+            gift_message=gift["message"].strip() if gift is not None else None,
         )
 
     def work(session: Session, anonymous_key: str | None = None) -> Created:
@@ -318,6 +362,13 @@ def order_document(session: Session, row: MarketOrder) -> dict[str, Any]:
         "refunded_fen": order.refunded_fen,
         "fulfilment_seq": row.fulfilment_seq,
         "certificate_id": certificate_id,
+        "quote_id": row.quote_id,
+        "event_id": row.event_id,
+        "gift": (
+            {"recipient_name": row.beneficiary_name, "message": row.gift_message or ""}
+            if row.reason == GIFT_REASON and row.kind == OrderKind.INDIVIDUAL.value
+            else None
+        ),
     }
 
 

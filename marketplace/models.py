@@ -142,6 +142,12 @@ class MarketOrder(Base):
     """``Idempotency-Key`` of an order placed without an API key (keyed requests use idempotency_records)."""
     placed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     fulfilment_seq: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("ledger_entries.seq"))
+    quote_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("quotes.id"), index=True, unique=True)
+    """The quote the order accepted (marketplace.quotes); a quote is accepted by one order only."""
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("carbon_neutral_events.id"), index=True)
+    """For an event order placed from a registered event (marketplace.events)."""
+    gift_message: Mapped[str | None] = mapped_column(Text)
+    """A gift's message to its recipient (the beneficiary); kept off the public ledger."""
 
 
 class MarketOrderEvent(Base):
@@ -168,11 +174,24 @@ class MarketOrderEvent(Base):
 
 
 class Certificate(Base):
-    """One per retirement: an opaque id (the holder's bearer secret) naming the order and its ledger entry."""
+    """One per retirement: an opaque id (the holder's bearer secret) naming its origin and ledger entry.
+
+    The origin is an order (retired at fulfilment) or an organisation retiring what it holds (a compliance
+    retirement, marketplace.compliance); at least one of the two is named.
+    """
 
     __tablename__ = "certificates"
+    __table_args__ = (
+        CheckConstraint("order_id IS NOT NULL OR organisation_id IS NOT NULL", name="origin_known"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    order_id: Mapped[str] = mapped_column(String(64), ForeignKey("orders.id"), unique=True)
+    order_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("orders.id"), unique=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    """The retiring organisation, for a retirement from its own ledger account."""
     seq: Mapped[int] = mapped_column(BigInteger, ForeignKey("ledger_entries.seq"), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# The journeys' tables that orders refer to (quotes, events) join the same metadata.
+from marketplace import journey_models  # noqa: E402, F401

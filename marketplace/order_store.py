@@ -25,7 +25,7 @@ from ledger.models import Holding
 from ledger.ranges import SerialRange
 from ledger.sequencer import Sequencer
 from marketplace import orders as machine
-from marketplace import reservations
+from marketplace import quotes, reservations
 from marketplace.lots import LotFilters, available_kg_of
 from marketplace.models import Certificate, Lot, LotReservation, MarketOrder, MarketOrderEvent
 from marketplace.money import price_fen
@@ -52,6 +52,10 @@ class NewOrder:
     details: str
     filters: LotFilters
     anonymous_idempotency_key: str | None = None
+    quote_id: str | None = None
+    """Accept this quote (marketplace.quotes): reserve exactly its lines at its prices, or refuse."""
+    event_id: int | None = None
+    gift_message: str | None = None
 
 
 def new_order_id() -> str:
@@ -68,13 +72,26 @@ def place_and_reserve(
 ) -> MarketOrder:
     """Place an order priced from the lots it is allocated, and reserve them, in the caller's transaction."""
     order_id = new_order_id()
-    allocation = reservations.reserve(
-        session, order_id, command.quantity_kg, command.filters, now=now, ttl_s=ttl_s
-    )
+    if command.quote_id is not None:
+        allocation = quotes.reserve_quoted(
+            session,
+            command.quote_id,
+            order_id,
+            organisation_id=command.buyer_organisation_id,
+            quantity_kg=command.quantity_kg,
+            now=now,
+            ttl_s=ttl_s,
+        )
+    else:
+        allocation = reservations.reserve(
+            session, order_id, command.quantity_kg, command.filters, now=now, ttl_s=ttl_s
+        )
     lots = {lot.id: lot for lot in session.scalars(select(Lot).where(Lot.id.in_(_lot_ids(allocation.holds))))}
     total_fen = sum(
         price_fen(hold.quantity_kg, lots[hold.lot_id].price_fen_per_t) for hold in allocation.holds
     )
+    if command.quote_id is not None:
+        quotes.check_quoted_total(session, command.quote_id, total_fen)
     order = machine.place_order(order_id, command.kind, command.quantity_kg, total_fen, at=now)
     order = machine.reserve(order, allocation.holds, at=now, ttl_s=ttl_s, detail="stock held in the lots")
     row = MarketOrder(
@@ -93,6 +110,9 @@ def place_and_reserve(
         allocation_explanation="\n".join(allocation.explanation),
         anonymous_idempotency_key=command.anonymous_idempotency_key,
         placed_at=now,
+        quote_id=command.quote_id,
+        event_id=command.event_id,
+        gift_message=command.gift_message,
     )
     session.add(row)
     session.flush()

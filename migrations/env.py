@@ -7,6 +7,7 @@ from sqlalchemy import pool
 
 import api.models  # noqa: F401
 import ledger.models  # noqa: F401  (registers the tables on the metadata)
+import marketplace.journey_models  # quotes and events
 import marketplace.models  # noqa: F401  (lots and reservations)
 import offsets.models
 import offsets.reports  # noqa: F401  (the surveyed-areas table)

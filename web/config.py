@@ -23,6 +23,14 @@ def _bool(value: str | None, default: bool) -> bool:
     raise ValueError(f"not a boolean: {value!r}")
 
 
+def _base_url(value: str | None) -> str | None:
+    if not value:
+        return None
+    if not value.startswith(("https://", "http://")):
+        raise ValueError(f"TANHUI_PUBLIC_BASE_URL must start with https:// or http://: {value!r}")
+    return value.rstrip("/")
+
+
 def from_environment(instance_path: Path, environ: dict[str, str] | None = None) -> dict[str, Any]:
     env = dict(os.environ if environ is None else environ)
     return {
@@ -36,6 +44,9 @@ def from_environment(instance_path: Path, environ: dict[str, str] | None = None)
         "TANHUI_SCHEDULER": _bool(env.get("TANHUI_SCHEDULER"), False),
         "TANHUI_RESERVATION_TTL_S": int(env.get("TANHUI_RESERVATION_TTL_S") or 1800),
         "TANHUI_RESERVATION_EXPIRY_INTERVAL_S": int(env.get("TANHUI_RESERVATION_EXPIRY_INTERVAL_S") or 60),
+        "TANHUI_PUBLIC_BASE_URL": _base_url(env.get("TANHUI_PUBLIC_BASE_URL")),
+        "TANHUI_QUOTE_VALIDITY_S": int(env.get("TANHUI_QUOTE_VALIDITY_S") or 86400),
+        "TANHUI_IDEMPOTENCY_RETENTION_S": int(env.get("TANHUI_IDEMPOTENCY_RETENTION_S") or 30 * 86400),
         "SECRET_KEY": env.get("SECRET_KEY") or secrets.token_hex(32),
         "JSON_AS_ASCII": False,
     }
