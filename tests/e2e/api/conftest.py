@@ -9,6 +9,7 @@ import pytest
 from api_support import OWNER_CREDIT_CODE, Party, add_key, ledger, make_party
 from flask import Flask
 from flask.testing import FlaskClient
+from market_support import ENTERPRISE_CREDIT_CODE, add_lot
 from tests_support import ORIGIN, migrate
 
 from web.app import create_app
@@ -61,3 +62,28 @@ def owner(app: Flask, client: FlaskClient) -> Party:
 @pytest.fixture
 def other_owner(app: Flask, client: FlaskClient) -> Party:
     return make_party(app, client, "宜宾竹业合作社", "project_owner", "project_owner")
+
+
+@pytest.fixture
+def market(app: Flask) -> Flask:
+    # 盐源县 (a former poverty county) and 锦江区 (not one).
+    add_lot(app, "L-1", "YY01", "513423", "川西南", 10_000, 50_000)
+    add_lot(app, "L-2", "JJ01", "510104", "川中", 10_000, 80_000)
+    return app
+
+
+@pytest.fixture
+def enterprise(app: Flask, client: FlaskClient) -> Party:
+    return make_party(
+        app,
+        client,
+        "成都绿色制造有限公司",
+        "enterprise",
+        "enterprise_buyer",
+        credit_code=ENTERPRISE_CREDIT_CODE,
+    )
+
+
+@pytest.fixture
+def other_enterprise(app: Flask, client: FlaskClient) -> Party:
+    return make_party(app, client, "绵阳电子有限公司", "enterprise", "enterprise_buyer")

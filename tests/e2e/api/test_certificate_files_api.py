@@ -10,8 +10,8 @@ import pytest
 import zxingcpp
 from api_support import API, assert_problem
 from flask import Flask
+from market_support import add_lot, individual_order, pay
 from PIL import Image
-from test_orders_api import add_lot, individual_order, pay
 
 from marketplace.certificate_qr import qr_svg
 

@@ -6,103 +6,22 @@ journey endpoint refusing another organisation's key with a 404."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from api_support import API, Party, assert_problem, ledger, make_party
 from flask import Flask
 from flask.testing import FlaskClient
+from market_support import pay
 from sqlalchemy import func, select, update
 from tests_support import ORIGIN
 
-from ledger.accounts import ensure_account
 from ledger.certificate_check import verify_certificate
-from ledger.commands import Allocation, Issue
-from ledger.models import Entry, Holding
+from ledger.models import Entry
 from ledger.note import NoteVerifier
-from marketplace.lots import list_lot
 from marketplace.models import Lot, MarketOrder
-from offsets.models import Organisation, Project
 
-T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
-ENTERPRISE_CREDIT_CODE = "91510100MA6CGUGA1W"
 PERIOD = "2025 年度履约 / compliance year 2025"
-
-
-def add_lot(
-    app: Flask, lot_id: str, code: str, county: str, zone: str, quantity_kg: int, price_fen_per_t: int
-):
-    """A registered project's batch, issued to its owner and listed as a lot (the supply side's result)."""
-    service = ledger(app)
-    with service.database.unit_of_work() as uow:
-        session = uow.session
-        ensure_account(session, "RETAIL", "retail", "零售库存")
-        owner = session.scalar(select(Organisation).where(Organisation.name == "业主甲"))
-        if owner is None:
-            owner = Organisation(name="业主甲", kind="project_owner", ledger_account_id=None, created_at=T0)
-            session.add(owner)
-            session.flush()
-            owner.ledger_account_id = ensure_account(session, "OWN-TEST", "owner", "业主甲").id
-            session.flush()
-        project = Project(
-            code=code,
-            name=f"测试项目 {code}",
-            project_type="afforestation",
-            county_code=county,
-            zone=zone,
-            area_mu=Decimal("1000"),
-            location={"type": "Point", "coordinates": [103.0, 30.0]},
-            owner_id=owner.id,
-            methodology="AR-CM-001-V01",
-            standard="provincial",
-            crediting_start=date(2018, 1, 1),
-            crediting_end=date(2040, 12, 31),
-            expected_annual_removals_kg=1_000_000,
-            buffer_percent=20,
-            status="registered",
-            created_at=T0,
-        )
-        session.add(project)
-        session.flush()
-        command = Issue(f"issue:{code}", code, "2021", 1, (Allocation("OWN-TEST", quantity_kg),))
-        service.sequencer.append(session, [command])
-        list_lot(
-            session,
-            service.sequencer,
-            lot_id=lot_id,
-            batch_id=command.batch_id,
-            quantity_kg=quantity_kg,
-            price_fen_per_t=price_fen_per_t,
-            at=T0,
-        )
-        uow.commit()
-    return command.batch_id
-
-
-@pytest.fixture
-def market(app: Flask) -> Flask:
-    # 盐源县 (a former poverty county) and 锦江区 (not one).
-    add_lot(app, "L-1", "YY01", "513423", "川西南", 10_000, 50_000)
-    add_lot(app, "L-2", "JJ01", "510104", "川中", 10_000, 80_000)
-    return app
-
-
-@pytest.fixture
-def enterprise(app: Flask, client: FlaskClient) -> Party:
-    return make_party(
-        app,
-        client,
-        "成都绿色制造有限公司",
-        "enterprise",
-        "enterprise_buyer",
-        credit_code=ENTERPRISE_CREDIT_CODE,
-    )
-
-
-@pytest.fixture
-def other_enterprise(app: Flask, client: FlaskClient) -> Party:
-    return make_party(app, client, "绵阳电子有限公司", "enterprise", "enterprise_buyer")
 
 
 @pytest.fixture
@@ -115,23 +34,14 @@ def other_organiser(app: Flask, client: FlaskClient) -> Party:
     return make_party(app, client, "绵阳文旅活动有限公司", "organiser", "event_organiser")
 
 
-def pay(admin: Party, order: dict, reference: str = "BANK-0001"):
-    response = admin.post(
-        f"/orders/{order['id']}/invoice-payment", {"amount_fen": order["price_fen"], "reference": reference}
-    )
+def paid(admin: Party, order: dict, reference: str = "BANK-0001"):
+    response = pay(admin, order, reference)
     assert response.status_code == 200, response.get_json()
     return response.get_json()
 
 
 def verifier(client: FlaskClient) -> list[NoteVerifier]:
     return [NoteVerifier.from_vkey(client.get(f"{API}/ledger/key").get_data(as_text=True).strip())]
-
-
-def retail_kg(app: Flask) -> int:
-    with ledger(app).database.reading() as session:
-        return session.scalar(
-            select(func.sum(Holding.end_kg - Holding.start_kg + 1)).where(Holding.account_id == "RETAIL")
-        )
 
 
 def enterprise_order_with_quote(party: Party, quote_id: str, **changes):
@@ -186,7 +96,7 @@ def test_the_enterprise_journey_from_quote_to_a_compliance_certificate_that_veri
     assert enterprise.get(f"/quotes/{quote['id']}").get_json()["accepted_by_order_id"] == order["id"]
     assert_problem(enterprise_order_with_quote(enterprise, quote["id"]), 409, "quote_id")
 
-    fulfilled = pay(admin, order)
+    fulfilled = paid(admin, order)
     assert fulfilled["state"] == "fulfilled"
 
     statement = enterprise.get(f"/organisations/{enterprise.organisation_id}/statement").get_json()
@@ -344,7 +254,7 @@ def test_the_event_journey_sizes_offsets_and_publishes_a_carbon_neutral_event(
     assert "2026-12-01" in order["details"]
     assert EVENT["place"] in order["details"]
 
-    fulfilled = pay(admin, order)
+    fulfilled = paid(admin, order)
     public = client.get(f"{API}/public/events/{event['id']}").get_json()
     assert public["footprint_kg"] == public["offset_kg"] == 1_335
     assert public["certificate_ids"] == [fulfilled["certificate_id"]]
@@ -362,7 +272,7 @@ def test_the_event_journey_sizes_offsets_and_publishes_a_carbon_neutral_event(
 def test_an_event_may_be_offset_in_part_with_an_explicit_quantity(market, client, admin, organiser):
     event = organiser.post("/events", EVENT).get_json()
     order = organiser.post(f"/events/{event['id']}/orders", {"quantity_kg": 1_000}).get_json()
-    pay(admin, order)
+    paid(admin, order)
     public = client.get(f"{API}/public/events/{event['id']}").get_json()
     assert (public["offset_kg"], public["carbon_neutral"]) == (1_000, False)
 
@@ -402,7 +312,7 @@ def test_a_gift_is_retired_privately_in_the_recipients_name(market, client, admi
     assert order["buyer"]["display_name"] == "王小明"
     assert order["gift"] == {"recipient_name": "李小红", "message": "生日快乐！"}
 
-    fulfilled = pay(admin, order)
+    fulfilled = paid(admin, order)
     certificate = client.get(f"{API}/certificates/{fulfilled['certificate_id']}").get_json()
     assert certificate["beneficiary"]["name"] == "李小红"
     assert certificate["beneficiary"]["public"] is False

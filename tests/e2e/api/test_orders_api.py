@@ -5,101 +5,19 @@ replayed payments, expiry, late payments, other organisations and bad input."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, date, datetime
-from decimal import Decimal
 
 import pytest
-from api_support import API, Party, ledger, make_party
+from api_support import API, ledger
 from flask import Flask
-from flask.testing import FlaskClient
+from market_support import individual_order, pay, retail_kg
 from sqlalchemy import func, select
 from tests_support import ORIGIN
 
-from ledger.accounts import ensure_account
 from ledger.certificate_check import CertificateInvalid, verify_certificate
-from ledger.commands import Allocation, Issue
 from ledger.models import Holding
 from ledger.note import NoteVerifier
-from marketplace.lots import list_lot
-from offsets.models import Organisation, Project
+from offsets.models import Organisation
 from web.scheduler import expire_reservations_job
-
-T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
-ENTERPRISE_CREDIT_CODE = "91510100MA6CGUGA1W"
-
-
-def add_lot(
-    app: Flask, lot_id: str, code: str, county: str, zone: str, quantity_kg: int, price_fen_per_t: int
-):
-    service = ledger(app)
-    with service.database.unit_of_work() as uow:
-        session = uow.session
-        ensure_account(session, "RETAIL", "retail", "零售库存")
-        owner = session.scalar(select(Organisation).where(Organisation.name == "业主甲"))
-        if owner is None:
-            owner = Organisation(name="业主甲", kind="project_owner", ledger_account_id=None, created_at=T0)
-            session.add(owner)
-            session.flush()
-            owner.ledger_account_id = ensure_account(session, "OWN-TEST", "owner", "业主甲").id
-            session.flush()
-        project = Project(
-            code=code,
-            name=f"测试项目 {code}",
-            project_type="afforestation",
-            county_code=county,
-            zone=zone,
-            area_mu=Decimal("1000"),
-            location={"type": "Point", "coordinates": [103.0, 30.0]},
-            owner_id=owner.id,
-            methodology="AR-CM-001-V01",
-            standard="provincial",
-            crediting_start=date(2018, 1, 1),
-            crediting_end=date(2040, 12, 31),
-            expected_annual_removals_kg=1_000_000,
-            buffer_percent=20,
-            status="registered",
-            created_at=T0,
-        )
-        session.add(project)
-        session.flush()
-        command = Issue(f"issue:{code}", code, "2021", 1, (Allocation("OWN-TEST", quantity_kg),))
-        service.sequencer.append(session, [command])
-        list_lot(
-            session,
-            service.sequencer,
-            lot_id=lot_id,
-            batch_id=command.batch_id,
-            quantity_kg=quantity_kg,
-            price_fen_per_t=price_fen_per_t,
-            at=T0,
-        )
-        uow.commit()
-    return command.batch_id
-
-
-@pytest.fixture
-def market(app: Flask) -> Flask:
-    # 盐源县 (a former poverty county) and 锦江区 (not one).
-    add_lot(app, "L-1", "YY01", "513423", "川西南", 10_000, 50_000)
-    add_lot(app, "L-2", "JJ01", "510104", "川中", 10_000, 80_000)
-    return app
-
-
-@pytest.fixture
-def enterprise(app: Flask, client: FlaskClient) -> Party:
-    return make_party(
-        app,
-        client,
-        "成都绿色制造有限公司",
-        "enterprise",
-        "enterprise_buyer",
-        credit_code=ENTERPRISE_CREDIT_CODE,
-    )
-
-
-@pytest.fixture
-def other_enterprise(app: Flask, client: FlaskClient) -> Party:
-    return make_party(app, client, "绵阳电子有限公司", "enterprise", "enterprise_buyer")
 
 
 def expire_now(app: Flask) -> list[str]:
@@ -112,31 +30,6 @@ def expire_now(app: Flask) -> list[str]:
 def short_ttl(market: Flask) -> Flask:
     market.config["TANHUI_RESERVATION_TTL_S"] = 1
     return market
-
-
-def individual_order(client: FlaskClient, **changes):
-    body = {
-        "kind": "individual",
-        "quantity_kg": 12,
-        "display_name": "小王",
-        "beneficiary": {"name": "王小明"},
-        "sourcing": {"prefer_poverty_area": True},
-    } | changes
-    return client.post(f"{API}/orders", json=body)
-
-
-def pay(admin: Party, order: dict, reference: str = "BANK-0001", amount_fen: int | None = None):
-    amount = order["price_fen"] if amount_fen is None else amount_fen
-    return admin.post(
-        f"/orders/{order['id']}/invoice-payment", {"amount_fen": amount, "reference": reference}
-    )
-
-
-def retail_kg(app: Flask) -> int:
-    with ledger(app).database.reading() as session:
-        return session.scalar(
-            select(func.sum(Holding.end_kg - Holding.start_kg + 1)).where(Holding.account_id == "RETAIL")
-        )
 
 
 def account_kg(app: Flask, account: str) -> int:
