@@ -237,14 +237,20 @@ def optional_principal() -> Principal | None:
     return principal
 
 
-def require_role(*roles: Role) -> Principal:
-    """The caller, who must hold one of ``roles``: 401 without a valid key, 403 (field ``role``) otherwise."""
-    assert roles, "name the roles that may call this endpoint"
+def require_key() -> Principal:
+    """The caller, who must send a valid key of any role: 401 (field ``Authorization``) otherwise."""
     principal = optional_principal()
     if principal is None:
         raise Unauthorized(
             "this endpoint needs an API key: 'Authorization: Bearer thk_…'", field="Authorization"
         )
+    return principal
+
+
+def require_role(*roles: Role) -> Principal:
+    """The caller, who must hold one of ``roles``: 401 without a valid key, 403 (field ``role``) otherwise."""
+    assert roles, "name the roles that may call this endpoint"
+    principal = require_key()
     allowed = [role.value for role in roles]
     if principal.role not in allowed:
         raise Forbidden(

@@ -14,8 +14,6 @@ request came to (``request.host_url``), which is right for one host but not behi
 
 from __future__ import annotations
 
-import json
-
 from flask import Response, current_app, request
 from marshmallow import Schema, fields
 from sqlalchemy.orm import Session
@@ -23,6 +21,7 @@ from sqlalchemy.orm import Session
 from api.blueprint import api_blueprint as bp
 from api.context import database, ledger_service
 from api.openapi import document
+from api.responses import json_response
 from ledger.certificate_check import tlog_proof_with_body
 from marketplace.certificate_document import build_certificate_document
 from marketplace.certificate_pdf import render_certificate_pdf
@@ -69,7 +68,7 @@ def get_certificate(certificate_id: str) -> Response:
         certificate = _certificate(session, certificate_id)
         body = build_certificate_document(session, certificate)
     body["proof"] = ledger_service().proof_for(body["seq"]).as_json()
-    return Response(json.dumps(body, ensure_ascii=False), mimetype="application/json")
+    return json_response(body)
 
 
 @bp.get("/certificates/<certificate_id>.tlog-proof")

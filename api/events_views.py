@@ -22,13 +22,15 @@ from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.auth import require_key
 from api.blueprint import api_blueprint as bp
 from api.context import database
 from api.footprints_views import EventFootprintRequestSchema
 from api.idempotency import Created, run_creating
 from api.openapi import document
 from api.orders_views import EVENT_ORGANISER, OrderSourcingSchema, order_document
-from api.quotes_views import json_response, require_buyer_key, require_key
+from api.quotes_views import require_buyer_key
+from api.responses import json_response
 from api.schemas_offsets import Kilograms, Strict, load_body
 from marketplace import events, order_store, quotes
 from marketplace.journey_models import CarbonNeutralEvent

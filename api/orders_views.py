@@ -23,6 +23,7 @@ from api.context import database, ledger_service
 from api.idempotency import HEADER, KEY_PATTERN, REPLAYED_HEADER, Created, InvalidIdempotencyKey, run_creating
 from api.openapi import document
 from api.problems import problem
+from api.responses import json_response
 from api.schemas_offsets import Kilograms, Strict, StrictBoolean, load_body
 from ledger.commands import RETIREMENT_REASONS
 from marketplace import order_store, quotes
@@ -247,13 +248,13 @@ def _run_anonymous(work: Any) -> Response:
                 select(MarketOrder).where(MarketOrder.anonymous_idempotency_key == key)
             )
             if existing is not None:
-                response = _json(order_document(uow.session, existing), 201)
+                response = json_response(order_document(uow.session, existing), 201)
                 response.headers[REPLAYED_HEADER] = "true"
                 response.headers["Location"] = url_for("api.get_order", order_id=existing.id)
                 return response
         created = work(uow.session, key)
         uow.commit()
-    response = _json(created.body, created.status)
+    response = json_response(created.body, created.status)
     if created.location:
         response.headers["Location"] = created.location
     return response
@@ -270,7 +271,7 @@ def get_order(order_id: str) -> Response:
     principal = optional_principal()
     with database().reading() as session:
         row = visible_order(session, order_id, principal)
-        return _json(order_document(session, row), 200)
+        return json_response(order_document(session, row), 200)
 
 
 @bp.post("/orders/<order_id>/invoice-payment")
@@ -384,7 +385,3 @@ def _require_buyer(role: str) -> Principal:
             f"a {principal.role} key may not place this order; it needs the role {role}", field="role"
         )
     return principal
-
-
-def _json(body: dict[str, Any], status: int) -> Response:
-    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json")

@@ -18,12 +18,13 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.auth import Principal, Unauthorized, optional_principal
+from api.auth import Principal, require_key
 from api.blueprint import api_blueprint as bp
 from api.context import database
 from api.idempotency import Created, run_creating
 from api.openapi import document
 from api.orders_views import BUYER_ROLE_BY_KIND, OrderSourcingSchema
+from api.responses import json_response
 from api.schemas_offsets import Kilograms, Strict, load_body
 from marketplace import quotes
 from marketplace.journey_models import Quote
@@ -161,15 +162,6 @@ def quote_document(session: Session, quote: Quote) -> dict[str, Any]:
 # --- shared by the journeys' views ----------------------------------------------------------------------
 
 
-def require_key() -> Principal:
-    principal = optional_principal()
-    if principal is None:
-        raise Unauthorized(
-            "this endpoint needs an API key: 'Authorization: Bearer thk_…'", field="Authorization"
-        )
-    return principal
-
-
 def require_buyer_key(*roles: str) -> Principal:
     """The caller, holding one of the marketplace's buyer ``roles`` (default: either buyer role)."""
     principal = require_key()
@@ -187,10 +179,6 @@ def require_own_organisation(principal: Principal, organisation_id: int, *, regi
         return
     if principal.organisation_id != organisation_id:
         raise NotFound(f"no organisation {organisation_id}", field="organisation_id")
-
-
-def json_response(body: dict[str, Any], status: int) -> Response:
-    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json")
 
 
 def _utc(moment: datetime) -> datetime:

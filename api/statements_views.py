@@ -22,18 +22,14 @@ from flask import Response, request, url_for
 from marshmallow import Schema, fields, validate
 from sqlalchemy.orm import Session
 
+from api.auth import require_key
 from api.blueprint import api_blueprint as bp
 from api.context import database, ledger_service
 from api.idempotency import HEADER, Created, InvalidIdempotencyKey, run_creating
 from api.openapi import document
 from api.orders_views import ENTERPRISE_BUYER
-from api.quotes_views import (
-    READER_ROLES,
-    json_response,
-    require_buyer_key,
-    require_key,
-    require_own_organisation,
-)
+from api.quotes_views import READER_ROLES, require_buyer_key, require_own_organisation
+from api.responses import json_response
 from api.schemas_offsets import Kilograms, Strict, load_body
 from ledger.entries import parse_body
 from ledger.models import Entry
