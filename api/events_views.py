@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from api.auth import require_key
 from api.blueprint import api_blueprint as bp
 from api.context import database
-from api.footprints_views import EventFootprintRequestSchema
+from api.footprints_views import EventFootprintRequestSchema, event_inputs
 from api.idempotency import Created, run_creating
 from api.openapi import document
 from api.orders_views import EVENT_ORGANISER, OrderSourcingSchema, order_document
@@ -214,15 +214,7 @@ def _event_inputs(given: dict[str, Any], details: events.EventDetails) -> footpr
         )
     except ValidationError as error:
         raise ValidationError({"footprint": error.messages}) from error
-    values = {name: value for name, value in loaded.items() if value is not None}
-    values["venue_electricity"] = tuple(
-        footprints.ElectricityUse(**item) for item in loaded.get("venue_electricity", ())
-    )
-    values["fuels"] = tuple(footprints.FuelCombustion(**item) for item in loaded.get("fuels", ()))
-    values["measured_kg"] = {
-        name: value for name, value in loaded.get("measured_kg", {}).items() if value is not None
-    }
-    return footprints.EventInputs(**values)
+    return event_inputs(loaded)
 
 
 def event_document(session: Session, event: CarbonNeutralEvent) -> dict[str, Any]:

@@ -250,7 +250,8 @@ def _fuels(items: list[dict[str, Any]]) -> tuple[footprints.FuelCombustion, ...]
     return tuple(footprints.FuelCombustion(**item) for item in items)
 
 
-def _event_inputs(body: dict[str, Any]) -> footprints.EventInputs:
+def event_inputs(body: dict[str, Any]) -> footprints.EventInputs:
+    """The calculator's inputs from a body loaded by :class:`EventFootprintRequestSchema`."""
     measured = {key: value for key, value in body["measured_kg"].items() if value is not None}
     return footprints.EventInputs(
         attendees=body["attendees"],
@@ -317,7 +318,7 @@ def estimate_enterprise_footprint() -> dict[str, Any]:
 )
 def estimate_event_footprint() -> dict[str, Any]:
     body = load_body(EventFootprintRequestSchema())
-    result = footprints.event(_event_inputs(body), footprints.packaged())
+    result = footprints.event(event_inputs(body), footprints.packaged())
     return dump(FootprintSchema(), result.as_dict())
 
 
@@ -331,6 +332,6 @@ def estimate_event_footprint() -> dict[str, Any]:
 )
 def event_carbon_neutral_statement() -> dict[str, Any]:
     body = load_body(EventStatementRequestSchema())
-    result = footprints.event(_event_inputs(body), footprints.packaged())
+    result = footprints.event(event_inputs(body), footprints.packaged())
     statement = footprints.event_statement(result, body["offset_kg"], body["certificate_ids"])
     return dump(EventStatementSchema(), statement)
