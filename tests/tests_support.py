@@ -50,3 +50,24 @@ def add_registered_project(session, *, created_at, owner_account: str = "OWN-A",
     session.add(project)
     session.flush()
     return owner, project
+
+
+def add_listed_lot(session, sequencer, *, created_at, issued_kg: int, listed_kg: int, price_fen_per_t: int):
+    """:func:`add_registered_project`, its 2021 batch of ``issued_kg`` issued to its owner, and ``listed_kg``
+    of it listed as lot ``L-1`` at ``price_fen_per_t``. Returns the batch id."""
+    from ledger.commands import Allocation, Issue
+    from marketplace.lots import list_lot
+
+    add_registered_project(session, created_at=created_at)
+    issue = Issue("issue:YY01-2021", "YY01", "2021", 1, (Allocation("OWN-A", issued_kg),))
+    sequencer.append(session, [issue])
+    list_lot(
+        session,
+        sequencer,
+        lot_id="L-1",
+        batch_id=issue.batch_id,
+        quantity_kg=listed_kg,
+        price_fen_per_t=price_fen_per_t,
+        at=created_at,
+    )
+    return issue.batch_id

@@ -15,13 +15,11 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select, text
-from tests_support import add_registered_project
+from tests_support import add_listed_lot
 
-from ledger.commands import Allocation as IssueAllocation
-from ledger.commands import Issue
 from ledger.database import Database
 from ledger.service import LedgerService
-from marketplace.lots import InsufficientStock, LotFilters, available_kg, list_lot
+from marketplace.lots import InsufficientStock, LotFilters, available_kg
 from marketplace.models import Lot, LotReservation
 from marketplace.reservations import Allocation, reserve
 
@@ -48,17 +46,13 @@ def last_tonnes(pg_service: LedgerService) -> LedgerService:
     """One poverty-area lot of 10 t, 7 t of it already reserved."""
     with pg_service.database.unit_of_work() as uow:
         session = uow.session
-        add_registered_project(session, created_at=T0)
-        issue = Issue("issue:YY01-2021", "YY01", "2021", 1, (IssueAllocation("OWN-A", LOT_KG),))
-        pg_service.sequencer.append(session, [issue])
-        list_lot(
+        add_listed_lot(
             session,
             pg_service.sequencer,
-            lot_id="L-1",
-            batch_id=issue.batch_id,
-            quantity_kg=LOT_KG,
+            created_at=T0,
+            issued_kg=LOT_KG,
+            listed_kg=LOT_KG,
             price_fen_per_t=8_000,
-            at=T0,
         )
         reserve(session, "O-earlier", EARLIER_KG, LotFilters(), now=T0, ttl_s=3_600)
         uow.commit()

@@ -11,9 +11,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from tests_support import add_registered_project
+from tests_support import add_listed_lot
 
-from ledger.commands import Allocation, Issue, Selection, Transfer
+from ledger.commands import Selection, Transfer
 from ledger.entries import parse_body
 from ledger.errors import IdempotencyConflict, InsufficientHolding
 from ledger.models import Entry
@@ -21,7 +21,7 @@ from ledger.ranges import SerialRange
 from ledger.service import LedgerService
 from marketplace import compliance, events, order_store, quotes, statements
 from marketplace.journey_models import CarbonNeutralEvent, Quote
-from marketplace.lots import LotFilters, list_lot
+from marketplace.lots import LotFilters
 from marketplace.models import Certificate, Lot, MarketOrder
 from offsets import footprints
 from offsets.errors import Conflict
@@ -37,17 +37,13 @@ def market(request: pytest.FixtureRequest) -> LedgerService:
     service: LedgerService = request.getfixturevalue("service" if request.param == "sqlite" else "pg_service")
     with service.database.unit_of_work() as uow:
         session = uow.session
-        add_registered_project(session, created_at=T0)
-        issue = Issue("issue:YY01-2021", "YY01", "2021", 1, (Allocation("OWN-A", 10_000),))
-        service.sequencer.append(session, [issue])
-        list_lot(
+        add_listed_lot(
             session,
             service.sequencer,
-            lot_id="L-1",
-            batch_id=issue.batch_id,
-            quantity_kg=8_000,
+            created_at=T0,
+            issued_kg=10_000,
+            listed_kg=8_000,
             price_fen_per_t=50_000,
-            at=T0,
         )
         uow.commit()
     return service

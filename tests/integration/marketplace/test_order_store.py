@@ -7,12 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
-from tests_support import add_registered_project
+from tests_support import add_listed_lot
 
-from ledger.commands import Allocation, Issue
 from ledger.service import LedgerService
 from marketplace import order_store
-from marketplace.lots import LotFilters, available_kg, list_lot
+from marketplace.lots import LotFilters, available_kg
 from marketplace.models import Certificate, Lot, MarketOrder, MarketOrderEvent
 from marketplace.orders import OrderKind, OrderState, replay
 
@@ -24,17 +23,13 @@ def market(request: pytest.FixtureRequest) -> LedgerService:
     service: LedgerService = request.getfixturevalue("service" if request.param == "sqlite" else "pg_service")
     with service.database.unit_of_work() as uow:
         session = uow.session
-        add_registered_project(session, created_at=T0)
-        issue = Issue("issue:YY01-2021", "YY01", "2021", 1, (Allocation("OWN-A", 1_000),))
-        service.sequencer.append(session, [issue])
-        list_lot(
+        add_listed_lot(
             session,
             service.sequencer,
-            lot_id="L-1",
-            batch_id=issue.batch_id,
-            quantity_kg=1_000,
+            created_at=T0,
+            issued_kg=1_000,
+            listed_kg=1_000,
             price_fen_per_t=33_333,
-            at=T0,
         )
         uow.commit()
     return service
