@@ -39,6 +39,7 @@ from api import (  # noqa: E402, F401
     events_views,
     footprints_views,
     ledger_views,
+    lots_views,
     methodologies_views,
     monitoring_views,
     onboarding_views,

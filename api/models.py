@@ -66,3 +66,33 @@ class IdempotencyRecord(Base):
     response_body: Mapped[str] = mapped_column(Text)
     response_location: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class User(Base):
+    """A person who signs in to the web pages: a member of one organisation in one role, or an individual.
+
+    Individuals (role ``individual``) belong to no organisation; every other role is held for exactly one
+    organisation, of a kind that may hold it (``api.auth.ROLE_ORGANISATION_KINDS``). Users are disabled,
+    never deleted, for the same reason keys are revoked: the audit trail keeps meaning.
+    """
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(
+            "(role = 'individual' AND organisation_id IS NULL)"
+            " OR (role <> 'individual' AND organisation_id IS NOT NULL)",
+            name="individual_has_no_organisation",
+        ),
+        CheckConstraint("email = lower(email)", name="email_lowercase"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    """werkzeug's salted scrypt hash (``scrypt:32768:8:1$salt$digest``); the password is never stored."""
+    role: Mapped[str] = mapped_column(String(32))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -311,6 +311,68 @@ def api_keys_list(organisation_id: int | None) -> None:
 # --- demo and serving ---------------------------------------------------------------------------------
 
 
+@main.group()
+def users() -> None:
+    """People who sign in to the web pages: a role in one organisation, or an individual."""
+
+
+@users.command("create")
+@click.option("--email", required=True, help="the sign-in address")
+@click.option("--name", required=True, help="the name shown on pages and in audit trails")
+@click.option("--role", required=True, type=click.Choice(["individual", *ROLE_ORGANISATION_KINDS]))
+@click.option("--org", "organisation_id", type=int, default=None, help="organisation id (none: individual)")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    envvar="TANHUI_USER_PASSWORD",
+    help="asked for when not given (or TANHUI_USER_PASSWORD); at least 12 characters",
+)
+@with_appcontext
+def users_create(email: str, name: str, role: str, organisation_id: int | None, password: str) -> None:
+    """Create a user and print its id."""
+    from datetime import UTC, datetime
+
+    from api.users import create_user
+
+    try:
+        with ledger_service().database.unit_of_work() as uow:
+            user = create_user(
+                uow.session,
+                email=email,
+                display_name=name,
+                password=password,
+                role=role,
+                organisation_id=organisation_id,
+                now=datetime.now(UTC),
+            )
+            user_id = user.id
+            uow.commit()
+    except LedgerError as exc:
+        fail(str(exc))
+    click.echo(user_id)
+
+
+@users.command("disable")
+@click.argument("email")
+@with_appcontext
+def users_disable(email: str) -> None:
+    """Disable the user with this address: it cannot sign in any more, and open sessions end."""
+    from datetime import UTC, datetime
+
+    from api.users import disable_user
+
+    try:
+        with ledger_service().database.unit_of_work() as uow:
+            user = disable_user(uow.session, email, now=datetime.now(UTC))
+            message = f"disabled {user.email} ({user.role})"
+            uow.commit()
+    except LedgerError as exc:
+        fail(str(exc))
+    click.echo(message)
+
+
 @main.command("demo")
 @click.option("--if-empty", is_flag=True, help="do nothing if the ledger already has entries")
 @click.option("--seed", default=20221, show_default=True, help="random seed for reproducible demo data")

@@ -47,6 +47,12 @@ def from_environment(instance_path: Path, environ: dict[str, str] | None = None)
         "TANHUI_PUBLIC_BASE_URL": _base_url(env.get("TANHUI_PUBLIC_BASE_URL")),
         "TANHUI_QUOTE_VALIDITY_S": int(env.get("TANHUI_QUOTE_VALIDITY_S") or 86400),
         "TANHUI_IDEMPOTENCY_RETENTION_S": int(env.get("TANHUI_IDEMPOTENCY_RETENTION_S") or 30 * 86400),
+        # Payments: "invoice" (offline, the default) or "stripe" (PaymentIntents; needs the two secrets).
+        "TANHUI_PAYMENT_PROVIDER": env.get("TANHUI_PAYMENT_PROVIDER") or "invoice",
+        "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY") or None,
+        "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY") or None,
+        "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,
+        "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,
         "SECRET_KEY": env.get("SECRET_KEY") or secrets.token_hex(32),
         "JSON_AS_ASCII": False,
     }
