@@ -46,9 +46,11 @@ from api import (  # noqa: E402, F401
     openapi,
     orders_views,
     organisations_views,
+    preorders_views,
     projects_views,
     quotes_views,
     regions_views,
     reports_views,
+    reversals_views,
     statements_views,
 )

@@ -54,6 +54,13 @@ class CertificateSchema(Schema):
     poverty_area_share_percent = fields.String()
     price_fen = fields.Integer(allow_none=True, metadata={"description": "null: retired outside an order"})
     created_at = fields.String()
+    status = fields.String(metadata={"description": "valid or compensated_by_buffer (a reversal)"})
+    status_label = fields.Dict(metadata={"description": "the status in words: {zh, en}"})
+    compensation = fields.Dict(
+        allow_none=True,
+        metadata={"description": "the (earliest) buffer compensation affecting the certificate, or null"},
+    )
+    compensations = fields.List(fields.Dict(), metadata={"description": "every such compensation"})
     proof = fields.Dict()
 
 

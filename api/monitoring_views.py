@@ -8,6 +8,7 @@ transaction, so a refused issuance leaves neither an issuance row nor an entry b
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, request, url_for
@@ -40,7 +41,7 @@ from api.schemas_offsets import (
     dump,
     load_body,
 )
-from offsets.issuance import issue_for_report
+from marketplace.reversals import issue_for_report_recording_reversal
 from offsets.lifecycle import Role
 from offsets.models import Issuance, MonitoringReport, Project
 from offsets.monitoring import report_status, submit_report, verify_report
@@ -170,7 +171,11 @@ def issue_monitoring_report(report_id: int) -> Response:
         project = session.get(Project, report.project_id)
         assert project is not None
         already = session.scalar(select(Issuance.id).where(Issuance.report_id == report.id)) is not None
-        issuance = issue_for_report(session, ledger_service().sequencer, report.id, principal.actor)
+        # A loss cancelled from the buffer is recorded as a compensation (certificates of the affected
+        # batches then show it) and suspends the affected lots, in this same unit of work.
+        issuance = issue_for_report_recording_reversal(
+            session, ledger_service().sequencer, report.id, principal.actor, now=datetime.now(UTC)
+        )
         assert report_status(session, report) == "verified"
         return Created(
             dump(IssuanceSchema(), issuance_document(session, issuance)),

@@ -5,7 +5,8 @@ body itself, so the document says nothing the proof does not back. The sourcing 
 counties, zones, poverty-area share) are derived per batch of the retired ranges: from the lot the batch
 was listed as, as it was at listing time, when there is one; otherwise (a batch retired without ever being
 listed, e.g. by its owner) from the batch's project (``ledger_batches.project`` is the project's code) and
-today's region data. Flask-free: the API, the pages and the PDF all render this.
+today's region data. Its ``status`` (valid / compensated_by_buffer, with the ``compensation`` or null) is
+:func:`marketplace.reversals.certificate_status`. Flask-free: the API, the pages and the PDF all render this.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from ledger.entries import parse_body
 from ledger.models import Batch, BeneficiarySecret, Entry
 from marketplace.models import Certificate, Lot, MarketOrder
+from marketplace.reversals import certificate_status
 from offsets import regions
 from offsets.models import Project
 
@@ -95,6 +97,9 @@ def build_certificate_document(session: Session, certificate: Certificate) -> di
         "poverty_area_share_percent": str(share),
         "price_fen": order.price_fen if order is not None else None,
         "created_at": certificate.created_at.isoformat(),
+        # Reversal status (marketplace.reversals): "valid", or "compensated_by_buffer" when the buffer pool
+        # compensated a loss in a project whose batch the certificate's ranges come from.
+        **certificate_status(session, kg_by_batch),
     }
 
 

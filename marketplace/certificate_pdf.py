@@ -167,6 +167,21 @@ def _header(pdf: FPDF, page_url: str) -> None:
     _rule(pdf)
 
 
+def _status_lines(document: Mapping[str, Any]) -> list[str]:
+    """Valid, or compensated by the buffer pool after a loss (marketplace.reversals), as of rendering."""
+    label = document.get("status_label") or {"zh": "有效", "en": "valid"}
+    lines = [label["zh"], label["en"]]
+    compensation = document.get("compensation")
+    if compensation:
+        kg = compensation["compensated_kg"]
+        lines.append(
+            f"缓冲池补偿 {kg:,} 千克，监测期 {compensation['monitoring_period']}，账本第 "
+            f"{compensation['cancel_seq']} 条 / buffer compensated {kg:,} kg, monitoring period "
+            f"{compensation['monitoring_period']}, ledger seq {compensation['cancel_seq']}"
+        )
+    return lines
+
+
 def _facts(pdf: FPDF, document: Mapping[str, Any]) -> None:
     beneficiary = document["beneficiary"]
     name = beneficiary.get("name")
@@ -206,6 +221,7 @@ def _facts(pdf: FPDF, document: Mapping[str, Any]) -> None:
         ),
         ("支付金额", "Price paid", _price_lines(document.get("price_fen"))),
         ("注销时间", "Retired at", [_when(document["created_at"])]),
+        ("状态", "Status", _status_lines(document)),
         (
             "账本记录",
             "Ledger entry",

@@ -23,6 +23,7 @@ from ledger.sequencer import Sequencer
 from marketplace.models import Lot, LotReservation
 from marketplace.money import MoneyError, check_amount_fen
 from marketplace.orders import IDENTIFIER
+from marketplace.reversal_models import BufferCompensationBatch
 from offsets import regions
 from offsets.models import PROJECT_TYPES, Organisation, Project, ProjectBeneficiary
 
@@ -139,6 +140,14 @@ def list_lot(
     batch = session.get(Batch, batch_id)
     if batch is None:
         raise InvalidLot(f"no batch {batch_id} has been issued", field="batch_id")
+    if session.scalar(
+        select(BufferCompensationBatch.id).where(BufferCompensationBatch.batch_id == batch_id).limit(1)
+    ):
+        # A loss in the project was compensated from the buffer (marketplace.reversals): its lots stopped
+        # selling then, and a new lot of the same batch must not sell it again by the back door.
+        raise LotConflict(
+            f"batch {batch_id} was affected by a loss compensated from the buffer pool", field="batch_id"
+        )
     project = session.scalar(select(Project).where(Project.code == batch.project))
     if project is None:
         raise InvalidLot(f"batch {batch_id} belongs to no registered project", field="batch_id")

@@ -5,10 +5,12 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import pool
 
-import api.models  # noqa: F401
-import ledger.models  # noqa: F401  (registers the tables on the metadata)
-import marketplace.journey_models  # quotes and events
-import marketplace.models  # noqa: F401  (lots and reservations)
+# Every module with tables registers them on the one metadata when imported.
+import api.models  # noqa: F401  (API keys, idempotency records, users)
+import ledger.models  # noqa: F401  (the ledger)
+import marketplace.journey_models
+import marketplace.models
+import marketplace.reversal_models  # noqa: F401  (buffer compensations and pre-orders)
 import offsets.models
 import offsets.reports  # noqa: F401  (the surveyed-areas table)
 from ledger.database import make_engine

@@ -1,0 +1,134 @@
+"""Lots' reversal status: the registry suspends and resumes a lot; anyone reads a lot's status history.
+
+A lot is also suspended by the registry's reversal itself (``marketplace.reversals.record_compensation``,
+run with the loss's issuance in api/monitoring_views.py). Each view is one unit of work around one
+:mod:`marketplace.reversals` function; its errors become problems naming the field at fault.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Response, url_for
+from marshmallow import Schema, fields, validate
+from sqlalchemy.orm import Session
+
+from api.auth import require_role
+from api.blueprint import api_blueprint as bp
+from api.context import database
+from api.idempotency import Created, run_creating
+from api.openapi import document
+from api.problems import problem
+from api.responses import json_response
+from api.schemas_offsets import Strict, load_body
+from marketplace import reversals
+from marketplace.models import Lot
+from marketplace.reversal_models import LotStatusChange
+from marketplace.reversals import ReversalError
+from offsets.lifecycle import Role
+
+ADMIN = Role.REGISTRY_ADMIN
+
+
+class LotStatusChangeCreateSchema(Strict):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=reversals.MAX_REASON_CHARS))
+
+
+class LotStatusChangeSchema(Schema):
+    position = fields.Integer()
+    from_status = fields.String()
+    to_status = fields.String()
+    at = fields.String()
+    actor = fields.String()
+    reason = fields.String()
+    compensation = fields.Dict(allow_none=True, metadata={"description": "the buffer compensation, if any"})
+
+
+class LotStatusSchema(Schema):
+    lot_id = fields.String()
+    status = fields.String(metadata={"description": "listed or suspended"})
+    change = fields.Nested(LotStatusChangeSchema, metadata={"description": "the change just recorded"})
+
+
+class LotStatusHistorySchema(Schema):
+    lot_id = fields.String()
+    status = fields.String()
+    changes = fields.List(fields.Nested(LotStatusChangeSchema))
+
+
+@bp.errorhandler(ReversalError)
+def _reversal_problem(error: ReversalError) -> Response:
+    title = {404: "Not found", 409: "Conflict", 422: "Refused"}.get(error.status, "Error")
+    return problem(
+        error.status,
+        title,
+        str(error),
+        error.code,
+        field=error.field,
+        errors=[{"field": error.field, "message": error.message}],
+    )
+
+
+@bp.post("/lots/<lot_id>/suspension")
+@document(
+    "Suspend a listed lot (new reservations and quotes refuse it; reservations already held may complete)",
+    body="LotStatusChangeCreateSchema",
+    response="LotStatusSchema",
+    status=201,
+    roles=(ADMIN.value,),
+    tag="marketplace",
+)
+def suspend_lot(lot_id: str) -> Response:
+    principal = require_role(ADMIN)
+    body = load_body(LotStatusChangeCreateSchema())
+
+    def work(session: Session) -> Created:
+        change = reversals.suspend_lot(
+            session, lot_id, actor=principal.actor.name, reason=body["reason"], now=datetime.now(UTC)
+        )
+        return _created(lot_id, change)
+
+    return run_creating(principal, work)
+
+
+@bp.post("/lots/<lot_id>/resumption")
+@document(
+    "List a suspended lot again; refused while its project is still in loss",
+    body="LotStatusChangeCreateSchema",
+    response="LotStatusSchema",
+    status=201,
+    roles=(ADMIN.value,),
+    tag="marketplace",
+)
+def resume_lot(lot_id: str) -> Response:
+    principal = require_role(ADMIN)
+    body = load_body(LotStatusChangeCreateSchema())
+
+    def work(session: Session) -> Created:
+        change = reversals.resume_lot(
+            session, lot_id, actor=principal.actor.name, reason=body["reason"], now=datetime.now(UTC)
+        )
+        return _created(lot_id, change)
+
+    return run_creating(principal, work)
+
+
+@bp.get("/lots/<lot_id>/status-history")
+@document(
+    "A lot's suspensions and resumptions: who, when, why, and the buffer compensation behind one",
+    response="LotStatusHistorySchema",
+    tag="marketplace",
+)
+def lot_status_history(lot_id: str) -> Response:
+    with database().reading() as session:
+        changes = reversals.status_history(session, lot_id)
+        lot = session.get(Lot, lot_id)
+        assert lot is not None
+        return json_response({"lot_id": lot_id, "status": lot.status, "changes": changes})
+
+
+def _created(lot_id: str, change: LotStatusChange) -> Created:
+    return Created(
+        {"lot_id": lot_id, "status": change.to_status, "change": reversals.change_json(change)},
+        location=url_for("api.lot_status_history", lot_id=lot_id),
+    )

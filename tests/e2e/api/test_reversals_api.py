@@ -1,0 +1,244 @@
+"""A loss in a later monitoring period, as buyers see it: certificates compensated by buffer, lots suspended.
+
+The supply side runs through the API (project, reports, verification, issuance); the issued batch is
+listed as a lot with ``marketplace.lots.list_lot`` (the registry's listing step), and a second project's
+lot in another zone stays unaffected throughout.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+import pypdf
+import pytest
+from api_support import API, assert_problem, issue, ledger, register_project, submit_report, verify
+from market_support import add_lot, individual_order, pay
+from sqlalchemy import select, text
+from sqlalchemy.exc import DatabaseError
+
+from marketplace.certificate_document import build_certificate_document
+from marketplace.lots import list_lot
+from marketplace.models import Certificate
+from marketplace.reversal_models import BufferCompensation, LotStatusChange
+
+LOT = "L-LS01-2024"
+
+
+@pytest.fixture
+def listed(app, client, owner, reviewer, verifier, admin):
+    """LS01's 2020–2024 batch issued and listed as lot L-LS01-2024; lot L-2 (川中) from another project."""
+    project = register_project(owner, reviewer)
+    report = submit_report(owner, project["id"])
+    verify(verifier, report["id"])
+    issuance = issue(admin, report["id"])
+    service = ledger(app)
+    with service.database.unit_of_work() as uow:
+        list_lot(
+            uow.session,
+            service.sequencer,
+            lot_id=LOT,
+            batch_id=issuance["batch_id"],
+            quantity_kg=50_000,
+            price_fen_per_t=60_000,
+            at=datetime.now(UTC),
+        )
+        uow.commit()
+    add_lot(app, "L-2", "JJ01", "510104", "川中", 10_000, 80_000)
+    return project, issuance
+
+
+def bought_certificate(client, admin, zone: str, reference: str) -> str:
+    order = individual_order(client, sourcing={"zone": zone}).get_json()
+    paid = pay(admin, order, reference=reference)
+    assert paid.status_code == 200, paid.get_json()
+    certificate_id: str = paid.get_json()["certificate_id"]
+    return certificate_id
+
+
+def report_loss(owner, verifier, admin, project):
+    loss = submit_report(
+        owner,
+        project["id"],
+        start="2025-01-01",
+        end="2025-12-31",
+        volume_start="60",
+        volume_end="59",
+        years="1",
+    )
+    verify(verifier, loss["id"], comments="2025 年 3 月山火，过火面积核实")
+    return loss, issue(admin, loss["id"])
+
+
+def test_a_loss_marks_the_affected_certificates_compensated_by_buffer_and_suspends_the_lot(
+    app, client, owner, verifier, admin, listed
+):
+    project, issuance = listed
+    affected = bought_certificate(client, admin, "川西南", "BANK-1")
+    unaffected = bought_certificate(client, admin, "川中", "BANK-2")
+    before = client.get(f"{API}/certificates/{affected}").get_json()
+    assert (before["status"], before["compensation"]) == ("valid", None)
+    assert before["status_label"] == {"zh": "有效", "en": "valid"}
+
+    loss, reversal = report_loss(owner, verifier, admin, project)
+
+    assert reversal["kind"] == "reversal"
+    assert reversal["buffer_kg"] > 0
+    certificate = client.get(f"{API}/certificates/{affected}").get_json()
+    assert certificate["status"] == "compensated_by_buffer"
+    assert certificate["status_label"] == {"zh": "已由缓冲池补偿", "en": "compensated by buffer"}
+    compensation = certificate["compensation"]
+    assert compensation["project_code"] == "LS01"
+    assert compensation["report_id"] == loss["id"]
+    assert compensation["monitoring_period"] == "2025-01-01/2025-12-31"
+    assert compensation["cancel_seq"] == reversal["ledger_seq"]
+    assert compensation["compensated_kg"] == reversal["buffer_kg"]
+    assert compensation["batches"] == [issuance["batch_id"]]
+    assert certificate["compensations"] == [compensation]
+    # The document the pages and the PDF render says the same.
+    with ledger(app).database.reading() as session:
+        document = build_certificate_document(session, session.get(Certificate, affected))
+    assert document["status"] == "compensated_by_buffer"
+    assert document["compensation"] == compensation
+    other = client.get(f"{API}/certificates/{unaffected}").get_json()
+    assert (other["status"], other["compensation"]) == ("valid", None)
+
+    history = client.get(f"{API}/lots/{LOT}/status-history").get_json()
+    assert history["status"] == "suspended"
+    [change] = history["changes"]
+    assert (change["from_status"], change["to_status"]) == ("listed", "suspended")
+    assert change["compensation"] == compensation
+    assert "buffer compensation" in change["reason"]
+    refused = individual_order(client, sourcing={"zone": "川西南"})
+    assert_problem(refused, 409, "quantity_kg")
+    assert individual_order(client, sourcing={"zone": "川中"}).status_code == 201
+    ledger(app).sign_checkpoint()
+    ledger(app).verify()
+
+
+def test_issuing_the_loss_again_records_no_second_compensation(app, owner, verifier, admin, listed):
+    project, _ = listed
+    loss, first = report_loss(owner, verifier, admin, project)
+
+    again = admin.post(f"/monitoring-reports/{loss['id']}/issuance")
+
+    assert again.status_code == 200
+    assert again.get_json()["id"] == first["id"]
+    with ledger(app).database.reading() as session:
+        assert len(session.scalars(select(BufferCompensation)).all()) == 1
+        assert len(session.scalars(select(LotStatusChange)).all()) == 1
+
+
+def test_a_suspended_lot_resumes_only_once_the_loss_is_made_good(owner, verifier, admin, client, listed):
+    project, _ = listed
+    report_loss(owner, verifier, admin, project)
+
+    in_loss = admin.post(f"/lots/{LOT}/resumption", {"reason": "火灾已处理"})
+
+    problem = assert_problem(in_loss, 409, "lot_id")
+    assert "still in loss" in problem["detail"]
+    regain = submit_report(
+        owner,
+        project["id"],
+        start="2026-01-01",
+        end="2026-12-31",
+        volume_start="59",
+        volume_end="70",
+        years="1",
+    )
+    verify(verifier, regain["id"])
+    issue(admin, regain["id"])
+    resumed = admin.post(f"/lots/{LOT}/resumption", {"reason": "2026 年监测期核证的增汇已弥补损失"})
+    assert resumed.status_code == 201, resumed.get_json()
+    assert resumed.get_json()["status"] == "listed"
+    assert resumed.get_json()["change"]["actor"].startswith("四川省林草碳汇登记中心")
+    history = client.get(f"{API}/lots/{LOT}/status-history").get_json()
+    assert [c["to_status"] for c in history["changes"]] == ["suspended", "listed"]
+    assert history["changes"][1]["reason"] == "2026 年监测期核证的增汇已弥补损失"
+    assert individual_order(client, sourcing={"zone": "川西南"}).status_code == 201
+
+
+def test_the_registry_suspends_and_resumes_a_lot_by_hand_with_a_reason(admin, client, listed):
+    suspended = admin.post(f"/lots/{LOT}/suspension", {"reason": "权属争议待核实"})
+    assert suspended.status_code == 201, suspended.get_json()
+    assert suspended.get_json()["change"]["compensation"] is None
+    assert_problem(individual_order(client, sourcing={"zone": "川西南"}), 409, "quantity_kg")
+    assert_problem(admin.post(f"/lots/{LOT}/suspension", {"reason": "again"}), 409, "lot_id")
+
+    resumed = admin.post(f"/lots/{LOT}/resumption", {"reason": "权属已核实"})
+
+    assert resumed.status_code == 201
+    assert_problem(admin.post(f"/lots/{LOT}/resumption", {"reason": "again"}), 409, "lot_id")
+    assert individual_order(client, sourcing={"zone": "川西南"}).status_code == 201
+
+
+def test_suspension_is_the_registrys_alone_and_needs_a_reason(admin, owner, other_enterprise, client, listed):
+    assert_problem(owner.post(f"/lots/{LOT}/suspension", {"reason": "x"}), 403, "role")
+    assert_problem(other_enterprise.post(f"/lots/{LOT}/resumption", {"reason": "x"}), 403, "role")
+    assert_problem(client.post(f"{API}/lots/{LOT}/suspension", json={"reason": "x"}), 401, "Authorization")
+    assert_problem(admin.post(f"/lots/{LOT}/suspension", {}), 400, "reason")
+    assert_problem(admin.post("/lots/L-NONE/suspension", {"reason": "x"}), 404, "lot_id")
+    assert_problem(client.get(f"{API}/lots/L-NONE/status-history"), 404, "lot_id")
+
+
+def test_a_suspension_with_the_same_idempotency_key_is_recorded_once(admin, client, listed):
+    headers = {"Idempotency-Key": "suspend-ls01-1"}
+    first = admin.post(f"/lots/{LOT}/suspension", {"reason": "核查"}, headers=headers)
+    again = admin.post(f"/lots/{LOT}/suspension", {"reason": "核查"}, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert len(client.get(f"{API}/lots/{LOT}/status-history").get_json()["changes"]) == 1
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE buffer_compensations SET compensated_kg = 1",
+        "DELETE FROM buffer_compensation_batches",
+        "UPDATE lot_status_changes SET reason = 'rewritten'",
+    ],
+)
+def test_compensations_and_status_changes_are_append_only(app, owner, verifier, admin, listed, statement):
+    project, _ = listed
+    report_loss(owner, verifier, admin, project)
+
+    with ledger(app).database.unit_of_work() as uow, pytest.raises(DatabaseError, match="append-only"):
+        uow.session.execute(text(statement))
+
+
+def test_a_batch_affected_by_a_compensated_loss_cannot_be_listed_afterwards(
+    app, owner, reviewer, verifier, admin
+):
+    project = register_project(owner, reviewer)
+    report = submit_report(owner, project["id"])
+    verify(verifier, report["id"])
+    issuance = issue(admin, report["id"])
+    report_loss(owner, verifier, admin, project)
+
+    refused = owner.post(
+        "/lots",
+        {
+            "lot_id": "L-LATE",
+            "batch_id": issuance["batch_id"],
+            "quantity_kg": 1_000,
+            "price_fen_per_t": 60_000,
+        },
+    )
+
+    assert_problem(refused, 409, "batch_id")
+    assert "compensated from the buffer" in refused.get_json()["detail"]
+
+
+def test_the_certificate_pdf_states_the_compensation(app, client, owner, verifier, admin, listed):
+    project, _ = listed
+    certificate_id = bought_certificate(client, admin, "川西南", "BANK-PDF")
+    _, reversal = report_loss(owner, verifier, admin, project)
+
+    pdf = client.get(f"{API}/certificates/{certificate_id}.pdf")
+
+    assert pdf.status_code == 200
+    text = "".join(
+        "".join(page.extract_text().split()) for page in pypdf.PdfReader(io.BytesIO(pdf.data)).pages
+    )
+    assert "已由缓冲池补偿" in text
+    assert f"ledgerseq{reversal['ledger_seq']}" in text
