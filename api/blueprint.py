@@ -37,6 +37,7 @@ def _configure(state: BlueprintSetupState) -> None:
 from api import (  # noqa: E402, F401
     certificates_views,
     events_views,
+    exports_views,
     footprints_views,
     ledger_views,
     lots_views,
@@ -46,11 +47,13 @@ from api import (  # noqa: E402, F401
     openapi,
     orders_views,
     organisations_views,
+    payments_views,
     preorders_views,
     projects_views,
     quotes_views,
     regions_views,
     reports_views,
     reversals_views,
+    sales_views,
     statements_views,
 )

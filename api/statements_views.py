@@ -2,9 +2,9 @@
 
 ``GET /organisations/<id>/statement`` (the organisation's keys or the registry): holdings by batch with
 serial ranges, project and vintage, and the history of ledger entries that touched the account, optionally
-for a date range (``?from=YYYY-MM-DD&to=YYYY-MM-DD``, UTC, inclusive). JSON only for now: the
-marketplace's CSV export (``marketplace/csv_export.py``, spreadsheet-safe) is being written separately, and
-the statement's CSV belongs with it rather than in a second, unsafe copy here.
+for a date range (``?from=YYYY-MM-DD&to=YYYY-MM-DD``, UTC, inclusive). The same statement as a
+spreadsheet-safe CSV is ``GET /organisations/<id>/statement.csv`` (api/exports_views.py, written with the
+one CSV writer, marketplace/csv_export.py).
 
 ``POST /organisations/<id>/retirements`` (the enterprise's own ``enterprise_buyer`` key, with an
 ``Idempotency-Key``, which is required here: a retirement cannot be undone, so a client must be able to

@@ -187,6 +187,33 @@ def record_invoice_payment(
     return row
 
 
+# --- for the payment providers (marketplace.payments.settlement) ---------------------------------------
+
+
+def lock_and_load(session: Session, row: MarketOrder) -> Order:
+    """Lock the order's row for the rest of the unit of work and load it (a payment's first step)."""
+    _lock(session, [row.id])
+    return load(session, row)
+
+
+def re_reserve_for_late_payment(session: Session, order: Order, *, now: datetime) -> bool:
+    """Hold an expired order's previous lots again for a payment that arrived late; False if short of stock.
+
+    The caller has locked the order (:func:`lock_and_load`) and records the payment right after, with this
+    answer as ``stock_available`` (as :func:`record_invoice_payment` does).
+    """
+    assert machine.needs_stock_decision(order), order.state
+    return _re_reserve(session, order, now=now)
+
+
+def save_order(session: Session, row: MarketOrder, order: Order) -> None:
+    """Insert the events the state machine added to ``order`` and set the row's state; release the
+    reservation if the order no longer holds stock (cancelled by a failed payment, refunded)."""
+    _write_events(session, row, order)
+    if not order.holds_stock and order.state is not OrderState.FULFILLED:
+        reservations.release(session, row.id, now=order.last_at)
+
+
 def fulfil(
     session: Session,
     sequencer: Sequencer,

@@ -10,7 +10,9 @@ import api.models  # noqa: F401  (API keys, idempotency records, users)
 import ledger.models  # noqa: F401  (the ledger)
 import marketplace.journey_models
 import marketplace.models
-import marketplace.reversal_models  # noqa: F401  (buffer compensations and pre-orders)
+import marketplace.payments.models
+import marketplace.reversal_models
+import marketplace.sales_models  # noqa: F401  (farmer-share payouts)
 import offsets.models
 import offsets.reports  # noqa: F401  (the surveyed-areas table)
 from ledger.database import make_engine

@@ -1,5 +1,5 @@
-"""Background jobs (APScheduler): checkpoint signing, reservation expiry, the nightly full verification and
-the daily pruning of old idempotency records.
+"""Background jobs (APScheduler): checkpoint signing, reservation expiry, delivery of refunds owed to buyers,
+the nightly full verification and the daily pruning of old idempotency records.
 
 Every web process may start the scheduler, but each job run first takes a lock that only one process
 can hold — a PostgreSQL advisory lock (``pg_try_advisory_lock``) or, on the embedded SQLite default, an
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +23,8 @@ from api.idempotency import DEFAULT_RETENTION_S, prune_records
 from ledger.service import LedgerService
 from ledger.verify import VerificationFailure
 from marketplace.order_store import expire_due_orders
+from marketplace.payments.provider import PaymentProvider
+from marketplace.payments.refunds import deliver_refunds
 
 log = logging.getLogger(__name__)
 JOB_LOCK_KEYS = {
@@ -30,6 +32,7 @@ JOB_LOCK_KEYS = {
     "verify": 7265748,
     "reservations": 7265749,
     "idempotency": 7265750,
+    "refunds": 7265751,
 }
 
 
@@ -98,6 +101,15 @@ def prune_idempotency_job(
     return removed
 
 
+def deliver_refunds_job(service: LedgerService, providers: Mapping[str, PaymentProvider]) -> None:
+    """Send every refund still owed (written with the order change, sent after its commit) to its provider.
+
+    Each carries its own idempotency key, so a refund sent by a request and again by this job, or by two
+    runs, is refunded once at the provider.
+    """
+    deliver_refunds(service.database, providers)
+
+
 def verify_job(service: LedgerService) -> None:
     try:
         report = service.verify()
@@ -127,6 +139,18 @@ def start_scheduler(app: Flask, service: LedgerService) -> BackgroundScheduler:
         "interval",
         seconds=app.config.get("TANHUI_RESERVATION_EXPIRY_INTERVAL_S", 60),
         id="expire-reservations",
+        max_instances=1,
+        coalesce=True,
+    )
+    with app.app_context():
+        from api.payments_views import payment_providers
+
+        providers = payment_providers()
+    scheduler.add_job(
+        _guarded(service, "refunds", lock_dir, lambda: deliver_refunds_job(service, providers)),
+        "interval",
+        seconds=app.config.get("TANHUI_RESERVATION_EXPIRY_INTERVAL_S", 60),
+        id="deliver-refunds",
         max_instances=1,
         coalesce=True,
     )

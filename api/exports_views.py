@@ -1,0 +1,111 @@
+"""CSV downloads: lots, orders, retirements, certificates and an organisation's statement.
+
+Every file is written by :mod:`marketplace.csv_export` (UTF-8 with a BOM, CRLF, formulas in user text
+neutralised) from the tables :mod:`marketplace.export_tables` builds, which decide what each may show:
+
+- ``GET /exports/lots.csv``, ``/exports/retirements.csv``, ``/exports/certificates.csv``: public, no key;
+  retirements and certificates are pseudonymised (private individuals appear as 匿名, and their
+  certificates without the id that would open them).
+- ``GET /exports/orders.csv``: the registry's keys see every order; an enterprise buyer's or an event
+  organiser's key sees its own organisation's orders only; any other role is refused (403).
+- ``GET /organisations/<id>/statement.csv``: as the JSON statement (api/statements_views.py) — the
+  organisation's own keys or the registry; another organisation's key gets a 404.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Response, request
+
+from api.auth import require_key
+from api.blueprint import api_blueprint as bp
+from api.context import database
+from api.openapi import document
+from api.quotes_views import BUYER_ROLES, READER_ROLES, require_own_organisation
+from api.statements_views import StatementQuerySchema
+from marketplace import export_tables, statements
+from marketplace.csv_export import MEDIA_TYPE, to_csv
+from offsets.errors import Forbidden
+
+
+def csv_response(filename: str, table: export_tables.Table) -> Response:
+    """The table as a spreadsheet-safe CSV attachment named ``filename`` (ASCII, so no RFC 5987 needed)."""
+    response = Response(to_csv(table.header, table.rows), status=200, content_type=MEDIA_TYPE)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d")
+
+
+@bp.get("/exports/lots.csv")
+@document("Every lot's public facts as CSV (UTF-8 with BOM, spreadsheet-safe)", tag="exports")
+def export_lots_csv() -> Response:
+    with database().reading() as session:
+        table = export_tables.lots_table(session)
+    return csv_response(f"tanhui-lots-{_stamp()}.csv", table)
+
+
+@bp.get("/exports/orders.csv")
+@document(
+    "Orders as CSV: every order for the registry, an organisation's own orders for its buyer keys",
+    roles=READER_ROLES,
+    tag="exports",
+)
+def export_orders_csv() -> Response:
+    principal = require_key()
+    if principal.is_registry:
+        organisation_id = None
+    elif principal.role in BUYER_ROLES:
+        organisation_id = principal.organisation_id
+    else:
+        raise Forbidden(
+            f"a {principal.role} key may not export orders; it needs the role {' or '.join(READER_ROLES)}",
+            field="role",
+        )
+    with database().reading() as session:
+        table = export_tables.orders_table(session, organisation_id=organisation_id)
+    return csv_response(f"tanhui-orders-{_stamp()}.csv", table)
+
+
+@bp.get("/exports/retirements.csv")
+@document(
+    "Every retirement on the ledger as CSV, pseudonymised: private individuals appear as 匿名",
+    tag="exports",
+)
+def export_retirements_csv() -> Response:
+    with database().reading() as session:
+        table = export_tables.retirements_table(session)
+    return csv_response(f"tanhui-retirements-{_stamp()}.csv", table)
+
+
+@bp.get("/exports/certificates.csv")
+@document(
+    "Every certificate as CSV, pseudonymised: a private individual's certificate without its name or id",
+    tag="exports",
+)
+def export_certificates_csv() -> Response:
+    with database().reading() as session:
+        table = export_tables.certificates_table(session)
+    return csv_response(f"tanhui-certificates-{_stamp()}.csv", table)
+
+
+@bp.get("/organisations/<id:organisation_id>/statement.csv")
+@document(
+    "An organisation's statement as CSV: a row per held range, then a row per ledger entry (?from=&to=)",
+    query="StatementQuerySchema",
+    roles=READER_ROLES,
+    tag="exports",
+)
+def export_statement_csv(organisation_id: int) -> Response:
+    principal = require_key()
+    require_own_organisation(principal, organisation_id, registry_too=True)
+    query = StatementQuerySchema().load(request.args.to_dict())
+    with database().reading() as session:
+        result = statements.statement(session, organisation_id, since=query["from_"], until=query["to"])
+    return csv_response(
+        f"tanhui-statement-{organisation_id}-{_stamp()}.csv", export_tables.statement_table(result)
+    )
