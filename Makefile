@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck migrations-check bench clean
+.PHONY: install run test lint typecheck migrations-check bench clean i18n
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,7 +35,18 @@ migrations-check: install
 
 ## test: lint, types, migrations, then pytest (PostgreSQL tests run when TANHUI_PG_URL is set)
 test: lint typecheck migrations-check
+	scripts/ensure-browser || echo "make test: no headless chromium; the browser tests will be skipped (not under CI)"
 	$(BIN)/python -m pytest
+
+## i18n: after changing a page's text, re-extract the Chinese messages, merge them into the English
+## catalogue (translate what is new in web/translations/en/LC_MESSAGES/messages.po), then compile it.
+## The compiled messages.mo is committed next to its .po (a test checks they agree), so a fresh clone
+## serves English without this step.
+i18n: install
+	mkdir -p build
+	$(BIN)/pybabel extract -F babel.cfg -k _ --no-location --omit-header -o build/messages.pot .
+	$(BIN)/pybabel update -i build/messages.pot -d web/translations -D messages --no-location --width 110
+	$(BIN)/pybabel compile -d web/translations -D messages --statistics
 
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

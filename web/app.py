@@ -14,6 +14,8 @@ from api.problems import register_problem_handlers
 from ledger.database import Database
 from ledger.service import LedgerConfig, LedgerService
 from web.config import from_environment
+from web.i18n import init_i18n
+from web.pages import pages_blueprint
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -37,6 +39,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(api_blueprint)
     register_problem_handlers(app)
+    init_i18n(app)
+    app.register_blueprint(pages_blueprint)
 
     if app.config["TANHUI_SCHEDULER"]:
         from web.scheduler import start_scheduler

@@ -31,6 +31,30 @@ def _base_url(value: str | None) -> str | None:
     return value.rstrip("/")
 
 
+def _instance_secret(path: Path) -> str:
+    """The session-signing secret kept in the instance folder, created once (mode 0600).
+
+    Every gunicorn worker builds its own app: a per-process random secret would make each worker refuse
+    the others' session cookies (and so the pages' CSRF tokens). The file is written under a temporary
+    name and linked into place, so concurrent workers agree on whichever secret was linked first.
+    """
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        pass
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(secrets.token_hex(32) + "\n")
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink()
+    return path.read_text(encoding="ascii").strip()
+
+
 def from_environment(instance_path: Path, environ: dict[str, str] | None = None) -> dict[str, Any]:
     env = dict(os.environ if environ is None else environ)
     return {
@@ -53,6 +77,10 @@ def from_environment(instance_path: Path, environ: dict[str, str] | None = None)
         "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY") or None,
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,
-        "SECRET_KEY": env.get("SECRET_KEY") or secrets.token_hex(32),
+        "STRIPE_PAYMENT_METHOD_TYPES": env.get("STRIPE_PAYMENT_METHOD_TYPES") or None,
+        # The pages' micro-sink orders can be paid with a "pay (demo)" button (an offline invoice payment).
+        # On by default only in the embedded default (no DATABASE_URL), i.e. `make run` and the demo.
+        "TANHUI_DEMO_PAYMENTS": _bool(env.get("TANHUI_DEMO_PAYMENTS"), not env.get("DATABASE_URL")),
+        "SECRET_KEY": env.get("SECRET_KEY") or _instance_secret(instance_path / "secret.key"),
         "JSON_AS_ASCII": False,
     }

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -21,12 +21,14 @@ from ledger.accounts import BUFFER, RETAIL, ensure_registry_accounts
 from ledger.commands import Beneficiary, Cancel, Retire, Selection, Transfer
 from ledger.models import Holding
 from ledger.service import LedgerService
+from marketplace.lots import list_lot
+from marketplace.reversals import record_compensation
 from offsets import regions
 from offsets.actors import Actor
 from offsets.buffer_policy import default_buffer_percent
 from offsets.issuance import issue_for_report
 from offsets.lifecycle import ProjectStatus, Role
-from offsets.models import Organisation, Project
+from offsets.models import Issuance, Organisation, Project
 from offsets.monitoring import submit_report, verify_report
 from offsets.projects import Beneficiary as BenefitShare
 from offsets.projects import (
@@ -38,6 +40,8 @@ from offsets.projects import (
 )
 
 T = 1_000  # kilograms per tonne
+LOT_PRICES_FEN_PER_T = (5_000, 5_500, 6_000, 6_500, 7_000)
+"""Demo lot prices, 50 to 70 元 per tonne (fictional, in the range of China's forestry offset trades)."""
 
 
 @dataclass(frozen=True)
@@ -273,6 +277,7 @@ def load_demo(service: LedgerService, seed: int = 20221) -> str:
             account: register_organisation(session, name, "enterprise") for account, name in ENTERPRISES
         }
         issued: list[tuple[str, str]] = []
+        reversal_ids: list[int] = []
         for index, demo in enumerate(PROJECTS):
             owner = register_organisation(session, demo.owner_name, "project_owner")
             owner_actor = Actor(f"{demo.owner_name} 项目专员", Role.PROJECT_OWNER, owner.id)
@@ -293,11 +298,22 @@ def load_demo(service: LedgerService, seed: int = 20221) -> str:
                     session, report, verifier_actor, verified=True, comments="现场核查与样地复测一致（示例）"
                 )
                 issuance = issue_for_report(session, service.sequencer, report.id, admin)
+                if issuance.kind == "reversal":
+                    reversal_ids.append(issuance.id)
                 if issuance.batch_id is not None:
                     assert owner.ledger_account_id is not None
                     issued.append((issuance.batch_id, owner.ledger_account_id))
         uow.commit()
     transfers, retirements, cancels = _trade(service, rng, issued, enterprises, seed)
+    # The GZ01 fire's compensation from the buffer is recorded after the trading, so that the demo shows
+    # what buyers see after a loss: the project's lots suspended, its credits marked compensated by buffer
+    # (the API records it in the issuance's own transaction: marketplace.reversals).
+    with service.database.unit_of_work() as uow:
+        for issuance_id in reversal_ids:
+            reversal = uow.session.get(Issuance, issuance_id)
+            assert reversal is not None
+            record_compensation(uow.session, reversal, actor=admin.name, now=datetime.now(UTC))
+        uow.commit()
     size, _ = service.sign_checkpoint()
     return (
         f"demo registry: {len(PROJECTS)} projects in 5 zones, {len(issued)} issued batches, "
@@ -419,15 +435,11 @@ def _trade(
     """Lots into retail inventory, sales to enterprises, retirements of every reason, buffer cancellations."""
     accounts = {key: org.ledger_account_id for key, org in enterprises.items()}
     transfers: list[Transfer] = []
+    lots: list[tuple[str, int, int]] = []
     for index, (batch, owner) in enumerate(issued):
-        transfers.append(
-            Transfer(
-                f"demo-{seed}:lot:{batch}",
-                owner,
-                RETAIL,
-                Selection(quantity_kg=rng.randrange(20, 60) * T, batches=(batch,)),
-                memo="上架零售碳汇（微碳汇）",
-            )
+        # Every batch is listed as a lot (a transfer into RETAIL), so the shop has stock in every zone.
+        lots.append(
+            (batch, rng.randrange(20, 60) * T, LOT_PRICES_FEN_PER_T[index % len(LOT_PRICES_FEN_PER_T)])
         )
         if index % 2 == 0:
             enterprise = accounts[ENTERPRISES[index % len(ENTERPRISES)][0]]
@@ -441,6 +453,18 @@ def _trade(
                     memo="履约购买",
                 )
             )
+    with service.database.unit_of_work() as uow:
+        for batch, quantity_kg, price_fen_per_t in lots:
+            list_lot(
+                uow.session,
+                service.sequencer,
+                lot_id=f"L-{batch}",
+                batch_id=batch,
+                quantity_kg=quantity_kg,
+                price_fen_per_t=price_fen_per_t,
+                at=datetime.now(UTC),
+            )
+        uow.commit()
     service.append(transfers)
     retirements: list[Retire] = []
     for index, (batch, _) in enumerate(issued):
@@ -496,4 +520,4 @@ def _trade(
         for batch in corrections
     ]
     service.append(cancels)
-    return len(transfers), len(retirements), len(cancels) + 1
+    return len(lots) + len(transfers), len(retirements), len(cancels) + 1

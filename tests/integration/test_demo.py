@@ -6,6 +6,8 @@ from sqlalchemy import func, select
 
 from ledger.checkpoints import latest
 from ledger.models import Entry
+from marketplace.models import Lot
+from marketplace.reversal_models import BufferCompensation, BufferCompensationBatch
 from offsets import regions
 from offsets.models import MonitoringReport, Project, Verification
 from web.demo import load_demo
@@ -35,3 +37,25 @@ def test_loading_the_demo_twice_changes_nothing(service):
     size = service.size()
     assert "not loaded" in load_demo(service)
     assert service.size() == size
+
+
+def test_the_demo_lists_lots_in_every_zone_and_shows_the_fire_as_a_buffer_compensation(service):
+    load_demo(service)
+
+    with service.database.reading() as session:
+        lots = [(lot.id, lot.zone, lot.status) for lot in session.scalars(select(Lot))]
+        [compensation] = session.scalars(select(BufferCompensation)).all()
+        project_code = session.scalar(select(Project.code).where(Project.id == compensation.project_id))
+        suspended = {lot_id for lot_id, _, status in lots if status == "suspended"}
+        affected = set(
+            session.scalars(
+                select(BufferCompensationBatch.batch_id).where(
+                    BufferCompensationBatch.compensation_id == compensation.id
+                )
+            )
+        )
+    listed_zones = {zone for _, zone, status in lots if status == "listed"}
+    assert listed_zones == {"川西南", "川西北", "川东北", "川南", "川中"}
+    assert project_code == "GZ01"
+    assert affected, "the fire affects the batches issued before it"
+    assert suspended == {f"L-{batch}" for batch in affected}

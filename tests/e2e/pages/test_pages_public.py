@@ -1,0 +1,108 @@
+"""The public pages answer with their key content: portal, project registry, project, registry, ledger."""
+
+from __future__ import annotations
+
+import re
+
+from pages_support import text_of
+from sqlalchemy import func, select
+
+from api.context import ledger_service
+from ledger.models import Batch, Entry
+from offsets.models import Project
+
+
+def test_the_portal_shows_the_totals_and_the_five_zones_with_their_project_counts(demo_app, client):
+    with demo_app.app_context(), ledger_service().database.reading() as session:
+        projects = session.scalar(select(func.count()).select_from(Project))
+        issued_kg = session.scalar(select(func.sum(Batch.quantity_kg)))
+    response = client.get("/")
+    html = response.get_data(as_text=True)
+
+    assert response.status_code == 200
+    assert text_of(html, "total-projects") == str(projects)
+    whole_t = f"{issued_kg // 1000:,}"
+    assert text_of(html, "total-issued").startswith(whole_t)
+    assert re.fullmatch(r"\d+\.\d%", text_of(html, "poverty-share"))
+    for zone in ("川西南发展片", "川西北发展片", "川东北发展片", "川南发展片", "川中发展片"):
+        assert zone in html
+    assert "<title>首页 · " in html
+    summary = re.search(r'id="poverty-summary" href="([^"]+)"', html)
+    if summary is not None:  # the public poverty summary of the sales API, when it is there
+        assert client.get(summary.group(1)).status_code == 200
+
+
+def test_the_project_registry_lists_every_public_project_and_filters_by_zone_and_type(client):
+    everything = client.get("/projects").get_data(as_text=True)
+    south = client.get("/projects", query_string={"zone": "川南"}).get_data(as_text=True)
+    bamboo = client.get("/projects", query_string={"type": "bamboo_management"}).get_data(as_text=True)
+
+    assert everything.count('class="project-row"') == 12
+    zones = re.findall(r'class="project-row" data-zone="([^"]+)"', south)
+    assert zones
+    assert set(zones) == {"川南"}
+    assert 0 < bamboo.count('class="project-row"') < 12
+    assert "竹林经营" in bamboo
+    assert "脱贫县" in everything
+    assert " 亩" in everything
+
+
+def test_an_unknown_filter_value_is_ignored_rather_than_refused(client):
+    response = client.get("/projects", query_string={"zone": "火星", "type": "moon"})
+    assert response.status_code == 200
+    assert response.get_data(as_text=True).count('class="project-row"') == 12
+
+
+def test_a_project_page_shows_its_batches_methodology_and_issued_and_retired_volumes(client):
+    response = client.get("/projects/LS01")
+    html = response.get_data(as_text=True)
+
+    assert response.status_code == 200
+    assert "盐源县碳汇造林项目（示例）" in html
+    assert "LS01-2019" in html
+    assert "AR-CM" in html or "方法学" in html
+    assert text_of(html, "project-issued").endswith(" t")
+    assert client.get("/projects/NOPE").status_code == 404
+
+
+def test_the_registry_is_paginated_and_never_shows_a_private_individuals_name(demo_app, client):
+    with demo_app.app_context(), ledger_service().database.reading() as session:
+        retirements = session.scalar(select(func.count()).where(Entry.kind == "retire"))
+    first = client.get("/registry").get_data(as_text=True)
+    last_page = -(-retirements // 20)
+    last = client.get("/registry", query_string={"page": last_page}).get_data(as_text=True)
+
+    assert first.count('class="retirement"') == 20
+    assert last.count('class="retirement"') == retirements - 20 * (last_page - 1)
+    assert "匿名" in first
+    # The demo retires for 张示例 etc.; those not public (index % 3 != 0) show up only as 匿名. Public ones
+    # (and enterprises and events) are named.
+    assert "企业自愿减排" in first or "履约清缴" in first or "个人碳足迹抵消" in first
+    assert client.get("/registry", query_string={"page": "x"}).status_code == 200
+
+
+def test_the_ledger_page_shows_the_latest_checkpoint_and_how_to_verify_offline(client):
+    html = client.get("/ledger").get_data(as_text=True)
+
+    assert text_of(html, "checkpoint-origin") == "test.tanhui.example/ledger"
+    assert int(text_of(html, "checkpoint-size")) > 0
+    assert "tanhui certificate verify FILE --key VKEY" in html
+    assert 'href="/api/v1/ledger/key"' in html
+
+
+def test_an_unknown_certificate_order_or_event_is_a_404_page(client):
+    for path in ("/certificates/0000000000000000", "/orders/O-nothing", "/events/999999"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "未找到" in response.get_data(as_text=True)
+
+
+def test_every_page_has_a_title_and_its_stylesheet(client):
+    for path in ("/", "/projects", "/projects/LS01", "/shop", "/shop/calculator", "/registry", "/ledger"):
+        html = client.get(path).get_data(as_text=True)
+        assert re.search(r"<title>[^<]+</title>", html), path
+        [stylesheet] = re.findall(r'<link rel="stylesheet" href="([^"]+)"', html)
+    stylesheet_response = client.get(stylesheet)
+    assert stylesheet_response.status_code == 200
+    assert stylesheet_response.mimetype == "text/css"
+    stylesheet_response.close()

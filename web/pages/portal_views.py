@@ -1,0 +1,109 @@
+"""The portal, the public project registry, a project's page, the ledger page and an event's page."""
+
+from __future__ import annotations
+
+import base64
+
+from flask import abort, current_app, render_template, request, url_for
+
+from api.blueprint import api_blueprint
+from api.context import database, ledger_service
+from ledger import checkpoints
+from marketplace import events
+from offsets import regions
+from offsets.errors import NotFound
+from offsets.models import PROJECT_TYPES
+from web.pages import pages_blueprint as bp
+from web.pages.public_figures import portal_totals, project_page, project_rows
+
+
+@bp.get("/")
+def portal() -> str:
+    with database().reading() as session:
+        totals = portal_totals(session)
+    return render_template("portal.html", totals=totals, poverty_summary_url=_poverty_summary_url())
+
+
+def _poverty_summary_url() -> str | None:
+    """The public sales summary by zone (``GET /api/v1/public/poverty-summary``), when the API has it."""
+    for rule in current_app.url_map.iter_rules():
+        if rule.rule == f"{api_blueprint.url_prefix}/public/poverty-summary":
+            return rule.rule
+    return None
+
+
+@bp.get("/projects")
+def projects() -> str:
+    zone = request.args.get("zone") or None
+    project_type = request.args.get("type") or None
+    if zone is not None and zone not in regions.ZONE_KEYS:
+        zone = None
+    if project_type is not None and project_type not in PROJECT_TYPES:
+        project_type = None
+    with database().reading() as session:
+        rows = project_rows(session, zone=zone, project_type=project_type)
+    data = regions.regions()
+    return render_template(
+        "projects.html",
+        rows=rows,
+        zone=zone,
+        project_type=project_type,
+        zones=[data.zones[key] for key in regions.ZONE_KEYS],
+        project_types=[(key, data.project_types[key]) for key in PROJECT_TYPES],
+    )
+
+
+@bp.get("/projects/<code>")
+def project(code: str) -> str:
+    if len(code) > 16:
+        abort(404)
+    with database().reading() as session:
+        page = project_page(session, code)
+    if page is None:
+        abort(404)
+    return render_template("project.html", page=page)
+
+
+@bp.get("/ledger")
+def ledger() -> str:
+    service = ledger_service()
+    checkpoint = None
+    with service.database.reading() as session:
+        record = checkpoints.latest(session)
+        size = checkpoints.ledger_size(session)
+        if record is not None:
+            # The signed note's body: origin, tree size, base64 root (C2SP tlog-checkpoint).
+            origin, _, root_b64 = record.note.split("\n")[:3]
+            checkpoint = {
+                "origin": origin,
+                "size": record.size,
+                "root_b64": root_b64,
+                "root_hex": base64.b64decode(root_b64).hex(),
+                "note": record.note,
+                "created_at": record.created_at,
+            }
+    try:
+        vkey: str | None = service.verifier_key()
+    except LookupError:
+        vkey = None
+    return render_template(
+        "ledger.html",
+        checkpoint=checkpoint,
+        size=size,
+        vkey=vkey,
+        key_url=url_for("api.verifier_key"),
+        checkpoint_url=url_for("api.latest_checkpoint"),
+    )
+
+
+@bp.get("/events/<int:event_id>")
+def event(event_id: int) -> str:
+    with database().reading() as session:
+        try:
+            record = events.public_record(session, event_id)
+        except NotFound:
+            abort(404)
+    county = None
+    if record.county_code is not None and record.county_code in regions.regions().divisions:
+        county = regions.division(record.county_code)
+    return render_template("event.html", event=record, county=county)
