@@ -78,6 +78,7 @@ def from_environment(instance_path: Path, environ: dict[str, str] | None = None)
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,
         "STRIPE_PAYMENT_METHOD_TYPES": env.get("STRIPE_PAYMENT_METHOD_TYPES") or None,
+        "STRIPE_JS_URL": env.get("STRIPE_JS_URL") or None,
         # The pages' micro-sink orders can be paid with a "pay (demo)" button (an offline invoice payment).
         # On by default only in the embedded default (no DATABASE_URL), i.e. `make run` and the demo.
         "TANHUI_DEMO_PAYMENTS": _bool(env.get("TANHUI_DEMO_PAYMENTS"), not env.get("DATABASE_URL")),

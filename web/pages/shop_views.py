@@ -6,7 +6,11 @@ Placing an order is exactly what ``POST /api/v1/orders`` does for an individual
 submitted twice shows the first order. An individual's order is shown to whoever holds its unguessable
 id, as in the API. With ``TANHUI_DEMO_PAYMENTS`` the order page offers a "pay (demo)" button that records
 an offline invoice payment (:func:`marketplace.order_store.record_invoice_payment`), which fulfils it;
-otherwise it shows the bank-transfer instructions.
+otherwise it shows the bank-transfer instructions. When the registry pays with Stripe
+(``TANHUI_PAYMENT_PROVIDER=stripe``), the page opens a PaymentIntent for the order
+(:func:`marketplace.payments.settlement.start_payment`, the same one ``POST /api/v1/orders/<id>/payments``
+opens) and mounts Stripe's Payment Element (card, Alipay, WeChat Pay); the signed webhook then fulfils
+the order, and the page, reloaded, shows its certificate.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from marketplace.lots import InsufficientStock, LotError, LotFilters
 from marketplace.models import Certificate, MarketOrder
 from marketplace.money import MoneyError
 from marketplace.orders import OrderError, OrderKind, OrderState
+from marketplace.payments import settlement
+from marketplace.payments.provider import PaymentProviderError
 from offsets import footprints
 from offsets.errors import OffsetsError
 from web.pages import pages_blueprint as bp
@@ -36,6 +42,7 @@ ANONYMOUS = "匿名"
 GIFT_REASON = "gift"
 MAX_ORDER_ID_CHARS = 64
 DEMO_REFERENCE_PREFIX = "DEMO-"
+DEFAULT_STRIPE_JS_URL = "https://js.stripe.com/v3/"
 CALCULATOR_FIELDS = ("electricity_kwh", "high_speed_rail_km", "flight_km", "natural_gas_m3")
 CALCULATOR_LIMITS = {
     "electricity_kwh": Decimal(1_000_000),
@@ -206,7 +213,12 @@ def _order_view(session: Session, row: MarketOrder) -> dict[str, Any]:
     }
 
 
-def _order_page(order_id: str, error: str | None = None, status: int = 200) -> tuple[str, int]:
+def _order_page(
+    order_id: str,
+    error: str | None = None,
+    status: int = 200,
+    card_payment: dict[str, Any] | None = None,
+) -> tuple[str, int]:
     with database().reading() as session:
         view = _order_view(session, _individual_order(session, order_id))
     return (
@@ -214,11 +226,46 @@ def _order_page(order_id: str, error: str | None = None, status: int = 200) -> t
             "order.html",
             order=view,
             demo_payments=bool(current_app.config.get("TANHUI_DEMO_PAYMENTS")),
+            card_payments=_stripe_configured(),
+            card_payment=card_payment,
             payment_reference=DEMO_REFERENCE_PREFIX + secrets.token_hex(8).upper(),
             error=error,
         ),
         status,
     )
+
+
+def _stripe_configured() -> bool:
+    return current_app.config.get("TANHUI_PAYMENT_PROVIDER") == "stripe" and bool(
+        current_app.config.get("STRIPE_SECRET_KEY")
+    )
+
+
+@bp.post("/orders/<order_id>/card-payment")
+def pay_by_card(order_id: str) -> tuple[str, int]:
+    """Open (or reopen) the order's PaymentIntent and show Stripe's Payment Element for it."""
+    if not _stripe_configured():
+        abort(404)
+    from api.payments_views import payment_providers
+
+    provider = payment_providers()["stripe"]
+    try:
+        with database().unit_of_work() as uow:
+            start = settlement.start_payment(
+                uow.session, provider, _individual_order(uow.session, order_id), now=datetime.now(UTC)
+            )
+            uow.commit()
+    except OrderError as error:
+        return _order_page(order_id, error=error.message, status=409)
+    except PaymentProviderError as error:
+        return _order_page(order_id, error=error.message, status=503)
+    card_payment = {
+        "client_secret": start.started.client_secret,
+        "publishable_key": getattr(provider, "publishable_key", None),
+        "js_url": current_app.config.get("STRIPE_JS_URL") or DEFAULT_STRIPE_JS_URL,
+        "return_url": url_for("pages.order", order_id=order_id, _external=True),
+    }
+    return _order_page(order_id, card_payment=card_payment)
 
 
 @bp.get("/orders/<order_id>")
