@@ -35,6 +35,7 @@ def _configure(state: BlueprintSetupState) -> None:
 
 # Feature modules register their routes on the blueprint when imported.
 from api import (  # noqa: E402, F401
+    affiliations_views,
     certificates_views,
     events_views,
     exports_views,

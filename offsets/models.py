@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -38,6 +39,13 @@ PROJECT_TYPES = (
     "urban_forest",
 )
 ORGANISATION_KINDS = ("registry", "project_owner", "verifier", "enterprise", "organiser", "individual")
+AFFILIATION_KINDS = (
+    "parent_subsidiary",
+    "common_control",
+    "shared_legal_representative",
+    "consulting_on_project",
+)
+"""How two organisations are affiliated (offsets/affiliations.py says what each means for verification)."""
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -199,3 +207,62 @@ class Issuance(Base):
     external_registry: Mapped[str | None] = mapped_column(String(32))
     external_batch_id: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OrganisationAffiliation(Base):
+    """Two organisations affiliated from ``valid_from``: one group, one legal representative, or consulting.
+
+    The pair is unordered and stored in canonical order (``organisation_a_id < organisation_b_id``), so that
+    A–B and B–A are one pair. A parent–subsidiary record names the parent; a consulting record names the
+    project the consulting or design work was for. Never updated: an end is an
+    :class:`AffiliationEnding`.
+    """
+
+    __tablename__ = "organisation_affiliations"
+    __table_args__ = (
+        CheckConstraint(_in("kind", AFFILIATION_KINDS), name="kind_known"),
+        CheckConstraint("organisation_a_id < organisation_b_id", name="pair_canonical"),
+        CheckConstraint(
+            "(kind = 'consulting_on_project' AND project_id IS NOT NULL)"
+            " OR (kind <> 'consulting_on_project' AND project_id IS NULL)",
+            name="project_for_consulting",
+        ),
+        CheckConstraint(
+            "(kind = 'parent_subsidiary'"
+            " AND parent_organisation_id IN (organisation_a_id, organisation_b_id))"
+            " OR (kind <> 'parent_subsidiary' AND parent_organisation_id IS NULL)",
+            name="parent_in_pair",
+        ),
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="validity"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_a_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    organisation_b_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    parent_organisation_id: Mapped[int | None] = mapped_column(Integer)
+    """For ``parent_subsidiary``: which of the two is the parent."""
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), index=True)
+    """For ``consulting_on_project``: the project consulted on or designed."""
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """An end known when the affiliation was recorded (a contract's term); one learnt later is an ending."""
+    source: Mapped[str] = mapped_column(Text)
+    """The evidence: a business-registry extract, a shareholder register, a consulting contract."""
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AffiliationEnding(Base):
+    """The end of an affiliation from ``ended_at`` — or its withdrawal as recorded in error. Never updated."""
+
+    __tablename__ = "affiliation_endings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    affiliation_id: Mapped[int] = mapped_column(ForeignKey("organisation_affiliations.id"), unique=True)
+    ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_in_error: Mapped[bool] = mapped_column(Boolean)
+    """The affiliation never held: it no longer counts at any time, not only from ``ended_at``."""
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

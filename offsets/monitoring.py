@@ -1,7 +1,8 @@
 """Monitoring reports and their verification.
 
 The owner submits a report for one monitoring period; the methodology calculates its net removals with
-an itemised breakdown. A verifier organisation — never the project's owner — verifies it (possibly at a
+an itemised breakdown. A verifier organisation — never the project's owner, nor one affiliated with it or
+that consulted on the project (offsets/affiliations.py) — verifies it (possibly at a
 lower quantity, never a higher one) or returns it with comments; a returned period may be reported again.
 Verification decisions are inserted, never changed.
 """
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from offsets import methodologies
 from offsets.actors import Actor
+from offsets.affiliations import conflicts_of_interest
 from offsets.errors import Conflict, Forbidden, InvalidInput, NotFound
 from offsets.lifecycle import ProjectStatus, Role
 from offsets.models import MonitoringReport, Organisation, Project, Verification
@@ -128,6 +130,15 @@ def verify_report(
         raise Forbidden("the acting organisation is not a verifier", field="role")
     if verifier.id == project.owner_id:
         raise Forbidden("a verifier cannot verify its own project", field="report_id")
+    now = datetime.now(UTC)
+    # Impartiality: nor a project of an affiliated owner, nor one its group consulted on (see affiliations).
+    conflicts = conflicts_of_interest(session, verifier.id, project, now)
+    if conflicts:
+        raise Forbidden(
+            "a verifier cannot verify a project it has a conflict of interest in: "
+            + "; ".join(conflict.message for conflict in conflicts),
+            field="report_id",
+        )
     if report_status(session, report) != "submitted":
         raise Conflict("this report has been decided already", field="report_id")
     if not comments.strip():
@@ -151,7 +162,7 @@ def verify_report(
         decision="verified" if verified else "returned",
         verified_net_removals_kg=quantity,
         comments=comments.strip(),
-        at=datetime.now(UTC),
+        at=now,
     )
     session.add(decision)
     session.flush()

@@ -154,7 +154,19 @@ def world(app: Flask, client: FlaskClient, market: Flask) -> World:
             {**ENTERPRISE_ORDER, "quantity_kg": 1_000},
         )
     )
+    affiliation = created(
+        admin.post(
+            f"/organisations/{a.a_owner.organisation_id}/affiliations",
+            {
+                "other_organisation_id": a.a_enterprise.organisation_id,
+                "kind": "common_control",
+                "valid_from": "2024-01-01T00:00:00Z",
+                "source": "工商登记：同一控股股东",
+            },
+        )
+    )
     a.ids = {
+        "affiliation_id": affiliation["id"],
         "project_id": project["id"],
         "draft_project_id": draft["id"],
         "report_id": report["id"],
@@ -253,6 +265,13 @@ def attempts(world: World, endpoint: str) -> list[Attempt]:
                 report_body_for_sweep(),
             )
         ],
+        "list_affiliations": [
+            Attempt(role, "GET", f"/organisations/{ids['a_owner_organisation_id']}/affiliations")
+            for role in world.b
+        ],
+        "get_affiliation_record": [
+            Attempt(role, "GET", f"/affiliations/{ids['affiliation_id']}") for role in world.b
+        ],
         "transition_project": [
             Attempt(
                 "project_owner",
@@ -336,12 +355,15 @@ ATTEMPTED = {
     "create_project_view",
     "submit_monitoring_report",
     "transition_project",
+    "list_affiliations",
+    "get_affiliation_record",
 }
 
 
 def fill(rule: str, ids: dict[str, Any]) -> str:
     """A registry-only rule's path with A's identifiers in its variables."""
     names = {
+        "affiliation_id": ids["affiliation_id"],
         "event_id": ids["event_id"],
         "report_id": ids["report_id"],
         "order_id": ids["order_id"],
