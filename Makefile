@@ -44,8 +44,8 @@ test: lint typecheck migrations-check
 ## serves English without this step.
 i18n: install
 	mkdir -p build
-	$(BIN)/pybabel extract -F babel.cfg -k _ --no-location --omit-header -o build/messages.pot .
-	$(BIN)/pybabel update -i build/messages.pot -d web/translations -D messages --no-location --width 110
+	$(BIN)/pybabel extract -F babel.cfg -k _ --no-location --omit-header --sort-output -o build/messages.pot .
+	$(BIN)/pybabel update -i build/messages.pot -d web/translations -D messages --width 110
 	$(BIN)/pybabel compile -d web/translations -D messages --statistics
 
 bench: install

@@ -95,7 +95,11 @@ def get_certificate_tlog_proof(certificate_id: str) -> Response:
 
 
 @bp.get("/certificates/<certificate_id>.pdf")
-@document("The certificate as an A4 PDF (Chinese and English) with a QR code to its page", tag="marketplace")
+@document(
+    "The certificate as an A4 PDF (Chinese and English) with a QR code to its page",
+    media_type="application/pdf",
+    tag="marketplace",
+)
 def get_certificate_pdf(certificate_id: str) -> Response:
     with database().reading() as session:
         body = build_certificate_document(session, _certificate(session, certificate_id))
@@ -112,7 +116,7 @@ def get_certificate_pdf(certificate_id: str) -> Response:
 
 
 @bp.get("/certificates/<certificate_id>/qr.svg")
-@document("The QR code (SVG) of the certificate's public page", tag="marketplace")
+@document("The QR code (SVG) of the certificate's public page", media_type="image/svg+xml", tag="marketplace")
 def get_certificate_qr(certificate_id: str) -> Response:
     with database().reading() as session:
         _certificate(session, certificate_id)

@@ -129,7 +129,7 @@ def import_onboarding_file() -> Response:
 @bp.get("/onboarding/export")
 @document(
     "Every imported project and batch, in the import's CSV format (UTF-8 with BOM)",
-    text=True,
+    media_type="text/csv",
     roles=(ADMIN.value,),
     tag="onboarding",
 )

@@ -35,9 +35,13 @@ def document(
     status: int = 200,
     roles: tuple[str, ...] | None = None,
     optional_auth: bool = False,
+    body_required: bool = True,
+    media_type: str | None = None,
 ) -> Callable[[F], F]:
-    """Describe a view: ``body`` is its request schema, ``status`` its success status, ``roles`` the roles
-    of the API keys it serves (``None``: public), ``optional_auth`` a public view that shows more to some."""
+    """Describe a view: ``body`` is its request schema (``body_required=False`` when it may be left out),
+    ``status`` its success status, ``roles`` the roles of the API keys it serves (``None``: public),
+    ``optional_auth`` a public view that shows more to some, ``media_type`` what a non-JSON view answers
+    (``text`` is ``text/plain``), e.g. ``text/csv`` or ``application/pdf``."""
 
     def register(view: F) -> F:
         assert view.__name__ not in _DOCS, f"two documented views are named {view.__name__}"
@@ -52,6 +56,8 @@ def document(
             "status": status,
             "roles": roles,
             "optional_auth": optional_auth,
+            "body_required": body_required,
+            "media_type": media_type or ("text/plain" if text else None),
         }
         return view
 
@@ -82,10 +88,12 @@ def build_spec() -> dict[str, Any]:
         path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
         operation: dict[str, Any] = {"summary": doc["summary"], "tags": [doc["tag"]], "responses": {}}
         success = str(doc.get("status", 200))
-        if doc["text"]:
+        if doc["media_type"]:
+            binary = not doc["media_type"].startswith("text/") and "svg" not in doc["media_type"]
+            body_schema = {"type": "string", "format": "binary"} if binary else {"type": "string"}
             operation["responses"][success] = {
                 "description": "OK",
-                "content": {"text/plain": {"schema": {"type": "string"}}},
+                "content": {doc["media_type"]: {"schema": body_schema}},
             }
         elif doc["response"]:
             operation["responses"][success] = {
@@ -95,7 +103,7 @@ def build_spec() -> dict[str, Any]:
         operation["responses"]["4XX"] = {"description": "Problem", "content": PROBLEM}
         if doc.get("body"):
             operation["requestBody"] = {
-                "required": True,
+                "required": doc.get("body_required", True),
                 "content": {"application/json": {"schema": _schema_class(doc["body"])}},
             }
         operation.update(_security(doc))

@@ -129,7 +129,7 @@ def potential_report() -> tuple[dict[str, Any], int, dict[str, str]]:
 @bp.get("/reports/potential.csv")
 @document(
     "The potential assessment as a CSV download (text/csv, UTF-8 with BOM, one row per county and type)",
-    text=True,
+    media_type="text/csv",
     tag="reports",
 )
 def potential_report_csv() -> Response:

@@ -83,5 +83,13 @@ def from_environment(instance_path: Path, environ: dict[str, str] | None = None)
         # On by default only in the embedded default (no DATABASE_URL), i.e. `make run` and the demo.
         "TANHUI_DEMO_PAYMENTS": _bool(env.get("TANHUI_DEMO_PAYMENTS"), not env.get("DATABASE_URL")),
         "SECRET_KEY": env.get("SECRET_KEY") or _instance_secret(instance_path / "secret.key"),
+        # Signing in to the pages (web/pages/sign_in.py): session lifetime and failed-attempt throttle.
+        "TANHUI_SIGN_IN_MAX_AGE_S": int(env.get("TANHUI_SIGN_IN_MAX_AGE_S") or 12 * 3600),
+        "TANHUI_SIGN_IN_ATTEMPTS": int(env.get("TANHUI_SIGN_IN_ATTEMPTS") or 5),
+        "TANHUI_SIGN_IN_WINDOW_S": int(env.get("TANHUI_SIGN_IN_WINDOW_S") or 900),
+        # The session cookie is not sent on cross-site subrequests, and only over HTTPS where the
+        # registry is served over HTTPS.
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": (_base_url(env.get("TANHUI_PUBLIC_BASE_URL")) or "").startswith("https://"),
         "JSON_AS_ASCII": False,
     }

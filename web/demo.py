@@ -16,7 +16,9 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from api.users import create_user
 from ledger.accounts import BUFFER, RETAIL, ensure_registry_accounts
 from ledger.commands import Beneficiary, Cancel, Retire, Selection, Transfer
 from ledger.models import Holding
@@ -258,6 +260,35 @@ DEMO_SOURCE = "示例监测数据（演示用，非实测）"
 PERIODS = tuple(range(2019, 2024))
 
 
+DEMO_PASSWORD = "tanhui-demo-2026"  # noqa: S105  (the documented demo password, never a real one)
+"""The demo users' password (README): the demo registry is for trying the product on 127.0.0.1 only."""
+DEMO_USERS = (
+    ("admin@demo.tanhui.cn", "登记簿管理员（示例）", "registry_admin"),
+    ("buyer@demo.tanhui.cn", "攀西钢铁采购员（示例）", "enterprise_buyer"),
+    ("events@demo.tanhui.cn", "会展公司活动经理（示例）", "event_organiser"),
+    ("wang@demo.tanhui.cn", "王示例", "individual"),
+)
+
+
+def _demo_users(session: Session, registry_id: int, enterprise_id: int, organiser_id: int) -> None:
+    organisation_of = {
+        "registry_admin": registry_id,
+        "enterprise_buyer": enterprise_id,
+        "event_organiser": organiser_id,
+        "individual": None,
+    }
+    for email, name, role in DEMO_USERS:
+        create_user(
+            session,
+            email=email,
+            display_name=name,
+            password=DEMO_PASSWORD,
+            role=role,
+            organisation_id=organisation_of[role],
+            now=datetime.now(UTC),
+        )
+
+
 def load_demo(service: LedgerService, seed: int = 20221) -> str:
     """Register, monitor, verify and issue the demo projects, then trade and retire some of their credits."""
     rng = random.Random(seed)  # noqa: S311  (reproducible demo quantities, not security)
@@ -276,6 +307,8 @@ def load_demo(service: LedgerService, seed: int = 20221) -> str:
         enterprises = {
             account: register_organisation(session, name, "enterprise") for account, name in ENTERPRISES
         }
+        organiser = register_organisation(session, "成都示例会展有限公司（示例）", "organiser")
+        _demo_users(session, registry.id, enterprises[ENTERPRISES[0][0]].id, organiser.id)
         issued: list[tuple[str, str]] = []
         reversal_ids: list[int] = []
         for index, demo in enumerate(PROJECTS):
@@ -318,7 +351,8 @@ def load_demo(service: LedgerService, seed: int = 20221) -> str:
     return (
         f"demo registry: {len(PROJECTS)} projects in 5 zones, {len(issued)} issued batches, "
         f"{transfers} transfers, {retirements} retirements, {cancels} cancellations; "
-        f"checkpoint signed at size {size}"
+        f"checkpoint signed at size {size}; sign in at /login as {', '.join(u[0] for u in DEMO_USERS)} "
+        f"with the password {DEMO_PASSWORD}"
     )
 
 

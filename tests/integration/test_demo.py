@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import func, select
 
+from api.users import authenticate
 from ledger.checkpoints import latest
 from ledger.models import Entry
 from marketplace.models import Lot
 from marketplace.reversal_models import BufferCompensation, BufferCompensationBatch
 from offsets import regions
 from offsets.models import MonitoringReport, Project, Verification
-from web.demo import load_demo
+from web.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
 
 
 def test_the_demo_covers_every_kind_zone_and_poverty_counties_and_verifies(service):
@@ -59,3 +62,15 @@ def test_the_demo_lists_lots_in_every_zone_and_shows_the_fire_as_a_buffer_compen
     assert project_code == "GZ01"
     assert affected, "the fire affects the batches issued before it"
     assert suspended == {f"L-{batch}" for batch in affected}
+
+
+def test_the_demo_users_sign_in_in_their_roles(service):
+    load_demo(service)
+
+    with service.database.unit_of_work() as uow:
+        roles = {
+            email: authenticate(uow.session, email=email, password=DEMO_PASSWORD, now=datetime.now(UTC)).role
+            for email, _, _ in DEMO_USERS
+        }
+        uow.commit()
+    assert sorted(roles.values()) == ["enterprise_buyer", "event_organiser", "individual", "registry_admin"]

@@ -100,7 +100,9 @@ def _failure_page(error: Exception) -> tuple[str, int]:
 
 
 from web.pages import (  # noqa: E402, F401
+    account_views,
     portal_views,
     records_views,
     shop_views,
+    sign_in,
 )

@@ -1,0 +1,395 @@
+"""Signing in to the pages and the account pages of each role: sign in and out, one message for a refused
+sign-in, a disabled user signed out at once, CSRF, no open redirect, the limit on failed attempts, and what
+each role sees (and that an organisation never sees another's)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from pages_support import (
+    PASSWORD,
+    add_organisation,
+    add_user,
+    buy,
+    hidden,
+    organisation_named,
+    place_organisation_order,
+    sign_in,
+    sign_out,
+    text_of,
+)
+from sqlalchemy import select
+
+from api.context import ledger_service
+from api.users import disable_user
+from marketplace import events
+from marketplace.models import Certificate, MarketOrder
+from offsets import footprints
+from web.pages.sign_in import safe_next
+from web.pages.sign_in_throttle import FailedSignIns
+
+REGISTRY = "四川省林草碳汇登记簿（示例）"
+ENTERPRISE_A = "攀西示例钢铁有限公司（示例）"
+ENTERPRISE_B = "德阳示例水泥有限公司（示例）"
+WRONG = "电子邮箱或密码错误"
+
+
+@pytest.fixture(scope="module")
+def people(demo_app) -> dict[str, str]:
+    """One user per role, by role: their e-mail addresses (all with :data:`PASSWORD`)."""
+    registry = organisation_named(demo_app, REGISTRY)
+    organiser = add_organisation(demo_app, "蓉城会展服务有限公司（测试）", "organiser")
+    users = {
+        "registry_admin": ("admin@registry.example.cn", registry, "管理员王"),
+        "reviewer": ("reviewer@registry.example.cn", registry, "审核员李"),
+        "enterprise_buyer": ("buyer@steel.example.cn", organisation_named(demo_app, ENTERPRISE_A), "采购张"),
+        "enterprise_buyer_b": (
+            "buyer@cement.example.cn",
+            organisation_named(demo_app, ENTERPRISE_B),
+            "采购赵",
+        ),
+        "event_organiser": ("events@expo.example.cn", organiser, "会展刘"),
+        "individual": ("someone@example.cn", None, "个人陈"),
+    }
+    for key, (email, organisation_id, name) in users.items():
+        add_user(demo_app, email, key.removesuffix("_b"), organisation_id, name)
+    return {key: email for key, (email, _, _) in users.items()}
+
+
+def test_signing_in_shows_the_name_in_the_header_and_signing_out_ends_the_session(client, people):
+    assert 'id="sign-in-link"' in client.get("/").get_data(as_text=True)
+
+    signed_in = sign_in(client, people["enterprise_buyer"])
+    assert signed_in.status_code == 303
+    assert signed_in.headers["Location"] == "/account"
+    page = client.get("/").get_data(as_text=True)
+    assert text_of(page, "account-link") == "采购张"
+    assert 'id="sign-out"' in page
+    account_response = client.get("/account")
+    assert account_response.headers["Cache-Control"] == "no-store"
+    account = account_response.get_data(as_text=True)
+    assert text_of(account, "account-organisation") == ENTERPRISE_A
+    assert 'data-role="enterprise_buyer"' in account
+
+    signed_out = sign_out(client)
+    assert signed_out.status_code == 303
+    assert 'id="sign-in-link"' in client.get("/").get_data(as_text=True)
+    assert client.get("/account").status_code == 302
+
+
+def test_a_wrong_password_and_an_unknown_address_get_the_same_one_message_with_401(client, people):
+    wrong = sign_in(client, people["individual"], password="not the password at all")
+    unknown = sign_in(client, "nobody@example.cn", password="not the password at all")
+
+    for response, email in ((wrong, people["individual"]), (unknown, "nobody@example.cn")):
+        html = response.get_data(as_text=True)
+        assert response.status_code == 401
+        assert html.count(WRONG) == 1
+        assert text_of(html, "sign-in-error") == WRONG
+        assert f'value="{email}"' in html
+        assert "not the password at all" not in html
+    assert client.get("/account").status_code == 302
+
+
+def test_the_refusal_is_in_english_for_an_english_reader(client, people):
+    client.get("/login?lang=en")
+    html = sign_in(client, people["individual"], password="wrong wrong wrong").get_data(as_text=True)
+    assert "wrong e-mail address or password" in html.lower()
+
+
+def test_a_disabled_user_is_signed_out_at_the_next_request(demo_app, client):
+    add_user(
+        demo_app, "leaving@steel.example.cn", "enterprise_buyer", organisation_named(demo_app, ENTERPRISE_A)
+    )
+    sign_in(client, "leaving@steel.example.cn")
+    assert client.get("/account/statement").status_code == 200
+
+    with demo_app.app_context(), ledger_service().database.unit_of_work() as uow:
+        disable_user(uow.session, "leaving@steel.example.cn", now=datetime.now(UTC))
+        uow.commit()
+
+    refused = client.get("/account/statement")
+    assert refused.status_code == 302
+    assert refused.headers["Location"].startswith("/login?next=")
+    assert 'id="sign-in-link"' in client.get("/").get_data(as_text=True)
+    assert sign_in(client, "leaving@steel.example.cn").status_code == 401
+
+
+def test_signing_in_renews_the_session_and_its_csrf_token(client, people):
+    before = hidden(client.get("/login").get_data(as_text=True), "csrf_token")
+    sign_in(client, people["individual"])
+    after = hidden(client.get("/account").get_data(as_text=True), "csrf_token")
+    assert before != after
+
+
+def test_sign_in_and_sign_out_without_the_csrf_token_are_refused(client, people):
+    client.get("/login")
+    refused = client.post("/login", data={"email": people["individual"], "password": PASSWORD})
+    assert refused.status_code == 400
+    assert client.get("/account").status_code == 302
+
+    sign_in(client, people["individual"])
+    assert client.post("/logout", data={"csrf_token": "forged"}).status_code == 400
+    assert client.get("/account").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example",
+        "//evil.example/x",
+        "/\\evil.example",
+        "/\t/evil.example",
+        "javascript:alert(1)",
+        "",
+    ],
+)
+def test_a_next_address_off_this_site_is_replaced_by_the_account_page(client, people, target):
+    response = sign_in(client, people["individual"], next_path=target)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/account"
+
+
+def test_a_local_next_address_is_where_signing_in_leads(client, people):
+    asked = client.get("/account/statement?x=1")
+    assert asked.status_code == 302
+    assert asked.headers["Location"] == "/login?next=/account/statement?x%3D1"
+    next_path = hidden(client.get(asked.headers["Location"]).get_data(as_text=True), "next")
+    assert next_path == "/account/statement?x=1"
+    assert sign_in(client, people["enterprise_buyer"], next_path=next_path).headers["Location"] == next_path
+
+
+def test_safe_next_keeps_only_local_paths():
+    assert safe_next("/registry?page=2") == "/registry?page=2"
+    for target in ("http://evil", "//evil", "/\\evil", "/\n/evil", None, "x" * 600, "evil"):
+        assert safe_next(target) == "/account"
+
+
+def test_five_failures_in_the_window_refuse_the_sixth_attempt_even_with_the_right_password(demo_app, client):
+    add_user(demo_app, "target@example.cn", "individual", None)
+    for _ in range(5):
+        assert sign_in(client, "target@example.cn", password="guess guess guess").status_code == 401
+
+    throttled = sign_in(client, "Target@Example.cn ", password=PASSWORD)
+    assert throttled.status_code == 429
+    assert int(throttled.headers["Retry-After"]) > 0
+    assert "15 分钟" in text_of(throttled.get_data(as_text=True), "sign-in-error")
+    assert client.get("/account").status_code == 302
+    # Another address is not affected.
+    add_user(demo_app, "bystander@example.cn", "individual", None)
+    assert sign_in(demo_app.test_client(), "bystander@example.cn").status_code == 303
+
+
+def test_the_failure_count_slides_forgives_a_success_and_stays_bounded():
+    limiter = FailedSignIns(limit=2, window_s=10, max_addresses=3)
+    assert limiter.attempt("a", 0) is None
+    assert limiter.attempt("a", 1) is None
+    assert limiter.attempt("a", 2) == 8
+    assert limiter.attempt("a", 10) is None  # the first attempt left the window
+    limiter.forgive("a")
+    assert limiter.attempt("a", 10) is None
+    for key in ("b", "c", "d", "e"):
+        limiter.attempt(key, 11)
+    assert limiter.tracked() == 3
+
+
+# --- the account pages and their roles ------------------------------------------------------------------
+
+ROLE_PAGES = {
+    "/registry-admin/invoices": "registry_admin",
+    "/account/statement": "enterprise_buyer",
+    "/account/statement.csv": "enterprise_buyer",
+    "/account/events": "event_organiser",
+    "/account/orders": "individual",
+}
+
+
+@pytest.mark.parametrize("path", sorted(ROLE_PAGES))
+def test_an_account_page_sends_a_visitor_to_sign_in(client, path):
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith(f"/login?next={path}")
+
+
+@pytest.mark.parametrize("path", sorted(ROLE_PAGES))
+def test_an_account_page_is_forbidden_to_every_other_role(demo_app, people, path):
+    for role in ("registry_admin", "reviewer", "enterprise_buyer", "event_organiser", "individual"):
+        client = demo_app.test_client()
+        sign_in(client, people[role])
+        response = client.get(path)
+        if role == ROLE_PAGES[path]:
+            assert response.status_code == 200, (path, role)
+        else:
+            assert response.status_code == 403, (path, role)
+            assert 'id="forbidden"' in response.get_data(as_text=True)
+
+
+def test_the_registry_admin_confirms_an_invoice_and_the_order_is_fulfilled_with_a_certificate(
+    demo_app, client, people
+):
+    order_path = buy(demo_app.test_client(), quantity_kg="7", name="发票测试").headers["Location"]
+    order_id = order_path.rsplit("/", 1)[1]
+    sign_in(client, people["registry_admin"])
+    listing = client.get("/registry-admin/invoices").get_data(as_text=True)
+    assert f'id="awaiting-{order_id}"' in listing
+    row = listing.split(f'id="awaiting-{order_id}"')[1].split("</tr>")[0]
+    amount = re.search(r'name="amount"[^>]*value="([0-9.]+)"', row).group(1)
+
+    confirmed = client.post(
+        f"/registry-admin/invoices/{order_id}",
+        data={
+            "csrf_token": hidden(listing, "csrf_token"),
+            "reference": "BANK-20261205-0001",
+            "amount": amount,
+            "unit": "yuan",
+        },
+    )
+    assert confirmed.status_code == 303
+    result = client.get(confirmed.headers["Location"]).get_data(as_text=True)
+    assert 'data-state="fulfilled"' in result
+    certificate = re.search(r'id="certificate-link" href="(/certificates/[0-9a-f]+)"', result).group(1)
+    assert "发票测试" in client.get(certificate).get_data(as_text=True)
+    assert f'id="awaiting-{order_id}"' not in result
+    assert 'data-state="fulfilled"' in client.get(order_path).get_data(as_text=True)
+
+    # The same confirmation again (a double click) records nothing new and shows the same result.
+    again = client.post(
+        f"/registry-admin/invoices/{order_id}",
+        data={
+            "csrf_token": hidden(result, "csrf_token"),
+            "reference": "BANK-20261205-0001",
+            "amount": amount,
+        },
+    )
+    assert again.status_code == 303
+    with demo_app.app_context(), ledger_service().database.reading() as session:
+        assert len(session.scalars(select(Certificate.id).where(Certificate.order_id == order_id)).all()) == 1
+
+
+def test_a_wrong_amount_or_reference_is_refused_and_the_order_stays_reserved(demo_app, client, people):
+    order_id = (
+        buy(demo_app.test_client(), quantity_kg="3", name="金额测试").headers["Location"].rsplit("/", 1)[1]
+    )
+    sign_in(client, people["registry_admin"])
+    token = hidden(client.get("/registry-admin/invoices").get_data(as_text=True), "csrf_token")
+
+    def confirm(**form: str):
+        return client.post(f"/registry-admin/invoices/{order_id}", data={"csrf_token": token} | form)
+
+    wrong_amount = confirm(reference="BANK-X1", amount="1", unit="fen")
+    assert wrong_amount.status_code == 422
+    assert "does not match" in text_of(wrong_amount.get_data(as_text=True), "invoice-refusal")
+    bad_reference = confirm(reference="=cmd|evil", amount="1.00")
+    assert bad_reference.status_code == 422
+    assert "流水号只能包含" in bad_reference.get_data(as_text=True)
+    too_precise = confirm(reference="BANK-X2", amount="1.005")
+    assert too_precise.status_code == 422
+    assert "最多保留两位小数" in too_precise.get_data(as_text=True)
+    with demo_app.app_context(), ledger_service().database.reading() as session:
+        assert session.get(MarketOrder, order_id).state == "reserved"
+
+
+def test_an_enterprise_order_confirmed_in_fen_reaches_the_enterprise_statement(demo_app, client, people):
+    enterprise = organisation_named(demo_app, ENTERPRISE_A)
+    order_id = place_organisation_order(demo_app, enterprise, 40)
+    with demo_app.app_context(), ledger_service().database.reading() as session:
+        price_fen = session.get(MarketOrder, order_id).price_fen
+    buyer = demo_app.test_client()
+    sign_in(buyer, people["enterprise_buyer"])
+    held_before = text_of(buyer.get("/account/statement").get_data(as_text=True), "held-total")
+
+    sign_in(client, people["registry_admin"])
+    listing = client.get("/registry-admin/invoices").get_data(as_text=True)
+    assert ENTERPRISE_A in listing.split(f'id="awaiting-{order_id}"')[1].split("</tr>")[0]
+    response = client.post(
+        f"/registry-admin/invoices/{order_id}",
+        data={
+            "csrf_token": hidden(listing, "csrf_token"),
+            "reference": "BANK-ENT-0001",
+            "amount": str(price_fen),
+            "unit": "fen",
+        },
+    )
+    assert response.status_code == 303
+
+    statement = buyer.get("/account/statement").get_data(as_text=True)
+    assert text_of(statement, "held-total") != held_before
+    assert f'data-order="{order_id}"' in statement
+    order_row = statement.split(f'data-order="{order_id}"')[1].split("</tr>")[0]
+    assert 'data-state="fulfilled"' in order_row
+
+
+def test_an_enterprise_sees_its_own_statement_and_orders_and_never_another_s(demo_app, people):
+    order_of_b = place_organisation_order(demo_app, organisation_named(demo_app, ENTERPRISE_B), 5)
+    order_of_a = place_organisation_order(demo_app, organisation_named(demo_app, ENTERPRISE_A), 5)
+    client_a = demo_app.test_client()
+    sign_in(client_a, people["enterprise_buyer"])
+
+    page = client_a.get("/account/statement").get_data(as_text=True)
+    assert text_of(page, "statement-organisation").startswith(ENTERPRISE_A)
+    assert ENTERPRISE_B not in page
+    assert order_of_a in page
+    assert order_of_b not in page
+    assert 'id="holdings"' in page  # the demo sold credits to every enterprise
+    assert 'id="history"' in page
+
+    download = client_a.get("/account/statement.csv")
+    assert download.status_code == 200
+    assert download.headers["Content-Type"].startswith("text/csv")
+    text = download.get_data().decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][:4] == ["section", "seq", "time", "movement"]
+    assert {row[0] for row in rows[1:]} <= {"holding", "history"}
+    assert ENTERPRISE_B not in text
+    # The page never takes an organisation from the request: B's id in the query changes nothing.
+    b_id = organisation_named(demo_app, ENTERPRISE_B)
+    again = client_a.get(f"/account/statement?organisation_id={b_id}").get_data(as_text=True)
+    assert ENTERPRISE_B not in again
+
+
+def test_an_event_organiser_sees_its_events_with_their_public_pages_and_not_others(demo_app, people):
+    organiser = organisation_named(demo_app, "蓉城会展服务有限公司（测试）")
+    other = add_organisation(demo_app, "别家会展有限公司（测试）", "organiser")
+    ours = _event(demo_app, organiser, "蓉城科技博览会（测试）")
+    theirs = _event(demo_app, other, "别家年会（测试）")
+    client = demo_app.test_client()
+    sign_in(client, people["event_organiser"])
+
+    page = client.get("/account/events").get_data(as_text=True)
+    assert f'href="/events/{ours}"' in page
+    assert "蓉城科技博览会（测试）" in page
+    assert f'href="/events/{theirs}"' not in page
+    assert "别家年会（测试）" not in page
+    assert client.get(f"/events/{ours}").status_code == 200
+
+
+def _event(demo_app, organisation_id: int, name: str) -> int:
+    details = events.EventDetails(
+        name=name, starts_on=date(2026, 9, 1), ends_on=date(2026, 9, 2), place="成都市", attendees=800
+    )
+    activities = footprints.EventInputs(attendees=800, days=2, rail_passenger_km=Decimal(50_000))
+    with demo_app.app_context(), ledger_service().database.unit_of_work() as uow:
+        event = events.register_event(
+            uow.session,
+            organisation_id=organisation_id,
+            details=details,
+            activities=activities,
+            calculator_input={"rail_passenger_km": "50000"},
+            factors=footprints.packaged(),
+            now=datetime.now(UTC),
+        )
+        event_id = event.id
+        uow.commit()
+    return event_id
+
+
+def test_an_individual_is_told_where_their_orders_are(client, people):
+    sign_in(client, people["individual"])
+    page = client.get("/account/orders").get_data(as_text=True)
+    assert "订单链接" in text_of(page, "individual-orders-note")
+    assert 'href="/shop"' in page
