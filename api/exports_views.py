@@ -14,9 +14,11 @@ neutralised) from the tables :mod:`marketplace.export_tables` builds, which deci
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from flask import Response, request
+from sqlalchemy.orm import Session
 
 from api.auth import require_key
 from api.blueprint import api_blueprint as bp
@@ -29,30 +31,36 @@ from marketplace.csv_export import MEDIA_TYPE, to_csv
 from offsets.errors import Forbidden
 
 
-def csv_response(filename: str, table: export_tables.Table) -> Response:
-    """The table as a spreadsheet-safe CSV attachment named ``filename`` (ASCII, so no RFC 5987 needed)."""
+def csv_response(stem: str, table: export_tables.Table) -> Response:
+    """The table as a spreadsheet-safe CSV attachment named ``tanhui-<stem>-<YYYYMMDD>.csv`` (today in UTC;
+    ASCII, so no RFC 5987 needed)."""
+    filename = f"tanhui-{stem}-{datetime.now(UTC).strftime('%Y%m%d')}.csv"
     response = Response(to_csv(table.header, table.rows), status=200, content_type=MEDIA_TYPE)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def _stamp() -> str:
-    return datetime.now(UTC).strftime("%Y%m%d")
+def _public_export(stem: str, build: Callable[[Session], export_tables.Table]) -> Response:
+    """A public export: the table ``build`` makes from a read-only session, as ``csv_response(stem, …)``."""
+    with database().reading() as session:
+        table = build(session)
+    return csv_response(stem, table)
 
 
 @bp.get("/exports/lots.csv")
-@document("Every lot's public facts as CSV (UTF-8 with BOM, spreadsheet-safe)", tag="exports")
+@document(
+    "Every lot's public facts as CSV (UTF-8 with BOM, spreadsheet-safe)", media_type="text/csv", tag="exports"
+)
 def export_lots_csv() -> Response:
-    with database().reading() as session:
-        table = export_tables.lots_table(session)
-    return csv_response(f"tanhui-lots-{_stamp()}.csv", table)
+    return _public_export("lots", export_tables.lots_table)
 
 
 @bp.get("/exports/orders.csv")
 @document(
     "Orders as CSV: every order for the registry, an organisation's own orders for its buyer keys",
     roles=READER_ROLES,
+    media_type="text/csv",
     tag="exports",
 )
 def export_orders_csv() -> Response:
@@ -68,29 +76,27 @@ def export_orders_csv() -> Response:
         )
     with database().reading() as session:
         table = export_tables.orders_table(session, organisation_id=organisation_id)
-    return csv_response(f"tanhui-orders-{_stamp()}.csv", table)
+    return csv_response("orders", table)
 
 
 @bp.get("/exports/retirements.csv")
 @document(
     "Every retirement on the ledger as CSV, pseudonymised: private individuals appear as 匿名",
+    media_type="text/csv",
     tag="exports",
 )
 def export_retirements_csv() -> Response:
-    with database().reading() as session:
-        table = export_tables.retirements_table(session)
-    return csv_response(f"tanhui-retirements-{_stamp()}.csv", table)
+    return _public_export("retirements", export_tables.retirements_table)
 
 
 @bp.get("/exports/certificates.csv")
 @document(
     "Every certificate as CSV, pseudonymised: a private individual's certificate without its name or id",
+    media_type="text/csv",
     tag="exports",
 )
 def export_certificates_csv() -> Response:
-    with database().reading() as session:
-        table = export_tables.certificates_table(session)
-    return csv_response(f"tanhui-certificates-{_stamp()}.csv", table)
+    return _public_export("certificates", export_tables.certificates_table)
 
 
 @bp.get("/organisations/<id:organisation_id>/statement.csv")
@@ -98,6 +104,7 @@ def export_certificates_csv() -> Response:
     "An organisation's statement as CSV: a row per held range, then a row per ledger entry (?from=&to=)",
     query="StatementQuerySchema",
     roles=READER_ROLES,
+    media_type="text/csv",
     tag="exports",
 )
 def export_statement_csv(organisation_id: int) -> Response:
@@ -106,6 +113,4 @@ def export_statement_csv(organisation_id: int) -> Response:
     query = StatementQuerySchema().load(request.args.to_dict())
     with database().reading() as session:
         result = statements.statement(session, organisation_id, since=query["from_"], until=query["to"])
-    return csv_response(
-        f"tanhui-statement-{organisation_id}-{_stamp()}.csv", export_tables.statement_table(result)
-    )
+    return csv_response(f"statement-{organisation_id}", export_tables.statement_table(result))

@@ -9,8 +9,9 @@ caller gets a 404, so that another organisation cannot even learn that an order 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from flask import Response, current_app, request, url_for
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -27,10 +28,10 @@ from api.responses import json_response
 from api.schemas_offsets import Kilograms, Strict, StrictBoolean, load_body
 from ledger.commands import RETIREMENT_REASONS
 from marketplace import order_store, quotes
-from marketplace.lots import LotError, LotFilters
+from marketplace.errors import MarketplaceError
+from marketplace.lots import LotFilters
 from marketplace.models import Certificate, MarketOrder
-from marketplace.money import MoneyError
-from marketplace.orders import OrderError, OrderKind
+from marketplace.orders import OrderKind
 from offsets.errors import Forbidden, NotFound
 from offsets.lifecycle import Role
 from offsets.models import PROJECT_TYPES, Organisation
@@ -154,13 +155,12 @@ class OrderSchema(Schema):
 # --- errors of the marketplace's domain, as problems naming the field -----------------------------------
 
 
-@bp.errorhandler(OrderError)
-@bp.errorhandler(LotError)
-@bp.errorhandler(MoneyError)
-def _marketplace_problem(error: OrderError | LotError | MoneyError) -> Response:
-    status = getattr(error, "status", 422)
-    code = getattr(error, "code", "invalid-order")
-    title = {409: "Conflict", 422: "Refused"}.get(status, "Error")
+@bp.errorhandler(MarketplaceError)
+def _marketplace_problem(error: MarketplaceError) -> Response:
+    """Every refusal of the marketplace (orders, lots, pre-orders, reversals, money), for every view of the
+    blueprint: its status, its code as the problem type, and the field at fault."""
+    status, code = error.status, error.code
+    title = {404: "Not found", 409: "Conflict", 422: "Refused"}.get(status, "Error")
     return problem(
         status,
         title,
@@ -188,24 +188,15 @@ def place_order_view() -> Response:
     body = load_body(OrderCreateSchema())
     kind = OrderKind(body["kind"])
     if kind is not OrderKind.INDIVIDUAL:
-        principal = _require_buyer(BUYER_ROLE_BY_KIND[kind])
+        principal = require_buyer(BUYER_ROLE_BY_KIND[kind])
     now = datetime.now(UTC)
     ttl_s = int(current_app.config.get("TANHUI_RESERVATION_TTL_S", order_store.DEFAULT_RESERVATION_TTL_S))
 
     def command(session: Session, anonymous_key: str | None = None) -> order_store.NewOrder:
         gift = body["gift"]
         beneficiary = body["beneficiary"] or {"name": gift["recipient_name"], "public": gift["public"]}
-        public = beneficiary["public"]
-        if public is None:
-            public = kind is not OrderKind.INDIVIDUAL
-        if kind is OrderKind.INDIVIDUAL:
-            organisation_id = None
-            display_name = body["display_name"] or ANONYMOUS_DISPLAY_NAME
-        else:
-            assert principal is not None
-            organisation = session.get(Organisation, principal.organisation_id)
-            assert organisation is not None
-            organisation_id, display_name = organisation.id, organisation.name
+        public = beneficiary_public(kind, beneficiary["public"])
+        organisation_id, display_name = buyer_of(session, kind, principal, body["display_name"])
         reason = GIFT_REASON if gift is not None else body["reason"] or order_store.REASON_BY_KIND[kind]
         filters = LotFilters(**(body["sourcing"] or {}))
         quantity_kg = body["quantity_kg"]
@@ -232,32 +223,13 @@ def place_order_view() -> Response:
         row = order_store.place_and_reserve(session, command(session, anonymous_key), now=now, ttl_s=ttl_s)
         return Created(order_document(session, row), location=url_for("api.get_order", order_id=row.id))
 
-    if principal is not None:
-        return run_creating(principal, work)
-    return _run_anonymous(work)
+    def replay(session: Session, key: str) -> Created | None:
+        row = session.scalar(select(MarketOrder).where(MarketOrder.anonymous_idempotency_key == key))
+        if row is None:
+            return None
+        return Created(order_document(session, row), location=url_for("api.get_order", order_id=row.id))
 
-
-def _run_anonymous(work: Any) -> Response:
-    """An order without a key: its Idempotency-Key is kept on the order (no API key to scope it by)."""
-    key = request.headers.get(HEADER)
-    if key is not None and not KEY_PATTERN.fullmatch(key):
-        raise InvalidIdempotencyKey("an Idempotency-Key is 1 to 255 visible ASCII characters", field=HEADER)
-    with database().unit_of_work() as uow:
-        if key is not None:
-            existing = uow.session.scalar(
-                select(MarketOrder).where(MarketOrder.anonymous_idempotency_key == key)
-            )
-            if existing is not None:
-                response = json_response(order_document(uow.session, existing), 201)
-                response.headers[REPLAYED_HEADER] = "true"
-                response.headers["Location"] = url_for("api.get_order", order_id=existing.id)
-                return response
-        created = work(uow.session, key)
-        uow.commit()
-    response = json_response(created.body, created.status)
-    if created.location:
-        response.headers["Location"] = created.location
-    return response
+    return run_creating_or_anonymous(principal, work, replay)
 
 
 @bp.get("/orders/<order_id>")
@@ -289,11 +261,6 @@ def record_invoice_payment_view(order_id: str) -> Response:
 
     def work(session: Session) -> Created:
         row = visible_order(session, order_id, principal)
-        buyer_account = None
-        if row.buyer_organisation_id is not None:
-            buyer_account = session.scalar(
-                select(Organisation.ledger_account_id).where(Organisation.id == row.buyer_organisation_id)
-            )
         order_store.record_invoice_payment(
             session,
             service.sequencer,
@@ -301,7 +268,7 @@ def record_invoice_payment_view(order_id: str) -> Response:
             reference=body["reference"],
             amount_fen=body["amount_fen"],
             now=datetime.now(UTC),
-            ledger_account_of_buyer=buyer_account,
+            ledger_account_of_buyer=order_store.buyer_ledger_account(session, row),
         )
         return Created(order_document(session, row), status=200)
 
@@ -314,11 +281,7 @@ def record_invoice_payment_view(order_id: str) -> Response:
 def visible_order(session: Session, order_id: str, principal: Principal | None) -> MarketOrder:
     """The order if the caller may see it; a 404 otherwise (never a hint that it exists)."""
     row = session.get(MarketOrder, order_id) if len(order_id) <= 64 else None
-    if row is None:
-        raise NotFound(f"no order {order_id}", field="order_id")
-    if row.buyer_organisation_id is None or (principal is not None and principal.is_registry):
-        return row
-    if principal is None or principal.organisation_id != row.buyer_organisation_id:
+    if row is None or not buyer_may_see(principal, row.buyer_organisation_id):
         raise NotFound(f"no order {order_id}", field="order_id")
     return row
 
@@ -373,15 +336,81 @@ def order_document(session: Session, row: MarketOrder) -> dict[str, Any]:
     }
 
 
-def _require_buyer(role: str) -> Principal:
-    """The caller, holding the buyer ``role`` (a marketplace role, not one of offsets.lifecycle.Role)."""
+# --- shared with the pre-order views: buyers, and creating without a key --------------------------------
+
+
+def require_buyer(role: str, what: str = "order") -> Principal:
+    """The caller, holding the buyer ``role`` (a marketplace role, not one of offsets.lifecycle.Role) needed
+    to place ``what`` (an order or a pre-order) for an organisation."""
     principal = optional_principal()
     if principal is None:
         raise Unauthorized(
-            "this kind of order needs an API key: 'Authorization: Bearer thk_…'", field="Authorization"
+            f"this kind of {what} needs an API key: 'Authorization: Bearer thk_…'", field="Authorization"
         )
     if principal.role != role:
         raise Forbidden(
-            f"a {principal.role} key may not place this order; it needs the role {role}", field="role"
+            f"a {principal.role} key may not place this {what}; it needs the role {role}", field="role"
         )
     return principal
+
+
+def buyer_of(
+    session: Session, kind: OrderKind, principal: Principal | None, display_name: str | None
+) -> tuple[int | None, str]:
+    """The buying organisation's id and name; an individual buys without one, under ``display_name``
+    (匿名 if none)."""
+    if kind is OrderKind.INDIVIDUAL:
+        return None, display_name or ANONYMOUS_DISPLAY_NAME
+    assert principal is not None
+    organisation = session.get(Organisation, principal.organisation_id)
+    assert organisation is not None
+    return organisation.id, organisation.name
+
+
+def beneficiary_public(kind: OrderKind, public: bool | None) -> bool:
+    """Individuals are private unless they opt in; events and enterprises are public unless they opt out."""
+    return kind is not OrderKind.INDIVIDUAL if public is None else public
+
+
+def buyer_may_see(principal: Principal | None, buyer_organisation_id: int | None) -> bool:
+    """An individual's order or pre-order is shown to whoever has its id; an organisation's only to its own
+    keys and the registry (anyone else is answered 404, never a hint that it exists)."""
+    if buyer_organisation_id is None or (principal is not None and principal.is_registry):
+        return True
+    return principal is not None and principal.organisation_id == buyer_organisation_id
+
+
+class CreatingWork(Protocol):
+    """A creating view's work in the caller's session, given the anonymous Idempotency-Key to keep."""
+
+    def __call__(self, session: Session, anonymous_key: str | None = None) -> Created: ...
+
+
+def run_creating_or_anonymous(
+    principal: Principal | None,
+    work: CreatingWork,
+    replay: Callable[[Session, str], Created | None],
+) -> Response:
+    """Run ``work`` once per Idempotency-Key: with an API key through :func:`run_creating`; without one (an
+    individual) the key is kept on the row ``work`` creates (no API key to scope it by), and ``replay``
+    finds that row again for a repeated request (201 with ``Idempotent-Replayed``)."""
+    if principal is not None:
+        return run_creating(principal, work)
+    key = request.headers.get(HEADER)
+    if key is not None and not KEY_PATTERN.fullmatch(key):
+        raise InvalidIdempotencyKey("an Idempotency-Key is 1 to 255 visible ASCII characters", field=HEADER)
+    with database().unit_of_work() as uow:
+        if key is not None:
+            existing = replay(uow.session, key)
+            if existing is not None:
+                response = json_response(existing.body, 201)
+                response.headers[REPLAYED_HEADER] = "true"
+                if existing.location:
+                    response.headers["Location"] = existing.location
+                return response
+        created = work(uow.session, key)
+        uow.commit()
+    response = json_response(created.body, created.status)
+    if created.location:
+        response.headers["Location"] = created.location
+    return response

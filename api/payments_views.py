@@ -159,6 +159,7 @@ def _provider(name: str | None) -> PaymentProvider:
     "Start paying a reserved order: a Stripe PaymentIntent (client secret and publishable key) or invoice "
     "instructions; the same open payment comes back while it is open",
     body="PaymentStartSchema",
+    body_required=False,
     response="PaymentSchema",
     status=201,
     optional_auth=True,

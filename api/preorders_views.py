@@ -11,33 +11,35 @@ the batch is issued and the pre-order converted into an order.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
-from flask import Response, request, url_for
+from flask import Response, url_for
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.auth import Principal, Unauthorized, optional_principal, require_role
+from api.auth import Principal, optional_principal, require_role
 from api.blueprint import api_blueprint as bp
 from api.context import database
-from api.idempotency import HEADER, KEY_PATTERN, REPLAYED_HEADER, Created, InvalidIdempotencyKey, run_creating
+from api.idempotency import Created, run_creating
 from api.openapi import document
-from api.problems import problem
+from api.orders_views import (
+    BUYER_ROLE_BY_KIND,
+    beneficiary_public,
+    buyer_may_see,
+    buyer_of,
+    require_buyer,
+    run_creating_or_anonymous,
+)
 from api.responses import json_response
 from api.schemas_offsets import Kilograms, Strict, StrictBoolean, load_body
 from ledger.commands import RETIREMENT_REASONS
 from marketplace import order_store, preorders
 from marketplace.orders import OrderKind
-from marketplace.preorders import PreorderError
 from marketplace.reversal_models import Preorder, PreorderListing
-from offsets.errors import Forbidden, NotFound
+from offsets.errors import NotFound
 from offsets.lifecycle import Role
-from offsets.models import Organisation
 
 ADMIN = Role.REGISTRY_ADMIN
-BUYER_ROLE_BY_KIND = {OrderKind.ENTERPRISE: "enterprise_buyer", OrderKind.EVENT: "event_organiser"}
-ANONYMOUS_DISPLAY_NAME = "匿名"
 MAX_LISTINGS = 500
 
 
@@ -122,19 +124,6 @@ class PreorderConversionSchema(Schema):
     outcomes = fields.List(fields.Dict(), metadata={"description": "{preorder_id, outcome, order_id, cause}"})
 
 
-@bp.errorhandler(PreorderError)
-def _preorder_problem(error: PreorderError) -> Response:
-    title = {404: "Not found", 409: "Conflict", 422: "Refused"}.get(error.status, "Error")
-    return problem(
-        error.status,
-        title,
-        str(error),
-        error.code,
-        field=error.field,
-        errors=[{"field": error.field, "message": error.message}],
-    )
-
-
 @bp.post("/preorder-listings")
 @document(
     "List a project's announced, not yet verified credits of a vintage for pre-order (预售), up to a cap",
@@ -186,26 +175,18 @@ def place_preorder(listing_id: int) -> Response:
     body = load_body(PreorderCreateSchema())
     kind = OrderKind(body["kind"])
     if kind is not OrderKind.INDIVIDUAL:
-        principal = _require_buyer(BUYER_ROLE_BY_KIND[kind])
+        principal = require_buyer(BUYER_ROLE_BY_KIND[kind], "pre-order")
     now = datetime.now(UTC)
 
     def work(session: Session, anonymous_key: str | None = None) -> Created:
-        if kind is OrderKind.INDIVIDUAL:
-            organisation_id = None
-            display_name = body["display_name"] or ANONYMOUS_DISPLAY_NAME
-        else:
-            assert principal is not None
-            organisation = session.get(Organisation, principal.organisation_id)
-            assert organisation is not None
-            organisation_id, display_name = organisation.id, organisation.name
-        public = body["beneficiary"]["public"]
+        organisation_id, display_name = buyer_of(session, kind, principal, body["display_name"])
         command = preorders.NewPreorder(
             kind=kind,
             quantity_kg=body["quantity_kg"],
             buyer_organisation_id=organisation_id,
             buyer_display_name=display_name,
             beneficiary_name=body["beneficiary"]["name"],
-            beneficiary_public=kind is not OrderKind.INDIVIDUAL if public is None else public,
+            beneficiary_public=beneficiary_public(kind, body["beneficiary"]["public"]),
             reason=body["reason"] or order_store.REASON_BY_KIND[kind],
             details=body["details"],
             anonymous_idempotency_key=anonymous_key,
@@ -216,9 +197,16 @@ def place_preorder(listing_id: int) -> Response:
             location=url_for("api.get_preorder", preorder_id=preorder.id),
         )
 
-    if principal is not None:
-        return run_creating(principal, work)
-    return _run_anonymous(work)
+    def replay(session: Session, key: str) -> Created | None:
+        preorder = session.scalar(select(Preorder).where(Preorder.anonymous_idempotency_key == key))
+        if preorder is None:
+            return None
+        return Created(
+            preorders.preorder_json(session, preorder),
+            location=url_for("api.get_preorder", preorder_id=preorder.id),
+        )
+
+    return run_creating_or_anonymous(principal, work, replay)
 
 
 @bp.get("/preorders/<preorder_id>")
@@ -266,47 +254,9 @@ def convert_preorder_listing(listing_id: int) -> Response:
     return run_creating(principal, work)
 
 
-def _run_anonymous(work: Any) -> Response:
-    """A pre-order without a key: its Idempotency-Key is kept on the pre-order (no API key to scope it by)."""
-    key = request.headers.get(HEADER)
-    if key is not None and not KEY_PATTERN.fullmatch(key):
-        raise InvalidIdempotencyKey("an Idempotency-Key is 1 to 255 visible ASCII characters", field=HEADER)
-    with database().unit_of_work() as uow:
-        if key is not None:
-            existing = uow.session.scalar(select(Preorder).where(Preorder.anonymous_idempotency_key == key))
-            if existing is not None:
-                response = json_response(preorders.preorder_json(uow.session, existing), 201)
-                response.headers[REPLAYED_HEADER] = "true"
-                response.headers["Location"] = url_for("api.get_preorder", preorder_id=existing.id)
-                return response
-        created = work(uow.session, key)
-        uow.commit()
-    response = json_response(created.body, created.status)
-    if created.location:
-        response.headers["Location"] = created.location
-    return response
-
-
 def _visible_preorder(session: Session, preorder_id: str, principal: Principal | None) -> Preorder:
     """The pre-order if the caller may see it; a 404 otherwise (never a hint that it exists)."""
     preorder = session.get(Preorder, preorder_id) if len(preorder_id) <= 64 else None
-    if preorder is None:
-        raise NotFound(f"no pre-order {preorder_id}", field="preorder_id")
-    if preorder.buyer_organisation_id is None or (principal is not None and principal.is_registry):
-        return preorder
-    if principal is None or principal.organisation_id != preorder.buyer_organisation_id:
+    if preorder is None or not buyer_may_see(principal, preorder.buyer_organisation_id):
         raise NotFound(f"no pre-order {preorder_id}", field="preorder_id")
     return preorder
-
-
-def _require_buyer(role: str) -> Principal:
-    principal = optional_principal()
-    if principal is None:
-        raise Unauthorized(
-            "this kind of pre-order needs an API key: 'Authorization: Bearer thk_…'", field="Authorization"
-        )
-    if principal.role != role:
-        raise Forbidden(
-            f"a {principal.role} key may not place this pre-order; it needs the role {role}", field="role"
-        )
-    return principal

@@ -8,6 +8,7 @@ run with the loss's issuance in api/monitoring_views.py). Each view is one unit 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Protocol
 
 from flask import Response, url_for
 from marshmallow import Schema, fields, validate
@@ -18,13 +19,11 @@ from api.blueprint import api_blueprint as bp
 from api.context import database
 from api.idempotency import Created, run_creating
 from api.openapi import document
-from api.problems import problem
 from api.responses import json_response
 from api.schemas_offsets import Strict, load_body
 from marketplace import reversals
 from marketplace.models import Lot
 from marketplace.reversal_models import LotStatusChange
-from marketplace.reversals import ReversalError
 from offsets.lifecycle import Role
 
 ADMIN = Role.REGISTRY_ADMIN
@@ -56,19 +55,6 @@ class LotStatusHistorySchema(Schema):
     changes = fields.List(fields.Nested(LotStatusChangeSchema))
 
 
-@bp.errorhandler(ReversalError)
-def _reversal_problem(error: ReversalError) -> Response:
-    title = {404: "Not found", 409: "Conflict", 422: "Refused"}.get(error.status, "Error")
-    return problem(
-        error.status,
-        title,
-        str(error),
-        error.code,
-        field=error.field,
-        errors=[{"field": error.field, "message": error.message}],
-    )
-
-
 @bp.post("/lots/<lot_id>/suspension")
 @document(
     "Suspend a listed lot (new reservations and quotes refuse it; reservations already held may complete)",
@@ -79,16 +65,7 @@ def _reversal_problem(error: ReversalError) -> Response:
     tag="marketplace",
 )
 def suspend_lot(lot_id: str) -> Response:
-    principal = require_role(ADMIN)
-    body = load_body(LotStatusChangeCreateSchema())
-
-    def work(session: Session) -> Created:
-        change = reversals.suspend_lot(
-            session, lot_id, actor=principal.actor.name, reason=body["reason"], now=datetime.now(UTC)
-        )
-        return _created(lot_id, change)
-
-    return run_creating(principal, work)
+    return _change_status(lot_id, reversals.suspend_lot)
 
 
 @bp.post("/lots/<lot_id>/resumption")
@@ -101,16 +78,7 @@ def suspend_lot(lot_id: str) -> Response:
     tag="marketplace",
 )
 def resume_lot(lot_id: str) -> Response:
-    principal = require_role(ADMIN)
-    body = load_body(LotStatusChangeCreateSchema())
-
-    def work(session: Session) -> Created:
-        change = reversals.resume_lot(
-            session, lot_id, actor=principal.actor.name, reason=body["reason"], now=datetime.now(UTC)
-        )
-        return _created(lot_id, change)
-
-    return run_creating(principal, work)
+    return _change_status(lot_id, reversals.resume_lot)
 
 
 @bp.get("/lots/<lot_id>/status-history")
@@ -127,8 +95,24 @@ def lot_status_history(lot_id: str) -> Response:
         return json_response({"lot_id": lot_id, "status": lot.status, "changes": changes})
 
 
-def _created(lot_id: str, change: LotStatusChange) -> Created:
-    return Created(
-        {"lot_id": lot_id, "status": change.to_status, "change": reversals.change_json(change)},
-        location=url_for("api.lot_status_history", lot_id=lot_id),
-    )
+class _StatusChanger(Protocol):
+    def __call__(
+        self, session: Session, lot_id: str, *, actor: str, reason: str, now: datetime
+    ) -> LotStatusChange: ...
+
+
+def _change_status(lot_id: str, change_status: _StatusChanger) -> Response:
+    """The registry admin suspends or resumes the lot with ``change_status``, once per Idempotency-Key."""
+    principal = require_role(ADMIN)
+    body = load_body(LotStatusChangeCreateSchema())
+
+    def work(session: Session) -> Created:
+        change = change_status(
+            session, lot_id, actor=principal.actor.name, reason=body["reason"], now=datetime.now(UTC)
+        )
+        return Created(
+            {"lot_id": lot_id, "status": change.to_status, "change": reversals.change_json(change)},
+            location=url_for("api.lot_status_history", lot_id=lot_id),
+        )
+
+    return run_creating(principal, work)

@@ -14,9 +14,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Response, request, url_for
 from marshmallow import Schema, fields, validate
@@ -41,6 +42,7 @@ REGISTRY = (Role.REGISTRY_ADMIN, Role.REVIEWER)
 REGISTRY_ROLE_NAMES = tuple(role.value for role in REGISTRY)
 DECIMAL_TEXT = frozenset({"farmer_share_percent", "sold_t"})
 """Fields JSON carries as exact decimal text and CSV writes as numbers."""
+SalesRow = TypeVar("SalesRow", sales.LotSales, sales.CountySales)
 
 
 class SalesQuerySchema(Strict):
@@ -150,14 +152,7 @@ ROUNDING = (
     tag="sales",
 )
 def get_lot_sales() -> Response:
-    require_role(*REGISTRY)
-    wants_csv = _wants_csv()
-    with database().reading() as session:
-        items = sales.lot_sales(session)
-    documents = [_lot_sales_document(item) for item in items]
-    if wants_csv:
-        return csv_response(f"tanhui-sales-lots-{_stamp()}.csv", _table(LotSalesSchema, documents))
-    return json_response({"items": documents, "totals": _totals(items), "rounding": ROUNDING})
+    return _sales_answer("sales-lots", LotSalesSchema, sales.lot_sales, _lot_sales_document)
 
 
 @bp.get("/sales/counties")
@@ -169,13 +164,23 @@ def get_lot_sales() -> Response:
     tag="sales",
 )
 def get_county_sales() -> Response:
+    return _sales_answer("sales-counties", CountySalesSchema, sales.county_sales, _county_sales_document)
+
+
+def _sales_answer(
+    stem: str,
+    schema: type[Schema],
+    read: Callable[[Session], list[SalesRow]],
+    document: Callable[[SalesRow], dict[str, Any]],
+) -> Response:
+    """For the registry's keys: the rows ``read`` gives, as JSON with their totals, or as CSV (``stem``)."""
     require_role(*REGISTRY)
     wants_csv = _wants_csv()
     with database().reading() as session:
-        items = sales.county_sales(session)
-    documents = [_county_sales_document(item) for item in items]
+        items = read(session)
+    documents = [document(item) for item in items]
     if wants_csv:
-        return csv_response(f"tanhui-sales-counties-{_stamp()}.csv", _table(CountySalesSchema, documents))
+        return csv_response(stem, _table(schema, documents))
     return json_response({"items": documents, "totals": _totals(items), "rounding": ROUNDING})
 
 
@@ -386,10 +391,6 @@ def _payout_document(row: FarmerPayout) -> dict[str, Any]:
         "corrects_payout_id": row.corrects_payout_id,
         "recorded_at": _utc(row.recorded_at).isoformat(),
     }
-
-
-def _stamp() -> str:
-    return datetime.now(UTC).strftime("%Y%m%d")
 
 
 def _utc(moment: datetime) -> datetime:

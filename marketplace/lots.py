@@ -20,6 +20,7 @@ from ledger.accounts import RETAIL
 from ledger.commands import Selection, Transfer, check_quantity_kg
 from ledger.models import Batch, Holding
 from ledger.sequencer import Sequencer
+from marketplace.errors import MarketplaceError
 from marketplace.models import Lot, LotReservation
 from marketplace.money import MoneyError, check_amount_fen
 from marketplace.orders import IDENTIFIER
@@ -31,19 +32,11 @@ MAX_LOT_ID_CHARS = 64
 POVERTY_LIST = "offsets/data/regions/poverty_counties.csv"
 
 
-class LotError(Exception):
+class LotError(MarketplaceError):
     """A request about lots or reservations that is refused; nothing has been written."""
 
     code = "lot-error"
     status = 422
-
-    def __init__(self, message: str, *, field: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.message}"
 
 
 class InvalidLot(LotError):

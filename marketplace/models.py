@@ -148,6 +148,8 @@ class MarketOrder(Base):
     """For an event order placed from a registered event (marketplace.events)."""
     gift_message: Mapped[str | None] = mapped_column(Text)
     """A gift's message to its recipient (the beneficiary); kept off the public ledger."""
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    """The signed-in individual who placed it (web pages), for their order history; ``None`` otherwise."""
 
 
 class MarketOrderEvent(Base):

@@ -8,22 +8,17 @@ offset they must receive in full (CONVENTIONS.md §3: "up for an offset someone 
 from __future__ import annotations
 
 from ledger import limits
+from marketplace.errors import MarketplaceError
 
 KG_PER_T = 1_000
 MAX_AMOUNT_FEN = 10**15
 """A limit on any single amount: ten trillion yuan, far beyond any order and exact in RFC 8785 JSON."""
 
 
-class MoneyError(Exception):
+class MoneyError(MarketplaceError):
     """An amount or price that is not a whole, positive number of fen within the limit."""
 
-    def __init__(self, message: str, *, field: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.message}"
+    code = "invalid-order"
 
 
 def check_amount_fen(value: object, field: str = "amount_fen") -> int:

@@ -30,6 +30,7 @@ from marketplace.lots import LotFilters, available_kg_of
 from marketplace.models import Certificate, Lot, LotReservation, MarketOrder, MarketOrderEvent
 from marketplace.money import price_fen
 from marketplace.orders import LotHold, Order, OrderKind, OrderState, Reservation
+from offsets.models import Organisation
 
 DEFAULT_RESERVATION_TTL_S = 30 * 60
 """Half an hour to pay; the registry may configure another (``TANHUI_RESERVATION_TTL_S``)."""
@@ -56,6 +57,8 @@ class NewOrder:
     """Accept this quote (marketplace.quotes): reserve exactly its lines at its prices, or refuse."""
     event_id: int | None = None
     gift_message: str | None = None
+    user_id: int | None = None
+    """The signed-in individual placing it on the pages, for their order history."""
 
 
 def new_order_id() -> str:
@@ -113,10 +116,11 @@ def place_and_reserve(
         quote_id=command.quote_id,
         event_id=command.event_id,
         gift_message=command.gift_message,
+        user_id=command.user_id,
     )
     session.add(row)
     session.flush()
-    _write_events(session, row, order)
+    write_events(session, row, order)
     return row
 
 
@@ -156,6 +160,42 @@ def stored_events(session: Session, order_id: str) -> Sequence[MarketOrderEvent]
     ).all()
 
 
+def write_events(session: Session, row: MarketOrder, order: Order) -> None:
+    """Insert the events of ``order`` not yet stored, and set the state they lead to.
+
+    The one place an order's events are written, whoever changed the order (this module, or
+    :func:`marketplace.preorders.convert_listing` for an order converted from a pre-order)."""
+    stored = session.scalar(select(func.count()).where(MarketOrderEvent.order_id == row.id)) or 0
+    for position, event in enumerate(order.events[stored:], start=stored):
+        session.add(
+            MarketOrderEvent(
+                order_id=row.id,
+                position=position,
+                source=event.source.value,
+                target=event.target.value,
+                at=event.at,
+                cause=event.cause.value,
+                detail=event.detail,
+                provider_event_id=event.provider_event_id,
+                paid_fen=event.paid_fen,
+                refunded_fen=event.refunded_fen,
+            )
+        )
+    row.state = order.state.value
+    session.flush()
+
+
+def buyer_ledger_account(session: Session, row: MarketOrder) -> str | None:
+    """The buyer organisation's ledger account (an enterprise's credits are transferred to it on
+    fulfilment), or ``None`` for an individual's order; what :func:`fulfil` takes as
+    ``ledger_account_of_buyer``."""
+    if row.buyer_organisation_id is None:
+        return None
+    return session.scalar(
+        select(Organisation.ledger_account_id).where(Organisation.id == row.buyer_organisation_id)
+    )
+
+
 def record_invoice_payment(
     session: Session,
     sequencer: Sequencer,
@@ -181,7 +221,7 @@ def record_invoice_payment(
         stock_available=stock_available,
         detail=f"invoice paid, reference {reference}",
     )
-    _write_events(session, row, after)
+    write_events(session, row, after)
     if after.state is OrderState.PAID:
         fulfil(session, sequencer, row, now=now, ledger_account_of_buyer=ledger_account_of_buyer)
     return row
@@ -209,7 +249,7 @@ def re_reserve_for_late_payment(session: Session, order: Order, *, now: datetime
 def save_order(session: Session, row: MarketOrder, order: Order) -> None:
     """Insert the events the state machine added to ``order`` and set the row's state; release the
     reservation if the order no longer holds stock (cancelled by a failed payment, refunded)."""
-    _write_events(session, row, order)
+    write_events(session, row, order)
     if not order.holds_stock and order.state is not OrderState.FULFILLED:
         reservations.release(session, row.id, now=order.last_at)
 
@@ -251,7 +291,7 @@ def fulfil(
         )
     [entry] = sequencer.append(session, [command])
     reservations.release(session, row.id, now=now)
-    _write_events(session, row, machine.fulfil(order, at=now, detail=f"ledger entry {entry.seq}"))
+    write_events(session, row, machine.fulfil(order, at=now, detail=f"ledger entry {entry.seq}"))
     row.fulfilment_seq = entry.seq
     if (
         entry.kind == "retire"
@@ -283,7 +323,7 @@ def expire_due_orders(session: Session, now: datetime) -> list[str]:
             continue
         after = machine.expire_if_due(load(session, row), now)
         if after.state is OrderState.EXPIRED and row.state != OrderState.EXPIRED.value:
-            _write_events(session, row, after)
+            write_events(session, row, after)
             expired.append(order_id)
     return expired
 
@@ -389,28 +429,6 @@ def _latest_reservation(session: Session, order_id: str) -> Reservation | None:
         reserved_at=_utc(latest),
         ttl_s=ttl_s,
     )
-
-
-def _write_events(session: Session, row: MarketOrder, order: Order) -> None:
-    """Insert the events of ``order`` not yet stored, and set the state they lead to."""
-    stored = session.scalar(select(func.count()).where(MarketOrderEvent.order_id == row.id)) or 0
-    for position, event in enumerate(order.events[stored:], start=stored):
-        session.add(
-            MarketOrderEvent(
-                order_id=row.id,
-                position=position,
-                source=event.source.value,
-                target=event.target.value,
-                at=event.at,
-                cause=event.cause.value,
-                detail=event.detail,
-                provider_event_id=event.provider_event_id,
-                paid_fen=event.paid_fen,
-                refunded_fen=event.refunded_fen,
-            )
-        )
-    row.state = order.state.value
-    session.flush()
 
 
 def _utc(moment: datetime) -> datetime:

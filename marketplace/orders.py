@@ -42,6 +42,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from ledger import limits
+from marketplace.errors import MarketplaceError
 from marketplace.money import MoneyError, check_amount_fen
 
 IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]*$")
@@ -121,19 +122,11 @@ PAID_STATES = frozenset({S.PAID, S.FULFILLED})
 """States in which the order keeps exactly its price; in every other state it keeps nothing."""
 
 
-class OrderError(Exception):
+class OrderError(MarketplaceError):
     """A request about an order that is refused; the order is unchanged."""
 
     code = "order-error"
     status = 422
-
-    def __init__(self, message: str, *, field: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.message}"
 
 
 class InvalidOrder(OrderError):

@@ -33,9 +33,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger import limits
+from marketplace import order_store
 from marketplace import orders as machine
+from marketplace.errors import MarketplaceError, check_utc, checked_text
 from marketplace.lots import LotFilters, available_kg
-from marketplace.models import Lot, LotReservation, MarketOrder, MarketOrderEvent
+from marketplace.models import Lot, LotReservation, MarketOrder
 from marketplace.money import MoneyError, check_amount_fen, price_fen
 from marketplace.orders import LotHold, OrderKind
 from marketplace.reversal_models import (
@@ -52,19 +54,11 @@ MAX_TEXT_CHARS = 200
 MAX_DETAILS_CHARS = 1000
 
 
-class PreorderError(Exception):
+class PreorderError(MarketplaceError):
     """A request about pre-orders that is refused; nothing has been written."""
 
     code = "preorder-error"
     status = 422
-
-    def __init__(self, message: str, *, field: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.message}"
 
 
 class PreorderNotFound(PreorderError):
@@ -202,14 +196,7 @@ def place_preorder(session: Session, listing_id: int, command: NewPreorder, *, n
     if (command.kind is OrderKind.INDIVIDUAL) != (command.buyer_organisation_id is None):
         raise PreorderError("individuals order without an organisation, others with theirs", field="kind")
     # The lock first, then every read that decides: a sum read before it could be stale.
-    listing = session.scalar(
-        select(PreorderListing)
-        .where(PreorderListing.id == listing_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if listing is None:
-        raise PreorderNotFound(f"no pre-order listing {listing_id}", field="listing_id")
+    listing = _locked_listing(session, listing_id)
     if session.scalar(select(PreorderConversion.id).where(PreorderConversion.listing_id == listing.id)):
         raise PreorderConflict(
             "the listing has been converted: order from its lot instead", field="listing_id"
@@ -296,14 +283,7 @@ def convert_listing(
         or not 1 <= ttl_s <= machine.MAX_RESERVATION_TTL_S
     ):
         raise PreorderError(f"must be 1 to {machine.MAX_RESERVATION_TTL_S} seconds", field="ttl_s")
-    listing = session.scalar(
-        select(PreorderListing)
-        .where(PreorderListing.id == listing_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if listing is None:
-        raise PreorderNotFound(f"no pre-order listing {listing_id}", field="listing_id")
+    listing = _locked_listing(session, listing_id)
     existing = session.scalar(select(PreorderConversion).where(PreorderConversion.listing_id == listing.id))
     if existing is not None:
         if existing.lot_id != lot_id:
@@ -388,7 +368,7 @@ def conversion_json(session: Session, result: ConversionResult) -> dict[str, Any
 
 def _order_from(session: Session, preorder: Preorder, lot: Lot, *, now: datetime, ttl_s: int) -> MarketOrder:
     """An ordinary order for the pre-order, reserved in ``lot`` at the pre-order's agreed price."""
-    order_id = "O-" + secrets.token_hex(16)
+    order_id = order_store.new_order_id()
     hold = LotHold(lot_id=lot.id, quantity_kg=preorder.quantity_kg)
     kind = OrderKind(preorder.kind)
     order = machine.place_order(order_id, kind, preorder.quantity_kg, preorder.price_fen, at=now)
@@ -428,23 +408,22 @@ def _order_from(session: Session, preorder: Preorder, lot: Lot, *, now: datetime
         )
     )
     session.flush()
-    for position, event in enumerate(order.events):
-        session.add(
-            MarketOrderEvent(
-                order_id=order_id,
-                position=position,
-                source=event.source.value,
-                target=event.target.value,
-                at=event.at,
-                cause=event.cause.value,
-                detail=event.detail,
-                provider_event_id=event.provider_event_id,
-                paid_fen=event.paid_fen,
-                refunded_fen=event.refunded_fen,
-            )
-        )
-    session.flush()
+    order_store.write_events(session, row, order)
     return row
+
+
+def _locked_listing(session: Session, listing_id: int) -> PreorderListing:
+    """The listing, its row locked for the rest of the transaction (``SELECT … FOR UPDATE``; on SQLite the
+    writing unit of work already holds the database's write lock) and read afresh under the lock."""
+    listing = session.scalar(
+        select(PreorderListing)
+        .where(PreorderListing.id == listing_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if listing is None:
+        raise PreorderNotFound(f"no pre-order listing {listing_id}", field="listing_id")
+    return listing
 
 
 def _canonical_sourcing() -> str:
@@ -477,17 +456,11 @@ def _check_money(value: object, field: str) -> None:
 
 
 def _text(value: object, field: str, max_chars: int) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise PreorderError("must be a non-empty text", field=field)
-    value = value.strip()
-    if len(value) > max_chars:
-        raise PreorderError(f"must be at most {max_chars} characters", field=field)
-    return value
+    return checked_text(value, field, max_chars, PreorderError)
 
 
 def _check_utc(at: object) -> None:
-    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() != timedelta(0):
-        raise PreorderError("must be a UTC time with its time zone", field="now")
+    check_utc(at, PreorderError)
 
 
 def _utc(moment: datetime) -> datetime:

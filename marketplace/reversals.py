@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from ledger.models import Batch
 from ledger.sequencer import Sequencer
+from marketplace.errors import MarketplaceError, check_utc, checked_text
 from marketplace.models import Lot
 from marketplace.reversal_models import BufferCompensation, BufferCompensationBatch, LotStatusChange
 from offsets.actors import Actor
@@ -48,19 +49,11 @@ MAX_REASON_CHARS = 1000
 MAX_ACTOR_CHARS = 200
 
 
-class ReversalError(Exception):
+class ReversalError(MarketplaceError):
     """A request about a lot's status or a compensation that is refused; nothing has been written."""
 
     code = "reversal-error"
     status = 422
-
-    def __init__(self, message: str, *, field: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.message}"
 
 
 class LotNotFound(ReversalError):
@@ -357,17 +350,11 @@ def _compensations(session: Session, ids: Iterable[int]) -> list[Compensation]:
 
 
 def _text(value: object, field: str, max_chars: int) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ReversalError("must be a non-empty text", field=field)
-    value = value.strip()
-    if len(value) > max_chars:
-        raise ReversalError(f"must be at most {max_chars} characters", field=field)
-    return value
+    return checked_text(value, field, max_chars, ReversalError)
 
 
 def _check_utc(at: object) -> None:
-    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() != timedelta(0):
-        raise ReversalError("must be a UTC time with its time zone", field="now")
+    check_utc(at, ReversalError)
 
 
 def _utc(moment: datetime) -> datetime:

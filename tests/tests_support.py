@@ -19,25 +19,53 @@ def add_registered_project(session, *, created_at, owner_account: str = "OWN-A",
 
     Written straight to the tables, for tests of what comes after registration (lots, orders).
     """
-    from datetime import date
-    from decimal import Decimal
-
-    from offsets.models import Organisation, Project
+    from offsets.models import Organisation
 
     owner = Organisation(
         name="业主甲", kind="project_owner", ledger_account_id=owner_account, created_at=created_at
     )
     session.add(owner)
     session.flush()
-    project = Project(
+    project = add_project(
+        session,
         code=code,
         name="盐源县造林碳汇",
-        project_type="afforestation",
         county_code="513423",
         zone="川西南",
-        area_mu=Decimal("1000"),
-        location={"type": "Point", "coordinates": [101.5, 27.4]},
         owner_id=owner.id,
+        created_at=created_at,
+        coordinates=(101.5, 27.4),
+    )
+    return owner, project
+
+
+def add_project(
+    session,
+    *,
+    code: str,
+    name: str,
+    county_code: str,
+    zone: str,
+    owner_id: int,
+    created_at,
+    coordinates: tuple[float, float] = (103.0, 30.0),
+):
+    """A registered afforestation project of 1,000 mu (AR-CM-001-V01, credited 2018–2040, 20 % buffer),
+    written straight to the tables."""
+    from datetime import date
+    from decimal import Decimal
+
+    from offsets.models import Project
+
+    project = Project(
+        code=code,
+        name=name,
+        project_type="afforestation",
+        county_code=county_code,
+        zone=zone,
+        area_mu=Decimal("1000"),
+        location={"type": "Point", "coordinates": list(coordinates)},
+        owner_id=owner_id,
         methodology="AR-CM-001-V01",
         standard="provincial",
         crediting_start=date(2018, 1, 1),
@@ -49,7 +77,61 @@ def add_registered_project(session, *, created_at, owner_account: str = "OWN-A",
     )
     session.add(project)
     session.flush()
-    return owner, project
+    return project
+
+
+def add_lot_in_own_project(
+    session,
+    sequencer,
+    *,
+    lot_id: str,
+    code: str,
+    project_name: str,
+    county: str,
+    zone: str,
+    quantity_kg: int,
+    price_fen_per_t: int,
+    at,
+    owner_name: str,
+    owner_account: str,
+    farmer_share_percent=None,
+) -> str:
+    """Project ``code`` in ``county`` of the owner ``owner_name`` (made with its ledger account
+    ``owner_account`` on first use), its 2021 batch of ``quantity_kg`` issued to the owner and listed whole
+    as ``lot_id``; ``farmer_share_percent`` as :func:`marketplace.lots.list_lot` takes it.
+
+    Returns the batch id."""
+    from sqlalchemy import select
+
+    from ledger.accounts import ensure_account
+    from ledger.commands import Allocation, Issue
+    from marketplace.lots import list_lot
+    from offsets.models import Organisation
+
+    ensure_account(session, "RETAIL", "retail", "零售库存")
+    owner = session.scalar(select(Organisation).where(Organisation.name == owner_name))
+    if owner is None:
+        owner = Organisation(name=owner_name, kind="project_owner", ledger_account_id=None, created_at=at)
+        session.add(owner)
+        session.flush()
+        owner.ledger_account_id = ensure_account(session, owner_account, "owner", owner_name).id
+        session.flush()
+    add_project(
+        session, code=code, name=project_name, county_code=county, zone=zone, owner_id=owner.id, created_at=at
+    )
+    issue = Issue(f"issue:{code}", code, "2021", 1, (Allocation(owner_account, quantity_kg),))
+    sequencer.append(session, [issue])
+    list_lot(
+        session,
+        sequencer,
+        lot_id=lot_id,
+        batch_id=issue.batch_id,
+        quantity_kg=quantity_kg,
+        price_fen_per_t=price_fen_per_t,
+        at=at,
+        farmer_share_percent=farmer_share_percent,
+    )
+    return issue.batch_id
 
 
 def add_listed_lot(session, sequencer, *, created_at, issued_kg: int, listed_kg: int, price_fen_per_t: int):
@@ -71,3 +153,52 @@ def add_listed_lot(session, sequencer, *, created_at, issued_kg: int, listed_kg:
         at=created_at,
     )
     return issue.batch_id
+
+
+def race_together(
+    pg_url: str,
+    racers: int,
+    attempt,
+    *,
+    doing: str,
+    barrier_timeout_s: float = 30,
+    join_timeout_s: float = 60,
+) -> list[BaseException | None]:
+    """Run ``attempt(database, index)`` for ``racers`` racers at once on PostgreSQL; what each raised.
+
+    Each racer has its own :class:`~ledger.database.Database` (engine and connection pool) on the test's
+    schema, as separate web workers would, connected before the race so that the race is not about
+    connecting; a :class:`threading.Barrier` releases them together. ``doing`` names what a racer still
+    running after ``join_timeout_s`` is stuck doing.
+    """
+    import threading
+
+    from sqlalchemy import text
+
+    from ledger.database import Database
+
+    databases = [Database(pg_url) for _ in range(racers)]
+    barrier = threading.Barrier(racers)
+    errors: list[BaseException | None] = [None] * racers
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait(barrier_timeout_s)
+            attempt(databases[index], index)
+        except BaseException as exc:  # recorded and asserted on by the test thread
+            errors[index] = exc
+
+    try:
+        for database in databases:
+            with database.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        threads = [threading.Thread(target=run, args=(i,), name=f"racer-{i}") for i in range(racers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(join_timeout_s)
+            assert not thread.is_alive(), f"{thread.name} is still {doing} after {join_timeout_s} s"
+    finally:
+        for database in databases:
+            database.dispose()
+    return errors

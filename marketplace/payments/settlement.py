@@ -42,7 +42,6 @@ from marketplace.models import MarketOrder
 from marketplace.orders import Cause, DuplicatePayment, Order, OrderError, OrderState
 from marketplace.payments.models import PaymentAttempt, PaymentRefund, WebhookEvent
 from marketplace.payments.provider import CURRENCY, EventKind, PaymentProvider, ProviderEvent, StartedPayment
-from offsets.models import Organisation
 
 MAX_OUTCOME_CHARS = 1000
 
@@ -350,11 +349,7 @@ def _fulfil(session: Session, sequencer: Sequencer, row: MarketOrder, *, now: da
 
     The fulfilment runs in a savepoint, so that a refusal undoes only its own writes, not the payment.
     """
-    account = None
-    if row.buyer_organisation_id is not None:
-        account = session.scalar(
-            select(Organisation.ledger_account_id).where(Organisation.id == row.buyer_organisation_id)
-        )
+    account = order_store.buyer_ledger_account(session, row)
     try:
         with session.begin_nested():
             order_store.fulfil(session, sequencer, row, now=now, ledger_account_of_buyer=account)

@@ -9,13 +9,12 @@ what the lot had available and every refusal is an :class:`InsufficientStock` th
 from __future__ import annotations
 
 import random
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select, text
-from tests_support import add_listed_lot
+from sqlalchemy import func, select
+from tests_support import add_listed_lot, race_together
 
 from ledger.database import Database
 from ledger.service import LedgerService
@@ -29,8 +28,6 @@ BUYERS = 20
 LOT_KG = 10_000
 EARLIER_KG = 7_000
 """Reserved before the race, so that the buyers compete for the last 3 t."""
-BARRIER_TIMEOUT_S = 30
-JOIN_TIMEOUT_S = 60
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
 
@@ -64,16 +61,7 @@ def test_twenty_buyers_racing_for_the_last_tonnes_never_oversell(
 ) -> None:
     quantities = [random.Random(index).randrange(100, 401) for index in range(BUYERS)]
     assert sum(quantities) > LOT_KG - EARLIER_KG, "the buyers must want more than is left"
-    databases = [Database(pg_url) for _ in range(BUYERS)]
-    try:
-        for database in databases:
-            # Connect now, not during the race; each buyer then reuses its pool's connection.
-            with database.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-        outcomes = race(databases, quantities)
-    finally:
-        for database in databases:
-            database.dispose()
+    outcomes = race(pg_url, quantities)
 
     won = [outcome for outcome in outcomes if outcome.allocation is not None]
     refused = [outcome for outcome in outcomes if outcome.error is not None]
@@ -103,25 +91,18 @@ def test_twenty_buyers_racing_for_the_last_tonnes_never_oversell(
     assert last_tonnes.verify().size == 2  # the issue and the listing transfer; reserving writes no entry
 
 
-def race(databases: list[Database], quantities: list[int]) -> list[Outcome]:
-    barrier = threading.Barrier(len(databases))
+def race(pg_url: str, quantities: list[int]) -> list[Outcome]:
+    """Each buyer reserves its quantity in any lot at the same moment."""
     outcomes = [Outcome(quantity) for quantity in quantities]
 
-    def buy(index: int) -> None:
-        try:
-            barrier.wait(BARRIER_TIMEOUT_S)
-            with databases[index].unit_of_work() as uow:
-                outcomes[index].allocation = reserve(
-                    uow.session, f"O-{index}", quantities[index], LotFilters(), now=T0, ttl_s=900
-                )
-                uow.commit()
-        except BaseException as exc:  # recorded and asserted on by the test thread
-            outcomes[index].error = exc
+    def buy(database: Database, index: int) -> None:
+        with database.unit_of_work() as uow:
+            outcomes[index].allocation = reserve(
+                uow.session, f"O-{index}", quantities[index], LotFilters(), now=T0, ttl_s=900
+            )
+            uow.commit()
 
-    threads = [threading.Thread(target=buy, args=(i,), name=f"buyer-{i}") for i in range(len(databases))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(JOIN_TIMEOUT_S)
-        assert not thread.is_alive(), f"{thread.name} is still reserving after {JOIN_TIMEOUT_S} s"
+    errors = race_together(pg_url, len(quantities), buy, doing="reserving")
+    for outcome, error in zip(outcomes, errors, strict=True):
+        outcome.error = error
     return outcomes

@@ -9,13 +9,12 @@ cap, every refusal is a :class:`CapExceeded` that was true when made, and placem
 from __future__ import annotations
 
 import random
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, text
-from tests_support import add_registered_project
+from sqlalchemy import select
+from tests_support import add_registered_project, race_together
 
 from ledger.database import Database
 from ledger.service import LedgerService
@@ -29,8 +28,6 @@ BUYERS = 20
 CAP_KG = 10_000
 EARLIER_KG = 7_000
 """Pre-ordered before the race, so that the buyers compete for the last 3 t."""
-BARRIER_TIMEOUT_S = 30
-JOIN_TIMEOUT_S = 60
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
 
@@ -78,15 +75,7 @@ def test_twenty_buyers_racing_for_the_last_tonnes_of_a_listing_never_exceed_its_
 ) -> None:
     quantities = [random.Random(index).randrange(100, 401) for index in range(BUYERS)]
     assert sum(quantities) > CAP_KG - EARLIER_KG, "the buyers must want more than is left"
-    databases = [Database(pg_url) for _ in range(BUYERS)]
-    try:
-        for database in databases:
-            with database.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-        outcomes = race(databases, listing_id, quantities)
-    finally:
-        for database in databases:
-            database.dispose()
+    outcomes = race(pg_url, listing_id, quantities)
 
     won = [outcome for outcome in outcomes if outcome.preorder_id is not None]
     refused = [outcome for outcome in outcomes if outcome.error is not None]
@@ -109,29 +98,19 @@ def test_twenty_buyers_racing_for_the_last_tonnes_of_a_listing_never_exceed_its_
     assert all(outcome.quantity_kg > CAP_KG - total_kg for outcome in refused)
 
 
-def race(databases: list[Database], listing_id: int, quantities: list[int]) -> list[Outcome]:
-    barrier = threading.Barrier(len(databases))
+def race(pg_url: str, listing_id: int, quantities: list[int]) -> list[Outcome]:
+    """Each buyer pre-orders its quantity from the listing at the same moment."""
     outcomes = [Outcome(quantity) for quantity in quantities]
 
-    def buy(index: int) -> None:
-        try:
-            barrier.wait(BARRIER_TIMEOUT_S)
-            with databases[index].unit_of_work() as uow:
-                preorder = place_preorder(
-                    uow.session,
-                    listing_id,
-                    command(quantities[index], f"buyer {index}"),
-                    now=datetime.now(UTC),
-                )
-                outcomes[index].preorder_id = preorder.id
-                uow.commit()
-        except BaseException as exc:  # recorded and asserted on by the test thread
-            outcomes[index].error = exc
+    def buy(database: Database, index: int) -> None:
+        with database.unit_of_work() as uow:
+            preorder = place_preorder(
+                uow.session, listing_id, command(quantities[index], f"buyer {index}"), now=datetime.now(UTC)
+            )
+            outcomes[index].preorder_id = preorder.id
+            uow.commit()
 
-    threads = [threading.Thread(target=buy, args=(i,), name=f"buyer-{i}") for i in range(len(databases))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(JOIN_TIMEOUT_S)
-        assert not thread.is_alive(), f"{thread.name} is still pre-ordering after {JOIN_TIMEOUT_S} s"
+    errors = race_together(pg_url, len(quantities), buy, doing="pre-ordering")
+    for outcome, error in zip(outcomes, errors, strict=True):
+        outcome.error = error
     return outcomes

@@ -11,8 +11,8 @@
   certificates; ``/account/statement.csv``, the same statement as the API's CSV (written by the one CSV
   writer from :func:`marketplace.export_tables.statement_table`), since the API's CSV needs an API key.
 - ``event_organiser``: ``/account/events``, the organisation's events with their public pages.
-- ``individual``: ``/account/orders`` explains where their orders are: an order has no user column (an
-  individual's order is theirs by its unguessable link), and the schema is not changed here.
+- ``individual``: ``/account/orders`` lists the micro-sink orders placed while signed in (``orders.user_id``);
+  an order placed without signing in stays theirs by its unguessable link alone.
 
 Every organisation page reads the signed-in user's own organisation id from the session's user, never
 from the request, so another organisation's data cannot be asked for.
@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from flask import abort, redirect, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
@@ -149,11 +149,7 @@ def confirm_invoice(order_id: str) -> Response | tuple[str, int]:
             row = session.get(MarketOrder, order_id) if len(order_id) <= MAX_ORDER_ID_CHARS else None
             if row is None:
                 abort(404)
-            buyer_account = None
-            if row.buyer_organisation_id is not None:
-                buyer_account = session.scalar(
-                    select(Organisation.ledger_account_id).where(Organisation.id == row.buyer_organisation_id)
-                )
+            buyer_account = order_store.buyer_ledger_account(session, row)
             order_store.record_invoice_payment(
                 session,
                 service.sequencer,
@@ -173,10 +169,14 @@ def confirm_invoice(order_id: str) -> Response | tuple[str, int]:
 
 
 def _organisation_orders(session: Session, organisation_id: int) -> list[dict[str, Any]]:
+    return _orders_where(session, MarketOrder.buyer_organisation_id == organisation_id)
+
+
+def _orders_where(session: Session, condition: ColumnElement[bool]) -> list[dict[str, Any]]:
     rows = session.execute(
         select(MarketOrder, Certificate.id)
         .outerjoin(Certificate, Certificate.order_id == MarketOrder.id)
-        .where(MarketOrder.buyer_organisation_id == organisation_id)
+        .where(condition)
         .order_by(MarketOrder.placed_at.desc(), MarketOrder.id)
         .limit(MAX_LISTED)
     ).all()
@@ -254,4 +254,7 @@ def account_events() -> str:
 @bp.get("/account/orders")
 @require_role(INDIVIDUAL)
 def account_orders() -> str:
-    return render_template("account_orders.html")
+    """The micro-sink orders this individual placed while signed in, newest first."""
+    with database().reading() as session:
+        orders = _orders_where(session, MarketOrder.user_id == current_user().id)
+    return render_template("account_orders.html", orders=orders, max_listed=MAX_LISTED)

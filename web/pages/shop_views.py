@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.context import database, ledger_service
+from api.users import INDIVIDUAL
 from marketplace import order_store
 from marketplace.lots import InsufficientStock, LotError, LotFilters
 from marketplace.models import Certificate, MarketOrder
@@ -37,6 +38,7 @@ from offsets import footprints
 from offsets.errors import OffsetsError
 from web.pages import pages_blueprint as bp
 from web.pages.shop_form import FIELDS, Purchase, read_purchase, read_quantity_kg
+from web.pages.sign_in import signed_in_user
 
 ANONYMOUS = "匿名"
 GIFT_REASON = "gift"
@@ -140,7 +142,15 @@ def _new_order(purchase: Purchase) -> order_store.NewOrder:
         filters=LotFilters(poverty_area_only=purchase.poverty_area_only, prefer_poverty_area=True),
         anonymous_idempotency_key=purchase.request_key,
         gift_message=purchase.gift_message if purchase.gift else None,
+        user_id=_signed_in_individual(),
     )
+
+
+def _signed_in_individual() -> int | None:
+    """The signed-in individual's user id, so that the order appears in their history; ``None`` for
+    anyone else (an organisation's user buys through its own journeys, not the micro-sink shop)."""
+    user = signed_in_user()
+    return user.id if user is not None and user.role == INDIVIDUAL else None
 
 
 def _order_with_key(session: Session, key: str | None) -> str | None:

@@ -10,7 +10,7 @@ from typing import Any
 from api_support import API, Party, ledger
 from flask import Flask
 from flask.testing import FlaskClient
-from sales_support import add_shared_lot
+from sales_support import add_shared_lots as add_lots
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 LOTS = (
@@ -21,22 +21,7 @@ LOTS = (
 
 
 def add_shared_lots(app: Flask) -> None:
-    service = ledger(app)
-    with service.database.unit_of_work() as uow:
-        for lot_id, code, county, zone, price, share in LOTS:
-            add_shared_lot(
-                uow.session,
-                service.sequencer,
-                lot_id=lot_id,
-                code=code,
-                county=county,
-                zone=zone,
-                quantity_kg=10_000,
-                price_fen_per_t=price,
-                farmer_share_percent=share,
-                at=T0,
-            )
-        uow.commit()
+    add_lots(ledger(app), LOTS, quantity_kg=10_000, at=T0)
 
 
 def buy_individual(client: FlaskClient, admin: Party, quantity_kg: int, *, zone: str, **changes: Any) -> dict:

@@ -18,6 +18,7 @@ from pages_support import (
     buy,
     hidden,
     organisation_named,
+    pay_demo,
     place_organisation_order,
     sign_in,
     sign_out,
@@ -392,4 +393,25 @@ def test_an_individual_is_told_where_their_orders_are(client, people):
     sign_in(client, people["individual"])
     page = client.get("/account/orders").get_data(as_text=True)
     assert "订单链接" in text_of(page, "individual-orders-note")
+    assert 'id="no-orders"' in page
     assert 'href="/shop"' in page
+
+
+def test_an_individuals_orders_placed_while_signed_in_are_listed_for_them_only(demo_app, client, people):
+    anonymous = demo_app.test_client()
+    before = buy(anonymous, name="匿名买家")
+    sign_in(client, people["individual"])
+
+    placed = buy(client, quantity_kg="30", name="个人陈")
+
+    assert placed.status_code == 303
+    order_id = placed.headers["Location"].rsplit("/", 1)[1]
+    assert pay_demo(client, f"/orders/{order_id}").status_code == 303
+    page = client.get("/account/orders").get_data(as_text=True)
+    assert f'data-order="{order_id}"' in page
+    assert 'class="certificate-link"' in page
+    assert before.headers["Location"].rsplit("/", 1)[1] not in page
+    other = demo_app.test_client()
+    add_user(demo_app, "another@example.cn", "individual", None)
+    sign_in(other, "another@example.cn")
+    assert order_id not in other.get("/account/orders").get_data(as_text=True)

@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sales_support import add_shared_lot
+from sales_support import add_shared_lots
 from sqlalchemy import delete, update
 from sqlalchemy.exc import DBAPIError
 
@@ -35,21 +35,7 @@ def market(request: pytest.FixtureRequest) -> LedgerService:
         ("L-B", "JJ01", "510104", "川中", 80_000, "12.5"),
         ("L-C", "YX01", "513434", "川西南", 33_333, "0"),
     ]
-    with service.database.unit_of_work() as uow:
-        for lot_id, code, county, zone, price, share in lots:
-            add_shared_lot(
-                uow.session,
-                service.sequencer,
-                lot_id=lot_id,
-                code=code,
-                county=county,
-                zone=zone,
-                quantity_kg=1_000,
-                price_fen_per_t=price,
-                farmer_share_percent=share,
-                at=T0,
-            )
-        uow.commit()
+    add_shared_lots(service, lots, quantity_kg=1_000, at=T0)
     buy(service, 1_200, LotFilters(prefer_poverty_area=True), pay=True)  # L-A 1,000 kg + L-C 200 kg
     buy(service, 10, LotFilters(zone="川中"), pay=True)  # L-B
     buy(service, 5, LotFilters(zone="川中"), pay=False)  # reserved, not sold
@@ -261,20 +247,7 @@ def test_an_order_re_reserved_after_a_late_payment_is_counted_once(market):
 def test_two_concurrent_payouts_cannot_both_fit_in_what_is_owed(pg_service):
     """PostgreSQL: the second payout waits for the first's lock on the lot, then sees it and is refused."""
     market = pg_service
-    with market.database.unit_of_work() as uow:
-        add_shared_lot(
-            uow.session,
-            market.sequencer,
-            lot_id="L-B",
-            code="JJ01",
-            county="510104",
-            zone="川中",
-            quantity_kg=1_000,
-            price_fen_per_t=80_000,
-            farmer_share_percent="12.5",
-            at=T0,
-        )
-        uow.commit()
+    add_shared_lots(market, [("L-B", "JJ01", "510104", "川中", 80_000, "12.5")], quantity_kg=1_000, at=T0)
     buy(market, 10, LotFilters(zone="川中"), pay=True)  # owes 100 fen
     first_holds_the_lock = threading.Event()
     outcomes: dict[str, object] = {}
