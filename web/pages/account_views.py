@@ -71,14 +71,18 @@ def _awaiting_invoices(session: Session) -> list[dict[str, Any]]:
     rows = session.execute(
         select(MarketOrder, Organisation.name)
         .outerjoin(Organisation, Organisation.id == MarketOrder.buyer_organisation_id)
-        .where(MarketOrder.state == OrderState.RESERVED.value)
-        .order_by(MarketOrder.placed_at, MarketOrder.id)
+        # An expired order may still receive a late bank transfer: confirming it re-reserves the stock and
+        # fulfils the order, or records the payment with its refund when the stock is gone
+        # (marketplace.orders); it must not be left without a way to record the money.
+        .where(MarketOrder.state.in_([OrderState.RESERVED.value, OrderState.EXPIRED.value]))
+        .order_by(MarketOrder.state.desc(), MarketOrder.placed_at, MarketOrder.id)
         .limit(MAX_LISTED)
     ).all()
     return [
         {
             "id": order.id,
             "kind": order.kind,
+            "state": order.state,
             "buyer": organisation_name or order.buyer_display_name,
             "quantity_kg": order.quantity_kg,
             "price_fen": order.price_fen,

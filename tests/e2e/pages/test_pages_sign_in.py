@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -28,11 +28,14 @@ from sqlalchemy import select
 
 from api.context import ledger_service
 from api.users import disable_user
-from marketplace import events
+from marketplace import events, order_store
+from marketplace.lots import LotFilters
 from marketplace.models import Certificate, MarketOrder
+from marketplace.orders import OrderKind
 from offsets import footprints
 from web.pages.sign_in import safe_next
 from web.pages.sign_in_throttle import FailedSignIns
+from web.scheduler import expire_reservations_job
 
 REGISTRY = "四川省林草碳汇登记簿（示例）"
 ENTERPRISE_A = "攀西示例钢铁有限公司（示例）"
@@ -415,3 +418,46 @@ def test_an_individuals_orders_placed_while_signed_in_are_listed_for_them_only(d
     add_user(demo_app, "another@example.cn", "individual", None)
     sign_in(other, "another@example.cn")
     assert order_id not in other.get("/account/orders").get_data(as_text=True)
+
+
+def test_a_late_transfer_for_an_expired_order_is_confirmed_and_the_order_fulfilled(demo_app, client, people):
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    with demo_app.app_context(), ledger_service().database.unit_of_work() as uow:
+        row = order_store.place_and_reserve(
+            uow.session,
+            order_store.NewOrder(
+                kind=OrderKind.INDIVIDUAL,
+                quantity_kg=9,
+                buyer_organisation_id=None,
+                buyer_display_name="匿名",
+                beneficiary_name="迟到转账",
+                beneficiary_public=False,
+                reason="personal_footprint",
+                details="",
+                filters=LotFilters(),
+            ),
+            now=an_hour_ago,
+            ttl_s=60,
+        )
+        order_id = row.id
+        uow.commit()
+    with demo_app.app_context():
+        assert order_id in expire_reservations_job(ledger_service())
+    sign_in(client, people["registry_admin"])
+    listing = client.get("/registry-admin/invoices").get_data(as_text=True)
+    row_html = listing.split(f'id="awaiting-{order_id}"')[1].split("</tr>")[0]
+    assert 'data-state="expired"' in row_html
+    amount = re.search(r'name="amount"[^>]*value="([0-9.]+)"', row_html).group(1)
+
+    confirmed = client.post(
+        f"/registry-admin/invoices/{order_id}",
+        data={
+            "csrf_token": hidden(listing, "csrf_token"),
+            "reference": "BANK-LATE-0001",
+            "amount": amount,
+            "unit": "yuan",
+        },
+    )
+
+    assert confirmed.status_code == 303
+    assert 'data-state="fulfilled"' in client.get(f"/orders/{order_id}").get_data(as_text=True)
