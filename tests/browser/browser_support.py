@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.support.ui import WebDriverWait
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -23,3 +25,30 @@ def require_browser(
     if environ.get("CI", "").lower() == "true":
         pytest.fail(message)
     pytest.skip(message)
+
+
+WAIT_S = 15
+PAGE_MARK = "tanhuiPreviousPage"
+
+
+def submit_and_wait(browser, button) -> None:
+    """Click a submit button and wait until the next page has loaded in place of this one.
+
+    The old page is marked with a window property that a new document does not have; this does not ask
+    the browser about elements of a document being replaced (which chromium may answer with an inspector
+    error instead of a stale-element one).
+    """
+    browser.execute_script(f"window.{PAGE_MARK} = true;")
+    button.click()
+
+    def next_page_loaded(driver) -> bool:
+        try:
+            return bool(
+                driver.execute_script(
+                    f"return window.{PAGE_MARK} === undefined && document.readyState === 'complete';"
+                )
+            )
+        except WebDriverException:  # the document is being replaced
+            return False
+
+    WebDriverWait(browser, WAIT_S).until(next_page_loaded)

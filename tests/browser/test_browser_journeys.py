@@ -4,7 +4,7 @@ buying 25 kg and paying (demo) up to the certificate, anonymity in the public re
 from __future__ import annotations
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
+from browser_support import submit_and_wait as submit_and_wait_for
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -18,20 +18,7 @@ def text(browser, element_id: str) -> str:
 
 def submit_and_wait(browser, button_id: str) -> None:
     """Click a submit button and wait until the next page has replaced this one."""
-    old = browser.find_element(By.TAG_NAME, "html")
-    browser.find_element(By.ID, button_id).click()
-    WebDriverWait(browser, WAIT_S).until(lambda _: _is_stale(old))
-    WebDriverWait(browser, WAIT_S).until(
-        lambda driver: driver.execute_script("return document.readyState") == "complete"
-    )
-
-
-def _is_stale(element) -> bool:
-    try:
-        element.is_enabled()
-    except StaleElementReferenceException:  # the page has been replaced
-        return True
-    return False
+    submit_and_wait_for(browser, browser.find_element(By.ID, button_id))
 
 
 def buy(browser, base_url: str, quantity: str, name: str, *, public: bool = False) -> None:

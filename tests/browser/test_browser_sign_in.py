@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
+from browser_support import submit_and_wait
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select
@@ -38,24 +38,6 @@ def registry_admin(browser_app) -> str:
     return ADMIN_EMAIL
 
 
-def _submit_and_wait(browser, button) -> None:
-    """Click a submit button and wait until the next page has replaced this one (as the journeys do)."""
-    old = browser.find_element(By.TAG_NAME, "html")
-    button.click()
-
-    def replaced(_: object) -> bool:
-        try:
-            old.is_enabled()
-        except StaleElementReferenceException:
-            return True
-        return False
-
-    WebDriverWait(browser, WAIT_S).until(replaced)
-    WebDriverWait(browser, WAIT_S).until(
-        lambda driver: driver.execute_script("return document.readyState") == "complete"
-    )
-
-
 def test_the_registry_admin_signs_in_confirms_an_invoice_and_sees_the_certificate(
     browser, base_url, registry_admin
 ):
@@ -64,7 +46,7 @@ def test_the_registry_admin_signs_in_confirms_an_invoice_and_sees_the_certificat
     quantity.clear()
     quantity.send_keys("9")
     browser.find_element(By.ID, "name").send_keys("转账买家")
-    _submit_and_wait(browser, browser.find_element(By.ID, "place-order"))
+    submit_and_wait(browser, browser.find_element(By.ID, "place-order"))
     order_id = browser.current_url.rstrip("/").rsplit("/", 1)[1]
     assert browser.find_element(By.ID, "order-state").get_attribute("data-state") == "reserved"
 
@@ -72,14 +54,14 @@ def test_the_registry_admin_signs_in_confirms_an_invoice_and_sees_the_certificat
     assert "/login?next=" in browser.current_url
     browser.find_element(By.ID, "email").send_keys(registry_admin)
     browser.find_element(By.ID, "password").send_keys(ADMIN_PASSWORD)
-    _submit_and_wait(browser, browser.find_element(By.ID, "sign-in"))
+    submit_and_wait(browser, browser.find_element(By.ID, "sign-in"))
     assert browser.current_url.endswith("/registry-admin/invoices")
     assert browser.find_element(By.ID, "account-link").text == "登记簿管理员甲"
 
     row = browser.find_element(By.ID, f"awaiting-{order_id}")
     row.find_element(By.NAME, "reference").send_keys("BANK-BROWSER-0001")
     assert row.find_element(By.NAME, "amount").get_attribute("value")  # the price, filled in
-    _submit_and_wait(browser, row.find_element(By.CSS_SELECTOR, "button.confirm-invoice"))
+    submit_and_wait(browser, row.find_element(By.CSS_SELECTOR, "button.confirm-invoice"))
 
     confirmation = browser.find_element(By.ID, "confirmation")
     assert confirmation.get_attribute("data-order") == order_id
@@ -89,7 +71,7 @@ def test_the_registry_admin_signs_in_confirms_an_invoice_and_sees_the_certificat
     WebDriverWait(browser, WAIT_S).until(lambda driver: "碳汇注销证书" in driver.title)
     assert "转账买家" in browser.find_element(By.ID, "certificate-beneficiary").text
 
-    _submit_and_wait(browser, browser.find_element(By.ID, "sign-out"))
+    submit_and_wait(browser, browser.find_element(By.ID, "sign-out"))
     assert browser.find_elements(By.ID, "sign-in-link")
     browser.get(f"{base_url}/registry-admin/invoices")
     assert "/login?next=" in browser.current_url
