@@ -55,11 +55,7 @@ def create_user(
     name = (display_name or "").strip()
     if not 1 <= len(name) <= MAX_NAME_CHARS:
         raise InvalidInput(f"a name of 1 to {MAX_NAME_CHARS} characters is required", field="display_name")
-    if not isinstance(password, str) or not MIN_PASSWORD_CHARS <= len(password) <= MAX_PASSWORD_CHARS:
-        raise InvalidInput(
-            f"a password of {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters is required",
-            field="password",
-        )
+    _check_new_password(password, "password")
     if role not in USER_ROLES:
         raise InvalidInput(f"role must be one of {', '.join(USER_ROLES)}", field="role")
     if role == INDIVIDUAL:
@@ -108,6 +104,44 @@ def authenticate(session: Session, *, email: str, password: str, now: datetime) 
     user.last_login_at = now
     session.flush()
     return user
+
+
+def change_password(
+    session: Session, user_id: int, *, current_password: str, new_password: str, now: datetime
+) -> User:
+    """The user changes their own password, proving the current one; other sessions end (see
+    ``password_changed_at``)."""
+    user = active_user(session, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id}", field="user")
+    if not check_password_hash(user.password_hash, current_password or ""):
+        raise InvalidInput("the current password is wrong", field="current_password")
+    if new_password == current_password:
+        raise InvalidInput("choose a password other than the current one", field="new_password")
+    return _set_password(session, user, new_password, "new_password", now)
+
+
+def reset_password(session: Session, email: str, new_password: str, *, now: datetime) -> User:
+    """The registry sets a user's password (a forgotten one); the user's sessions end."""
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        raise NotFound(f"no user {email}", field="email")
+    return _set_password(session, user, new_password, "password", now)
+
+
+def _set_password(session: Session, user: User, password: str, field: str, now: datetime) -> User:
+    _check_new_password(password, field)
+    user.password_hash = generate_password_hash(password)
+    user.password_changed_at = now
+    session.flush()
+    return user
+
+
+def _check_new_password(password: object, field: str) -> None:
+    if not isinstance(password, str) or not MIN_PASSWORD_CHARS <= len(password) <= MAX_PASSWORD_CHARS:
+        raise InvalidInput(
+            f"a password of {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters is required", field=field
+        )
 
 
 def disable_user(session: Session, email: str, *, now: datetime) -> User:

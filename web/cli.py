@@ -354,6 +354,33 @@ def users_create(email: str, name: str, role: str, organisation_id: int | None, 
     click.echo(user_id)
 
 
+@users.command("set-password")
+@click.argument("email")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    envvar="TANHUI_USER_PASSWORD",
+    help="asked for when not given (or TANHUI_USER_PASSWORD); at least 12 characters",
+)
+@with_appcontext
+def users_set_password(email: str, password: str) -> None:
+    """Set the password of the user with this address (a forgotten one); the user's sessions end."""
+    from datetime import UTC, datetime
+
+    from api.users import reset_password
+
+    try:
+        with ledger_service().database.unit_of_work() as uow:
+            user = reset_password(uow.session, email, password, now=datetime.now(UTC))
+            message = f"password set for {user.email}; signed-in sessions end"
+            uow.commit()
+    except LedgerError as exc:
+        fail(str(exc))
+    click.echo(message)
+
+
 @users.command("disable")
 @click.argument("email")
 @with_appcontext

@@ -14,6 +14,7 @@ from api.users import (
     SignInRefused,
     active_user,
     authenticate,
+    change_password,
     create_user,
     disable_user,
     principal_of,
@@ -211,3 +212,55 @@ def test_the_cli_creates_and_disables_users_and_fails_in_one_line(tmp_path):
     disabled = run_cli(tmp_path, "users", "disable", "w@example.cn")
     assert disabled.exit_code == 0
     assert disabled.stdout.strip() == "disabled w@example.cn (individual)"
+
+
+def test_a_user_changes_their_password_proving_the_current_one(service, enterprise_id):
+    user = new_user(service, organisation_id=enterprise_id)
+    later = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+
+    with service.database.unit_of_work() as uow:
+        with pytest.raises(InvalidInput) as wrong:
+            change_password(
+                uow.session, user.id, current_password="not it at all", new_password="x" * 12, now=later
+            )
+        assert wrong.value.field == "current_password"
+        with pytest.raises(InvalidInput) as short:
+            change_password(uow.session, user.id, current_password=PASSWORD, new_password="short", now=later)
+        assert short.value.field == "new_password"
+        with pytest.raises(InvalidInput) as same:
+            change_password(uow.session, user.id, current_password=PASSWORD, new_password=PASSWORD, now=later)
+        assert same.value.field == "new_password"
+        changed = change_password(
+            uow.session, user.id, current_password=PASSWORD, new_password="新的密码-for-2027", now=later
+        )
+        assert changed.password_changed_at == later
+        uow.commit()
+
+    with pytest.raises(SignInRefused):
+        sign_in(service, "buyer@example.cn", PASSWORD)
+    assert sign_in(service, "buyer@example.cn", "新的密码-for-2027").id == user.id
+
+
+def test_the_registry_resets_a_forgotten_password_from_the_cli(tmp_path):
+    assert run_cli(tmp_path, "db", "upgrade").exit_code == 0
+    created = run_cli(
+        tmp_path,
+        "users",
+        "create",
+        "--email",
+        "w@example.cn",
+        "--name",
+        "王",
+        "--role",
+        "individual",
+        password=PASSWORD,
+    )
+    assert created.exit_code == 0, created.output
+
+    reset = run_cli(tmp_path, "users", "set-password", "W@example.cn", password="a-new-password-2027")
+    unknown = run_cli(tmp_path, "users", "set-password", "nobody@example.cn", password="a-new-password-2027")
+
+    assert reset.exit_code == 0, reset.output
+    assert reset.stdout.strip() == "password set for w@example.cn; signed-in sessions end"
+    assert unknown.exit_code == 1
+    assert unknown.stderr.strip() == "tanhui: email: no user nobody@example.cn"

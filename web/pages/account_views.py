@@ -28,20 +28,22 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from api import users
 from api.context import database, ledger_service
-from api.users import INDIVIDUAL
+from api.users import INDIVIDUAL, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS
 from ledger.errors import LedgerError
 from marketplace import events, export_tables, order_store, statements
 from marketplace.csv_export import MEDIA_TYPE, to_csv
 from marketplace.journey_models import CarbonNeutralEvent
 from marketplace.models import Certificate, MarketOrder
 from marketplace.orders import OrderError, OrderState
+from offsets.errors import InvalidInput
 from offsets.lifecycle import Role
 from offsets.models import Organisation
 from web.pages import pages_blueprint as bp
 from web.pages.formatting import FEN_PER_YUAN
 from web.pages.invoice_form import read_invoice_payment
-from web.pages.sign_in import current_user, require_role
+from web.pages.sign_in import current_user, renew_session, require_role
 
 REGISTRY_ADMIN: Final = Role.REGISTRY_ADMIN.value
 ENTERPRISE_BUYER: Final = "enterprise_buyer"
@@ -62,6 +64,50 @@ PAGES_OF_ROLE: Final = {
 def account() -> str:
     user = current_user()
     return render_template("account.html", user=user, pages=PAGES_OF_ROLE.get(user.role, ()))
+
+
+# --- every user: their password ---------------------------------------------------------------------------
+
+
+def _password_page(
+    changed: bool = False, error: dict[str, Any] | None = None, status: int = 200
+) -> tuple[str, int]:
+    page = render_template(
+        "account_password.html",
+        changed=changed,
+        error=error,
+        min_chars=MIN_PASSWORD_CHARS,
+        max_chars=MAX_PASSWORD_CHARS,
+    )
+    return page, status
+
+
+@bp.get("/account/password")
+@require_role()
+def change_password_form() -> tuple[str, int]:
+    return _password_page(changed=request.args.get("changed") == "1")
+
+
+@bp.post("/account/password")
+@require_role()
+def change_password() -> Response | tuple[str, int]:
+    """Change the signed-in user's own password; their other sessions end, this one is renewed."""
+    current = request.form.get("current_password", "")
+    new = request.form.get("new_password", "")
+    if new != request.form.get("confirm_password", ""):
+        return _password_page(error={"field": "confirm_password"}, status=422)
+    user_id = current_user().id
+    try:
+        with database().unit_of_work() as uow:
+            users.change_password(
+                uow.session, user_id, current_password=current, new_password=new, now=datetime.now(UTC)
+            )
+            uow.commit()
+    except InvalidInput as refusal:
+        same = refusal.field == "new_password" and "other than" in refusal.message
+        return _password_page(error={"field": refusal.field, "same": same}, status=422)
+    renew_session(user_id)
+    return redirect(url_for("pages.change_password_form", changed="1"), code=303)
 
 
 # --- the registry: invoices awaiting confirmation ---------------------------------------------------------

@@ -93,7 +93,7 @@ def load_signed_in_user() -> None:
         return
     with database().reading() as db:
         user = active_user(db, user_id)
-        if user is None:
+        if user is None or _signed_in_before_password_change(user.password_changed_at, signed_in_at):
             session.clear()
             return
         organisation_name = (
@@ -109,6 +109,23 @@ def load_signed_in_user() -> None:
             organisation_id=user.organisation_id,
             organisation_name=organisation_name,
         )
+
+
+def _signed_in_before_password_change(changed_at: datetime | None, signed_in_at: int) -> bool:
+    """Whether the session predates the user's last password change (which ends every other session)."""
+    if changed_at is None:
+        return False
+    if changed_at.tzinfo is None:  # SQLite gives back the stored UTC moment without its offset
+        changed_at = changed_at.replace(tzinfo=UTC)
+    return signed_in_at < int(changed_at.timestamp())
+
+
+def renew_session(user_id: int) -> None:
+    """Start a fresh session for ``user_id`` (after signing in, or after changing the password)."""
+    session.clear()
+    session[USER_ID] = user_id
+    session[VERSION] = SESSION_VERSION
+    session[SIGNED_IN_AT] = int(time.time())
 
 
 def safe_next(target: str | None) -> str:
@@ -177,10 +194,7 @@ def sign_in() -> Response | tuple[str, int]:
     except SignInRefused:
         return _login_page(email, next_path, "refused", 401)
     limiter.forgive(key)
-    session.clear()
-    session[USER_ID] = user_id
-    session[VERSION] = SESSION_VERSION
-    session[SIGNED_IN_AT] = int(time.time())
+    renew_session(user_id)
     return redirect(next_path, code=303)
 
 

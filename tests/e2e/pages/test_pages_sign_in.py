@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -461,3 +462,55 @@ def test_a_late_transfer_for_an_expired_order_is_confirmed_and_the_order_fulfill
 
     assert confirmed.status_code == 303
     assert 'data-state="fulfilled"' in client.get(f"/orders/{order_id}").get_data(as_text=True)
+
+
+def test_changing_the_password_ends_other_sessions_and_keeps_this_one(demo_app, client, people):
+    other_device = demo_app.test_client()
+    sign_in(client, people["individual"])
+    sign_in(other_device, people["individual"])
+    assert other_device.get("/account").status_code == 200
+    form = client.get("/account/password").get_data(as_text=True)
+    token = hidden(form, "csrf_token")
+
+    mismatch = client.post(
+        "/account/password",
+        data={
+            "csrf_token": token,
+            "current_password": PASSWORD,
+            "new_password": "x" * 12,
+            "confirm_password": "y",
+        },
+    )
+    wrong = client.post(
+        "/account/password",
+        data={
+            "csrf_token": token,
+            "current_password": "not the password",
+            "new_password": "新密码-2027-abcdef",
+            "confirm_password": "新密码-2027-abcdef",
+        },
+    )
+    time.sleep(1.1)  # sessions are stamped to the second; the other device signed in before the change
+    changed = client.post(
+        "/account/password",
+        data={
+            "csrf_token": token,
+            "current_password": PASSWORD,
+            "new_password": "新密码-2027-abcdef",
+            "confirm_password": "新密码-2027-abcdef",
+        },
+    )
+
+    assert mismatch.status_code == 422
+    assert 'data-field="confirm_password"' in mismatch.get_data(as_text=True)
+    assert wrong.status_code == 422
+    assert 'data-field="current_password"' in wrong.get_data(as_text=True)
+    assert changed.status_code == 303
+    assert 'id="password-changed"' in client.get(changed.headers["Location"]).get_data(as_text=True)
+    assert client.get("/account").status_code == 200
+    assert other_device.get("/account").status_code == 302
+    assert sign_in(demo_app.test_client(), people["individual"]).status_code == 401
+    assert (
+        sign_in(demo_app.test_client(), people["individual"], password="新密码-2027-abcdef").status_code
+        == 303
+    )
