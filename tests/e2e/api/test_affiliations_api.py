@@ -8,6 +8,7 @@ import pytest
 from api_support import (
     API,
     Party,
+    add_key,
     assert_problem,
     register_project,
     submit_report,
@@ -291,3 +292,58 @@ def test_the_affiliation_routes_are_in_the_openapi_document(client):
     assert "registry_admin" in create["description"]
     assert "post" in paths[f"{API}/affiliations/{{affiliation_id}}/end"]
     assert "get" in paths[f"{API}/organisations/{{organisation_id}}/affiliations"]
+
+
+# --- declared when an organisation registers -----------------------------------------------------------
+
+
+def test_a_verifier_registered_with_a_declared_affiliation_cannot_verify_the_affiliated_owners_project(
+    app, client, admin, reviewer, owner
+):
+    project = register_project(owner, reviewer)
+    report = submit_report(owner, project["id"])
+
+    registered = admin.post(
+        "/organisations",
+        {
+            "name": "同一集团核查中心",
+            "kind": "verifier",
+            "affiliations": [body_for(owner, "common_control")],
+        },
+    )
+
+    assert registered.status_code == 201, registered.get_json()
+    verifier_id = registered.get_json()["id"]
+    [declared] = admin.get(f"/organisations/{verifier_id}/affiliations").get_json()["items"]
+    assert declared["kind"] == "common_control"
+    assert sorted(item["id"] for item in declared["organisations"]) == sorted(
+        [verifier_id, owner.organisation_id]
+    )
+    verifier = add_key(app, client, verifier_id, "verifier")
+    refused = verifier.post(
+        f"/monitoring-reports/{report['id']}/verification", {"verified": True, "comments": "现场核查"}
+    )
+    assert_problem(refused, 403, "report_id")
+
+
+@pytest.mark.parametrize(
+    ("declared", "status", "field"),
+    [
+        ({"other_organisation_id": 99_999}, 404, "other_organisation_id"),
+        ({"other_organisation_id": "one"}, 400, "affiliations.0.other_organisation_id"),
+        ({"kind": "friends"}, 400, "affiliations.0.kind"),
+    ],
+)
+def test_a_bad_declaration_refuses_the_registration_and_registers_nothing(
+    app, admin, owner, declared, status, field
+):
+    before = table_counts(app)
+
+    response = admin.post(
+        "/organisations",
+        {"name": "声明有误的核查机构", "kind": "verifier", "affiliations": [body_for(owner) | declared]},
+    )
+
+    problem = assert_problem(response, status)
+    assert field in (problem.get("field"), *(error["field"] for error in problem.get("errors", [])))
+    assert table_counts(app) == before
