@@ -316,12 +316,7 @@ def users() -> None:
     """People who sign in to the web pages: a role in one organisation, or an individual."""
 
 
-@users.command("create")
-@click.option("--email", required=True, help="the sign-in address")
-@click.option("--name", required=True, help="the name shown on pages and in audit trails")
-@click.option("--role", required=True, type=click.Choice(["individual", *ROLE_ORGANISATION_KINDS]))
-@click.option("--org", "organisation_id", type=int, default=None, help="organisation id (none: individual)")
-@click.option(
+password_option = click.option(
     "--password",
     prompt=True,
     hide_input=True,
@@ -329,6 +324,15 @@ def users() -> None:
     envvar="TANHUI_USER_PASSWORD",
     help="asked for when not given (or TANHUI_USER_PASSWORD); at least 12 characters",
 )
+"""A new password: asked for twice on a terminal, or from TANHUI_USER_PASSWORD in scripts."""
+
+
+@users.command("create")
+@click.option("--email", required=True, help="the sign-in address")
+@click.option("--name", required=True, help="the name shown on pages and in audit trails")
+@click.option("--role", required=True, type=click.Choice(["individual", *ROLE_ORGANISATION_KINDS]))
+@click.option("--org", "organisation_id", type=int, default=None, help="organisation id (none: individual)")
+@password_option
 @with_appcontext
 def users_create(email: str, name: str, role: str, organisation_id: int | None, password: str) -> None:
     """Create a user and print its id."""
@@ -356,14 +360,7 @@ def users_create(email: str, name: str, role: str, organisation_id: int | None, 
 
 @users.command("set-password")
 @click.argument("email")
-@click.option(
-    "--password",
-    prompt=True,
-    hide_input=True,
-    confirmation_prompt=True,
-    envvar="TANHUI_USER_PASSWORD",
-    help="asked for when not given (or TANHUI_USER_PASSWORD); at least 12 characters",
-)
+@password_option
 @with_appcontext
 def users_set_password(email: str, password: str) -> None:
     """Set the password of the user with this address (a forgotten one); the user's sessions end."""

@@ -160,51 +160,33 @@ def run_cli(tmp_path: Path, *args: str, password: str | None = None):
     return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
 
 
+def create_individual(tmp_path: Path, email: str):
+    return run_cli(
+        tmp_path,
+        "users",
+        "create",
+        "--email",
+        email,
+        "--name",
+        "王",
+        "--role",
+        "individual",
+        password=PASSWORD,
+    )
+
+
 def test_the_cli_creates_and_disables_users_and_fails_in_one_line(tmp_path):
     assert run_cli(tmp_path, "db", "upgrade").exit_code == 0
 
-    created = run_cli(
-        tmp_path,
-        "users",
-        "create",
-        "--email",
-        "w@example.cn",
-        "--name",
-        "王",
-        "--role",
-        "individual",
-        password=PASSWORD,
-    )
+    created = create_individual(tmp_path, "w@example.cn")
     assert created.exit_code == 0, created.output
     assert created.stdout.strip().isdigit()
 
-    duplicate = run_cli(
-        tmp_path,
-        "users",
-        "create",
-        "--email",
-        "W@example.cn",
-        "--name",
-        "王",
-        "--role",
-        "individual",
-        password=PASSWORD,
-    )
+    duplicate = create_individual(tmp_path, "W@example.cn")
     assert duplicate.exit_code == 1
     assert duplicate.stderr.strip() == "tanhui: email: w@example.cn is already registered"
 
-    short = run_cli(
-        tmp_path,
-        "users",
-        "create",
-        "--email",
-        "x@example.cn",
-        "--name",
-        "X",
-        "--role",
-        "individual",
-        password="short",
-    )
+    short = create_individual(tmp_path, "x@example.cn", password="short")
     assert short.exit_code == 1
     assert short.stderr.count("\n") == 1
     assert "password" in short.stderr
@@ -243,18 +225,7 @@ def test_a_user_changes_their_password_proving_the_current_one(service, enterpri
 
 def test_the_registry_resets_a_forgotten_password_from_the_cli(tmp_path):
     assert run_cli(tmp_path, "db", "upgrade").exit_code == 0
-    created = run_cli(
-        tmp_path,
-        "users",
-        "create",
-        "--email",
-        "w@example.cn",
-        "--name",
-        "王",
-        "--role",
-        "individual",
-        password=PASSWORD,
-    )
+    created = create_individual(tmp_path, "w@example.cn")
     assert created.exit_code == 0, created.output
 
     reset = run_cli(tmp_path, "users", "set-password", "W@example.cn", password="a-new-password-2027")
