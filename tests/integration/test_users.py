@@ -160,7 +160,7 @@ def run_cli(tmp_path: Path, *args: str, password: str | None = None):
     return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
 
 
-def create_individual(tmp_path: Path, email: str):
+def create_individual(tmp_path: Path, email: str, password: str = PASSWORD):
     return run_cli(
         tmp_path,
         "users",
@@ -171,7 +171,7 @@ def create_individual(tmp_path: Path, email: str):
         "王",
         "--role",
         "individual",
-        password=PASSWORD,
+        password=password,
     )
 
 
