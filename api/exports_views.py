@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from flask import Response, request
+from flask import Response, request, url_for
+from marshmallow import fields, validate
 from sqlalchemy.orm import Session
 
 from api.auth import require_key
@@ -25,6 +26,7 @@ from api.blueprint import api_blueprint as bp
 from api.context import database
 from api.openapi import document
 from api.quotes_views import BUYER_ROLES, READER_ROLES, require_own_organisation
+from api.schemas_offsets import Strict, load_query
 from api.statements_views import StatementQuerySchema
 from marketplace import export_tables, statements
 from marketplace.csv_export import MEDIA_TYPE, to_csv
@@ -81,22 +83,48 @@ def export_orders_csv() -> Response:
 
 @bp.get("/exports/retirements.csv")
 @document(
-    "Every retirement on the ledger as CSV, pseudonymised: private individuals appear as 匿名",
+    "Every retirement on the ledger as CSV, pseudonymised: private individuals appear as 匿名; paged by "
+    "ledger seq (?after_seq&limit, RFC 8288 Link rel=next)",
+    query="PageQuery",
     media_type="text/csv",
     tag="exports",
 )
 def export_retirements_csv() -> Response:
-    return _public_export("retirements", export_tables.retirements_table)
+    return _paged_export("retirements", export_tables.retirements_table)
 
 
 @bp.get("/exports/certificates.csv")
 @document(
-    "Every certificate as CSV, pseudonymised: a private individual's certificate without its name or id",
+    "Every certificate as CSV, pseudonymised: a private individual's certificate without its name or id; "
+    "paged by ledger seq (?after_seq&limit, RFC 8288 Link rel=next)",
+    query="PageQuery",
     media_type="text/csv",
     tag="exports",
 )
 def export_certificates_csv() -> Response:
-    return _public_export("certificates", export_tables.certificates_table)
+    return _paged_export("certificates", export_tables.certificates_table)
+
+
+class PageQuery(Strict):
+    after_seq = fields.Integer(load_default=-1, validate=validate.Range(min=-1, max=2**62))
+    """Start after this ledger seq: the ``Link: <…>; rel="next"`` header of the previous page gives it."""
+    limit = fields.Integer(
+        load_default=export_tables.MAX_EXPORT_ROWS,
+        validate=validate.Range(min=1, max=export_tables.MAX_EXPORT_ROWS),
+    )
+
+
+def _paged_export(stem: str, build: Callable[..., export_tables.Table]) -> Response:
+    """A public export paged by ledger seq: ``?after_seq&limit``; a page that is not the last carries an
+    RFC 8288 ``Link`` to the next, so a consumer never mistakes a page for the whole registry."""
+    query = load_query(PageQuery(), request.args)
+    with database().reading() as session:
+        table = build(session, after_seq=query["after_seq"], limit=query["limit"])
+    response = csv_response(stem, table)
+    if table.next_after_seq is not None:
+        next_page = url_for(request.endpoint or "", after_seq=table.next_after_seq, limit=query["limit"])
+        response.headers["Link"] = f'<{next_page}>; rel="next"'
+    return response
 
 
 @bp.get("/organisations/<id:organisation_id>/statement.csv")

@@ -40,13 +40,15 @@ from offsets.models import Organisation, Project
 
 ANONYMOUS = "匿名"
 MAX_EXPORT_ROWS = 100_000
-"""A limit on one export; a registry larger than this would page by date (not needed yet)."""
+"""A limit on one export (one page of the retirements and certificates, which page by ledger seq)."""
 
 
 @dataclass(frozen=True)
 class Table:
     header: tuple[str, ...]
     rows: list[tuple[Cell, ...]]
+    next_after_seq: int | None = None
+    """For an export paged by ledger seq: where the next page starts (``None`` on the last page)."""
 
 
 # --- lots -----------------------------------------------------------------------------------------------
@@ -232,31 +234,35 @@ class _Retirement:
     data: dict[str, Any]
 
 
-def retirements_table(session: Session) -> Table:
-    """Every ``retire`` entry of the ledger, by ``seq``, pseudonymised (see the module docstring)."""
-    retirements = [
-        _Retirement(seq, *_time_and_data(body))
-        for seq, body in session.execute(
-            select(Entry.seq, Entry.body)
-            .where(Entry.kind == "retire")
-            .order_by(Entry.seq)
-            .limit(MAX_EXPORT_ROWS)
-        )
-    ]
+def retirements_table(session: Session, *, after_seq: int = -1, limit: int = MAX_EXPORT_ROWS) -> Table:
+    """The ``retire`` entries of the ledger after ``after_seq``, by ``seq``, at most ``limit`` of them,
+    pseudonymised (see the module docstring)."""
+    found = session.execute(
+        select(Entry.seq, Entry.body)
+        .where(Entry.kind == "retire", Entry.seq > after_seq)
+        .order_by(Entry.seq)
+        .limit(limit + 1)
+    ).all()
+    retirements = [_Retirement(seq, *_time_and_data(body)) for seq, body in found[:limit]]
     context = _PublicContext.load(session, retirements)
     return Table(
-        RETIREMENT_HEADER, [(*context.row(item), context.public_certificate_id(item)) for item in retirements]
+        RETIREMENT_HEADER,
+        [(*context.row(item), context.public_certificate_id(item)) for item in retirements],
+        next_after_seq=retirements[-1].seq if len(found) > limit else None,
     )
 
 
-def certificates_table(session: Session) -> Table:
-    """Every certificate, by creation, pseudonymised: no id for a private beneficiary's certificate."""
-    rows = session.execute(
+def certificates_table(session: Session, *, after_seq: int = -1, limit: int = MAX_EXPORT_ROWS) -> Table:
+    """The certificates of the retirements after ledger ``after_seq``, by that seq (one certificate per
+    retirement), at most ``limit``, pseudonymised: no id for a private beneficiary's certificate."""
+    found = session.execute(
         select(Certificate.id, Certificate.created_at, Entry.seq, Entry.body)
         .join(Entry, Entry.seq == Certificate.seq)
-        .order_by(Certificate.created_at, Certificate.seq)
-        .limit(MAX_EXPORT_ROWS)
+        .where(Certificate.seq > after_seq)
+        .order_by(Certificate.seq)
+        .limit(limit + 1)
     ).all()
+    rows = found[:limit]
     retirements = [_Retirement(seq, *_time_and_data(body)) for _, _, seq, body in rows]
     context = _PublicContext.load(session, retirements)
     return Table(
@@ -265,6 +271,7 @@ def certificates_table(session: Session) -> Table:
             (context.public_certificate_id(item), _utc(created_at), *context.row(item))
             for (_, created_at, _, _), item in zip(rows, retirements, strict=True)
         ],
+        next_after_seq=retirements[-1].seq if len(found) > limit else None,
     )
 
 

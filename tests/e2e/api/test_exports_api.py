@@ -158,3 +158,35 @@ def test_events_and_enterprises_are_public_even_when_their_beneficiary_is_not(
         "0",
     )
     assert "年会嘉宾" not in client.get(f"{API}/exports/certificates.csv").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("export", ["retirements", "certificates"])
+def test_a_large_export_is_paged_by_ledger_seq_with_a_link_to_the_next_page(app, client, admin, export):
+    add_shared_lots(app)
+    for quantity_kg in (1, 2, 3, 4, 5):
+        buy_individual(client, admin, quantity_kg, zone="川西南")
+    whole = read_csv(client.get(f"{API}/exports/{export}.csv"))
+    assert len(whole) == 5
+
+    pages, path = [], f"{API}/exports/{export}.csv?limit=2"
+    while path:
+        response = client.get(path)
+        assert response.status_code == 200
+        pages.append(read_csv(response))
+        link = response.headers.get("Link")
+        path = link.split(">")[0].removeprefix("<") if link else None
+        if link:
+            assert link.endswith('rel="next"')
+
+    assert [len(page) for page in pages] == [2, 2, 1]
+    assert [row for page in pages for row in page] == whole
+
+
+@pytest.mark.parametrize(
+    "query", ["after_seq=-2", "after_seq=x", "limit=0", "limit=100001", "after_seq=1&after_seq=2"]
+)
+def test_a_bad_page_request_is_refused_naming_the_parameter(client, query):
+    response = client.get(f"{API}/exports/retirements.csv?{query}")
+
+    problem = assert_problem(response, 400)
+    assert problem["field"] in ("after_seq", "limit")
