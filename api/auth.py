@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from api.context import database
 from api.models import ApiKey
 from ledger.errors import LedgerError
+from ledger.orm import as_utc
 from offsets.actors import Actor
 from offsets.errors import Conflict, Forbidden, InvalidInput, NotFound
 from offsets.lifecycle import Role
@@ -205,14 +206,9 @@ def _authenticate(token: str) -> Principal:
         raise Unauthorized(f"the API key {prefix} has been revoked", field="Authorization")
     now = datetime.now(UTC)
     # Only a stale timestamp costs a write (on SQLite, the database's write lock).
-    if last_used_at is None or _as_utc(last_used_at) < now - LAST_USED_RESOLUTION:
+    if last_used_at is None or as_utc(last_used_at) < now - LAST_USED_RESOLUTION:
         _touch(key_id, now)
     return Principal(key_id, prefix, key_name, role, organisation_id, organisation_name)
-
-
-def _as_utc(moment: datetime) -> datetime:
-    """SQLite gives back the stored UTC moment without its offset."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _touch(key_id: int, now: datetime) -> None:

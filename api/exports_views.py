@@ -15,7 +15,6 @@ neutralised) from the tables :mod:`marketplace.export_tables` builds, which deci
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from flask import Response, request, url_for
 from marshmallow import fields, validate
@@ -26,21 +25,11 @@ from api.blueprint import api_blueprint as bp
 from api.context import database
 from api.openapi import document
 from api.quotes_views import BUYER_ROLES, READER_ROLES, require_own_organisation
+from api.responses import csv_response
 from api.schemas_offsets import Strict, load_query
 from api.statements_views import StatementQuerySchema
 from marketplace import export_tables, statements
-from marketplace.csv_export import MEDIA_TYPE, to_csv
 from offsets.errors import Forbidden
-
-
-def csv_response(stem: str, table: export_tables.Table) -> Response:
-    """The table as a spreadsheet-safe CSV attachment named ``tanhui-<stem>-<YYYYMMDD>.csv`` (today in UTC;
-    ASCII, so no RFC 5987 needed)."""
-    filename = f"tanhui-{stem}-{datetime.now(UTC).strftime('%Y%m%d')}.csv"
-    response = Response(to_csv(table.header, table.rows), status=200, content_type=MEDIA_TYPE)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _public_export(stem: str, build: Callable[[Session], export_tables.Table]) -> Response:

@@ -28,6 +28,7 @@ from api.openapi import document
 from api.responses import json_response
 from api.schemas_offsets import Kilograms, Strict, load_body, load_query
 from ledger.models import Batch
+from ledger.orm import as_utc
 from marketplace.lots import MAX_LOT_ID_CHARS, LotFilters, available_kg_of, list_lot, matching_lots
 from marketplace.models import Lot
 from marketplace.orders import IDENTIFIER
@@ -202,12 +203,8 @@ def lot_documents(session: Session, lots: list[Lot]) -> list[dict[str, Any]]:
             "listed_kg": lot.listed_kg,
             "available_kg": available[lot.id] if lot.status == "listed" else 0,
             "status": lot.status,
-            "listed_at": _utc(lot.listed_at).isoformat(),
+            "listed_at": as_utc(lot.listed_at).isoformat(),
             "transfer_seq": lot.transfer_seq,
         }
         for lot in lots
     ]
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -26,6 +26,7 @@ from api.openapi import document
 from api.orders_views import BUYER_ROLE_BY_KIND, OrderSourcingSchema
 from api.responses import json_response
 from api.schemas_offsets import Kilograms, Strict, load_body
+from ledger.orm import as_utc
 from marketplace import quotes
 from marketplace.journey_models import Quote
 from marketplace.lots import LotFilters
@@ -151,8 +152,8 @@ def quote_document(session: Session, quote: Quote) -> dict[str, Any]:
             for line in lines
         ],
         "explanation": quote.explanation.split("\n"),
-        "created_at": _utc(quote.created_at).isoformat(),
-        "valid_until": _utc(quote.valid_until).isoformat(),
+        "created_at": as_utc(quote.created_at).isoformat(),
+        "valid_until": as_utc(quote.valid_until).isoformat(),
         "accepted_by_order_id": session.scalar(
             select(MarketOrder.id).where(MarketOrder.quote_id == quote.id)
         ),
@@ -179,8 +180,3 @@ def require_own_organisation(principal: Principal, organisation_id: int, *, regi
         return
     if principal.organisation_id != organisation_id:
         raise NotFound(f"no organisation {organisation_id}", field="organisation_id")
-
-
-def _utc(moment: datetime) -> datetime:
-    """SQLite gives back the stored UTC moment without its offset."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -26,11 +26,11 @@ from sqlalchemy.orm import Session
 from api.auth import require_role
 from api.blueprint import api_blueprint as bp
 from api.context import database
-from api.exports_views import csv_response
 from api.idempotency import HEADER, Created, InvalidIdempotencyKey, run_creating
 from api.openapi import document
-from api.responses import json_response
+from api.responses import csv_response, json_response
 from api.schemas_offsets import Kilograms, Strict, load_body
+from ledger.orm import as_utc
 from marketplace import sales
 from marketplace.export_tables import Table
 from marketplace.money import KG_PER_T, MAX_AMOUNT_FEN
@@ -382,17 +382,12 @@ def _payout_document(row: FarmerPayout) -> dict[str, Any]:
         "id": row.id,
         "lot_id": row.lot_id,
         "amount_fen": row.amount_fen,
-        "paid_at": _utc(row.paid_at).isoformat(),
+        "paid_at": as_utc(row.paid_at).isoformat(),
         "recipient_kind": row.recipient_kind,
         "recipient": row.recipient,
         "reference": row.reference,
         "note": row.note,
         "entered_by": row.entered_by,
         "corrects_payout_id": row.corrects_payout_id,
-        "recorded_at": _utc(row.recorded_at).isoformat(),
+        "recorded_at": as_utc(row.recorded_at).isoformat(),
     }
-
-
-def _utc(moment: datetime) -> datetime:
-    """SQLite gives back the stored UTC moment without its offset."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -7,6 +7,8 @@ schema.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -21,3 +23,12 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A ``DateTime(timezone=True)`` value read back as an aware UTC moment.
+
+    SQLite gives back the stored UTC moment without its offset; PostgreSQL gives it in the session's
+    time zone. Every reader of a stored time goes through here rather than a copy of its own.
+    """
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from ledger.entries import parse_body
 from ledger.models import Batch, Entry
+from ledger.orm import as_utc
 from marketplace.certificate_document import PURPOSES
 from marketplace.csv_export import Cell
 from marketplace.lots import available_kg_of
@@ -97,7 +98,7 @@ def lots_table(session: Session) -> Table:
                 lot.listed_kg,
                 available[lot.id],
                 lot.status,
-                _utc(lot.listed_at),
+                as_utc(lot.listed_at),
             )
             for lot, code, name in rows
         ],
@@ -161,7 +162,7 @@ def orders_table(session: Session, *, organisation_id: int | None) -> Table:
                 order.id,
                 order.kind,
                 order.state,
-                _utc(order.placed_at),
+                as_utc(order.placed_at),
                 order.buyer_organisation_id,
                 order.buyer_display_name,
                 order.quantity_kg,
@@ -268,7 +269,7 @@ def certificates_table(session: Session, *, after_seq: int = -1, limit: int = MA
     return Table(
         CERTIFICATE_HEADER,
         [
-            (context.public_certificate_id(item), _utc(created_at), *context.row(item))
+            (context.public_certificate_id(item), as_utc(created_at), *context.row(item))
             for (_, created_at, _, _), item in zip(rows, retirements, strict=True)
         ],
         next_after_seq=retirements[-1].seq if len(found) > limit else None,
@@ -457,8 +458,3 @@ def statement_table(statement: Statement) -> Table:
             )
         )
     return Table(STATEMENT_HEADER, rows)
-
-
-def _utc(moment: datetime) -> datetime:
-    """SQLite gives back the stored UTC moment without its offset."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -9,7 +9,7 @@ stock is what RETAIL holds of its batch, capped at what was listed, less what un
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -20,7 +20,7 @@ from ledger.accounts import RETAIL
 from ledger.commands import Selection, Transfer, check_quantity_kg
 from ledger.models import Batch, Holding
 from ledger.sequencer import Sequencer
-from marketplace.errors import MarketplaceError
+from marketplace.errors import MarketplaceError, check_utc
 from marketplace.models import Lot, LotReservation
 from marketplace.money import MoneyError, check_amount_fen
 from marketplace.orders import IDENTIFIER
@@ -116,7 +116,7 @@ def list_lot(
         check_amount_fen(price_fen_per_t, "price_fen_per_t")
     except MoneyError as error:
         raise InvalidLot(error.message, field=error.field) from error
-    _check_utc(at, "at")
+    check_utc(at, InvalidLot, "at")
 
     existing = session.get(Lot, lot_id)
     if existing is not None:
@@ -282,8 +282,3 @@ def _check_lot_id(value: object) -> None:
         raise InvalidLot(
             f"must be 1-{MAX_LOT_ID_CHARS} characters of letters, digits and ._:/@-", field="lot_id"
         )
-
-
-def _check_utc(at: object, field: str) -> None:
-    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() != timedelta(0):
-        raise InvalidLot("must be a UTC time with its time zone", field=field)

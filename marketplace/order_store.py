@@ -14,7 +14,7 @@ import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from ledger.accounts import RETAIL
 from ledger.commands import Beneficiary, Retire, Selection, Transfer
 from ledger.models import Holding
+from ledger.orm import as_utc
 from ledger.ranges import SerialRange
 from ledger.sequencer import Sequencer
 from marketplace import orders as machine
@@ -130,7 +131,7 @@ def load(session: Session, row: MarketOrder) -> Order:
         machine.OrderEvent(
             source=OrderState(event.source),
             target=OrderState(event.target),
-            at=_utc(event.at),
+            at=as_utc(event.at),
             cause=machine.Cause(event.cause),
             detail=event.detail,
             provider_event_id=event.provider_event_id,
@@ -144,7 +145,7 @@ def load(session: Session, row: MarketOrder) -> Order:
         kind=OrderKind(row.kind),
         quantity_kg=row.quantity_kg,
         price_fen=row.price_fen,
-        placed_at=_utc(row.placed_at),
+        placed_at=as_utc(row.placed_at),
         state=OrderState(row.state),
         reservation=_latest_reservation(session, row.id),
         events=tuple(events),
@@ -423,14 +424,9 @@ def _latest_reservation(session: Session, order_id: str) -> Reservation | None:
         .where(LotReservation.order_id == order_id, LotReservation.reserved_at == latest)
         .order_by(LotReservation.lot_id)
     ).all()
-    ttl_s = int((_utc(rows[0].expires_at) - _utc(rows[0].reserved_at)).total_seconds())
+    ttl_s = int((as_utc(rows[0].expires_at) - as_utc(rows[0].reserved_at)).total_seconds())
     return Reservation(
         holds=tuple(LotHold(row.lot_id, row.quantity_kg) for row in rows),
-        reserved_at=_utc(latest),
+        reserved_at=as_utc(latest),
         ttl_s=ttl_s,
     )
-
-
-def _utc(moment: datetime) -> datetime:
-    """SQLite gives back the stored UTC moment without its offset."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -26,13 +26,14 @@ import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger import limits
+from ledger.orm import as_utc
 from marketplace import order_store
 from marketplace import orders as machine
 from marketplace.errors import MarketplaceError, check_utc, checked_text
@@ -171,10 +172,10 @@ def listing_json(session: Session, listing: PreorderListing) -> dict[str, Any]:
         "remaining_kg": max(listing.cap_kg - placed, 0) if conversion is None else 0,
         "price_fen_per_t": listing.price_fen_per_t,
         "expected_issuance_on": listing.expected_issuance_on.isoformat(),
-        "created_at": _utc(listing.created_at).isoformat(),
+        "created_at": as_utc(listing.created_at).isoformat(),
         "status": "open" if conversion is None else "converted",
         "conversion": (
-            {"lot_id": conversion.lot_id, "at": _utc(conversion.at).isoformat()} if conversion else None
+            {"lot_id": conversion.lot_id, "at": as_utc(conversion.at).isoformat()} if conversion else None
         ),
     }
 
@@ -247,7 +248,7 @@ def preorder_json(session: Session, preorder: Preorder) -> dict[str, Any]:
         "beneficiary": {"name": preorder.beneficiary_name, "public": preorder.beneficiary_public},
         "reason": preorder.reason,
         "details": preorder.details,
-        "placed_at": _utc(preorder.placed_at).isoformat(),
+        "placed_at": as_utc(preorder.placed_at).isoformat(),
         "order_id": outcome.order_id if outcome is not None else None,
         "cause": outcome.cause if outcome is not None else None,
         "transferable": False,
@@ -352,7 +353,7 @@ def conversion_json(session: Session, result: ConversionResult) -> dict[str, Any
     return {
         "listing_id": result.conversion.listing_id,
         "lot_id": result.conversion.lot_id,
-        "at": _utc(result.conversion.at).isoformat(),
+        "at": as_utc(result.conversion.at).isoformat(),
         "converted_by": result.conversion.converted_by,
         "outcomes": [
             {
@@ -461,8 +462,3 @@ def _text(value: object, field: str, max_chars: int) -> str:
 
 def _check_utc(at: object) -> None:
     check_utc(at, PreorderError)
-
-
-def _utc(moment: datetime) -> datetime:
-    """SQLite gives back the stored UTC moment without its offset."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

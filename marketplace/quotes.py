@@ -21,7 +21,7 @@ import json
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from ledger import limits
 from ledger.commands import check_quantity_kg
 from ledger.errors import InvalidCommand, LedgerError
+from ledger.orm import as_utc
 from marketplace.journey_models import Quote, QuoteLine
 from marketplace.lots import InvalidLot, LotFilters, available_kg_of, find_lots
 from marketplace.models import Lot, LotReservation, MarketOrder
@@ -268,9 +269,9 @@ def reserve_quoted(
             .execution_options(populate_existing=True)
         )
     }
-    if now >= _utc(quote.valid_until):
+    if now >= as_utc(quote.valid_until):
         raise QuoteExpired(
-            f"the quote was valid until {_utc(quote.valid_until).isoformat()}; ask for a new one",
+            f"the quote was valid until {as_utc(quote.valid_until).isoformat()}; ask for a new one",
             field="quote_id",
         )
     accepted_by = session.scalar(select(MarketOrder.id).where(MarketOrder.quote_id == quote_id))
@@ -311,8 +312,3 @@ def check_quoted_total(session: Session, quote_id: str, total_fen: int) -> None:
         raise QuoteNoLongerHonoured(
             f"the order would cost {total_fen} fen, the quote said {quoted} fen", field="quote_id"
         )
-
-
-def _utc(moment: datetime) -> datetime:
-    """SQLite gives back the stored UTC moment without its offset."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

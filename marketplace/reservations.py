@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from ledger import limits
 from ledger.commands import check_quantity_kg
 from ledger.errors import InvalidCommand
+from marketplace.errors import check_utc
 from marketplace.lots import (
     InsufficientStock,
     InvalidLot,
@@ -120,7 +121,7 @@ def reserve(
         check_quantity_kg(quantity_kg)
     except InvalidCommand as error:
         raise InvalidLot(error.message, field="quantity_kg") from error
-    _check_utc(now)
+    check_utc(now, InvalidLot)
     if isinstance(ttl_s, bool) or not isinstance(ttl_s, int) or not 1 <= ttl_s <= MAX_RESERVATION_TTL_S:
         raise InvalidLot(f"must be 1 to {MAX_RESERVATION_TTL_S} seconds", field="ttl_s")
     filters.validate()
@@ -177,7 +178,7 @@ def active_holds(session: Session, order_id: str) -> tuple[LotHold, ...]:
 def release(session: Session, order_id: str, *, now: datetime) -> int:
     """Release the order's unreleased holds (cancelled, failed or fulfilled); the kilograms released."""
     _check_order_id(order_id)
-    _check_utc(now)
+    check_utc(now, InvalidLot)
     released_kg = sum(hold.quantity_kg for hold in active_holds(session, order_id))
     session.execute(
         update(LotReservation)
@@ -193,7 +194,7 @@ def expire_due(session: Session, now: datetime) -> list[str]:
     Returns the ids of the orders affected, so that the caller (the APScheduler job) moves each of them
     to ``expired`` (``orders.expire_if_due``) in the same transaction.
     """
-    _check_utc(now)
+    check_utc(now, InvalidLot)
     due = LotReservation.released_at.is_(None) & (LotReservation.expires_at <= now)
     order_ids = sorted(set(session.scalars(select(LotReservation.order_id).where(due))))
     session.execute(update(LotReservation).where(due).values(released_at=now, release_cause="expired"))
@@ -210,8 +211,3 @@ def _check_order_id(value: object) -> None:
             f"must be 1-{limits.MAX_REQUEST_ID_CHARS} characters of letters, digits and ._:/@-",
             field="order_id",
         )
-
-
-def _check_utc(at: object) -> None:
-    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() != timedelta(0):
-        raise InvalidLot("must be a UTC time with its time zone", field="now")

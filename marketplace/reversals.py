@@ -23,13 +23,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger.models import Batch
+from ledger.orm import as_utc
 from ledger.sequencer import Sequencer
 from marketplace.errors import MarketplaceError, check_utc, checked_text
 from marketplace.models import Lot
@@ -90,7 +91,7 @@ class Compensation:
             "monitoring_period": f"{self.period_start.isoformat()}/{self.period_end.isoformat()}",
             "cancel_seq": self.cancel_seq,
             "compensated_kg": self.compensated_kg,
-            "at": _utc(self.at).isoformat(),
+            "at": as_utc(self.at).isoformat(),
             "batches": list(self.batch_ids),
         }
 
@@ -256,7 +257,7 @@ def change_json(change: LotStatusChange, compensation: Compensation | None = Non
         "position": change.position,
         "from_status": change.from_status,
         "to_status": change.to_status,
-        "at": _utc(change.at).isoformat(),
+        "at": as_utc(change.at).isoformat(),
         "actor": change.actor,
         "reason": change.reason,
         "compensation": compensation.as_json() if compensation is not None else None,
@@ -355,8 +356,3 @@ def _text(value: object, field: str, max_chars: int) -> str:
 
 def _check_utc(at: object) -> None:
     check_utc(at, ReversalError)
-
-
-def _utc(moment: datetime) -> datetime:
-    """SQLite gives back the stored UTC moment without its offset."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

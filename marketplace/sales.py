@@ -28,13 +28,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from ledger.errors import LedgerError
+from ledger.orm import as_utc
 from marketplace.models import Lot, LotReservation, MarketOrder
 from marketplace.money import MAX_AMOUNT_FEN, MoneyError, check_amount_fen, price_fen
 from marketplace.sales_models import RECIPIENT_KINDS, FarmerPayout
@@ -560,7 +561,7 @@ def _terms(row: FarmerPayout) -> tuple[object, ...]:
     return (
         row.lot_id,
         amount,
-        _naive_utc(row.paid_at),
+        as_utc(row.paid_at),
         row.recipient_kind,
         row.recipient,
         row.reference,
@@ -573,20 +574,13 @@ def _terms_of(lot_id: str, payout: NewPayout) -> tuple[object, ...]:
     return (
         lot_id,
         payout.amount_fen,
-        _naive_utc(payout.paid_at),
+        as_utc(payout.paid_at),
         payout.recipient_kind,
         payout.recipient.strip(),
         payout.reference,
         payout.note.strip(),
         payout.corrects_payout_id,
     )
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    """SQLite gives back the stored UTC moment without its offset; compare both as naive UTC."""
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def _check_text(value: object, field_name: str, max_chars: int, *, required: bool) -> None:

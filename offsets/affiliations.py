@@ -42,6 +42,7 @@ from typing import Final
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from ledger.orm import as_utc
 from offsets.actors import Actor
 from offsets.errors import Conflict, Forbidden, InvalidInput, NotFound
 from offsets.lifecycle import Role
@@ -80,11 +81,6 @@ def canonical_pair(first_id: int, second_id: int) -> tuple[int, int]:
     return (first_id, second_id) if first_id < second_id else (second_id, first_id)
 
 
-def _as_utc(moment: datetime) -> datetime:
-    """SQLite gives back the stored UTC moment without its offset."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 @dataclass(frozen=True)
 class AffiliationFact:
     """One affiliation with what is known of its end: what the rule reads, free of the database."""
@@ -110,14 +106,14 @@ class AffiliationFact:
 
     def holds_at(self, at: datetime) -> bool:
         """In force at ``at``: begun, not past its term, not ended, not withdrawn."""
-        if self.recorded_in_error or _as_utc(self.valid_from) > at:
+        if self.recorded_in_error or as_utc(self.valid_from) > at:
             return False
-        return all(end is None or at < _as_utc(end) for end in (self.valid_to, self.ended_at))
+        return all(end is None or at < as_utc(end) for end in (self.valid_to, self.ended_at))
 
     def conflicts_at(self, at: datetime) -> bool:
         """Whether it conflicts at ``at``: a group affiliation while it holds; consulting once begun."""
         if self.kind == CONSULTING_ON_PROJECT:
-            return not self.recorded_in_error and _as_utc(self.valid_from) <= at
+            return not self.recorded_in_error and as_utc(self.valid_from) <= at
         return self.holds_at(at)
 
     def describe(self) -> str:
@@ -153,7 +149,7 @@ def find_conflicts(
     """
     assert at.tzinfo is not None, "a moment in UTC"
     assert max_hops >= 1, max_hops
-    at = _as_utc(at)
+    at = as_utc(at)
     facts = sorted(facts, key=lambda fact: fact.id)
     group_edges: dict[int, list[AffiliationFact]] = {}
     for fact in facts:
@@ -292,7 +288,7 @@ def record_affiliation(
         raise InvalidInput("an affiliation ends after it begins", field="valid_to")
     source = _text(command.source, "source", MAX_SOURCE_CHARS)
     for existing, ending in _recorded(session, first, second, command.kind, command.project_id):
-        open_ended = ending is None and (existing.valid_to is None or _as_utc(existing.valid_to) > valid_from)
+        open_ended = ending is None and (existing.valid_to is None or as_utc(existing.valid_to) > valid_from)
         if open_ended:
             raise Conflict(
                 f"affiliation {existing.id} records this already; end it before recording it again",
@@ -396,15 +392,15 @@ def end_affiliation(
     now = _moment(now, "now")
     existing = ending_of(session, affiliation)
     if existing is not None:
-        what = "withdrawn" if existing.recorded_in_error else f"ended at {_as_utc(existing.ended_at)}"
+        what = "withdrawn" if existing.recorded_in_error else f"ended at {as_utc(existing.ended_at)}"
         raise Conflict(f"affiliation {affiliation.id} was {what} already", field="affiliation_id")
     reason = _text(reason, "reason", MAX_REASON_CHARS)
     end = now if ended_at is None else _moment(ended_at, "ended_at")
     if recorded_in_error and ended_at is not None:
         raise InvalidInput("a withdrawn affiliation never held; give no ended_at", field="ended_at")
-    if not recorded_in_error and not _as_utc(affiliation.valid_from) < end <= now:
+    if not recorded_in_error and not as_utc(affiliation.valid_from) < end <= now:
         raise InvalidInput(
-            f"an affiliation ends after it began ({_as_utc(affiliation.valid_from)}) and not in the future",
+            f"an affiliation ends after it began ({as_utc(affiliation.valid_from)}) and not in the future",
             field="ended_at",
         )
     ending = AffiliationEnding(
@@ -427,9 +423,9 @@ def affiliation_status(
     fact = _fact(affiliation, ending)
     if fact.recorded_in_error:
         return "withdrawn"
-    if fact.ended_at is not None and _as_utc(fact.ended_at) <= at:
+    if fact.ended_at is not None and as_utc(fact.ended_at) <= at:
         return "ended"
-    if fact.valid_to is not None and _as_utc(fact.valid_to) <= at:
+    if fact.valid_to is not None and as_utc(fact.valid_to) <= at:
         return "expired"
     return "active" if fact.holds_at(at) else "pending"
 
@@ -461,9 +457,9 @@ def _fact(affiliation: OrganisationAffiliation, ending: AffiliationEnding | None
         organisation_a_id=affiliation.organisation_a_id,
         organisation_b_id=affiliation.organisation_b_id,
         kind=affiliation.kind,
-        valid_from=_as_utc(affiliation.valid_from),
-        valid_to=None if affiliation.valid_to is None else _as_utc(affiliation.valid_to),
-        ended_at=None if ending is None else _as_utc(ending.ended_at),
+        valid_from=as_utc(affiliation.valid_from),
+        valid_to=None if affiliation.valid_to is None else as_utc(affiliation.valid_to),
+        ended_at=None if ending is None else as_utc(ending.ended_at),
         recorded_in_error=bool(ending is not None and ending.recorded_in_error),
         project_id=affiliation.project_id,
     )

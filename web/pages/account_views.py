@@ -30,10 +30,10 @@ from werkzeug.wrappers import Response
 
 from api import users
 from api.context import database, ledger_service
+from api.responses import csv_response
 from api.users import INDIVIDUAL, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS
 from ledger.errors import LedgerError
 from marketplace import events, export_tables, order_store, statements
-from marketplace.csv_export import MEDIA_TYPE, to_csv
 from marketplace.journey_models import CarbonNeutralEvent
 from marketplace.models import Certificate, MarketOrder
 from marketplace.orders import OrderError, OrderState
@@ -270,13 +270,7 @@ def account_statement_csv() -> Response:
     organisation_id = _own_organisation_id()
     with database().reading() as session:
         result = statements.statement(session, organisation_id)
-    table = export_tables.statement_table(result)
-    # The headers of api/exports_views.csv_response (not imported: see web.pages.invoice_form).
-    response = Response(to_csv(table.header, table.rows), status=200, content_type=MEDIA_TYPE)
-    filename = f"tanhui-statement-{organisation_id}-{datetime.now(UTC).strftime('%Y%m%d')}.csv"
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return csv_response(f"statement-{organisation_id}", export_tables.statement_table(result))
 
 
 # --- an event organiser: its events ------------------------------------------------------------------------

@@ -9,6 +9,8 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from ledger.orm import as_utc
+
 KG_PER_T = 1_000
 FEN_PER_YUAN = 100
 CHINA_TIME = ZoneInfo("Asia/Shanghai")
@@ -48,9 +50,7 @@ def local_time(moment: datetime | str | None) -> str:
         return ""
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
-    if moment.tzinfo is None:  # SQLite returns the stored UTC moment without its offset
-        moment = moment.replace(tzinfo=ZoneInfo("UTC"))
-    return moment.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M") + " (UTC+8)"
+    return as_utc(moment).astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M") + " (UTC+8)"
 
 
 FILTERS = {"kg": kg, "tonnes": tonnes, "yuan": yuan, "mu": mu, "local_time": local_time}

@@ -32,6 +32,7 @@ from werkzeug.wrappers import Response
 
 from api.context import database
 from api.users import SignInRefused, active_user, authenticate
+from ledger.orm import as_utc
 from offsets.models import Organisation
 from web.pages import pages_blueprint as bp
 from web.pages.sign_in_throttle import DEFAULT_LIMIT, DEFAULT_WINDOW_S, FailedSignIns, address_key
@@ -113,11 +114,7 @@ def load_signed_in_user() -> None:
 
 def _signed_in_before_password_change(changed_at: datetime | None, signed_in_at: int) -> bool:
     """Whether the session predates the user's last password change (which ends every other session)."""
-    if changed_at is None:
-        return False
-    if changed_at.tzinfo is None:  # SQLite gives back the stored UTC moment without its offset
-        changed_at = changed_at.replace(tzinfo=UTC)
-    return signed_in_at < int(changed_at.timestamp())
+    return changed_at is not None and signed_in_at < int(as_utc(changed_at).timestamp())
 
 
 def renew_session(user_id: int) -> None:
