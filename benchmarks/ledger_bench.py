@@ -34,6 +34,7 @@ import os
 import platform
 import pstats
 import random
+import resource
 import sqlite3
 import statistics
 import subprocess
@@ -43,12 +44,14 @@ import time
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import orjson
 import psutil
 import rfc8785
 from alembic import command
@@ -61,7 +64,7 @@ from ledger.database import Database
 from ledger.entries import node_location, parse_body, parse_time
 from ledger.models import Entry, Head
 from ledger.service import LedgerConfig, LedgerService
-from ledger.verify import CHUNK_ENTRIES
+from ledger.verify_common import read_entries
 from migrations import alembic_config
 
 HERE = Path(__file__).resolve().parent
@@ -626,28 +629,42 @@ class RssSampler:
         }
 
 
-def bare_read_and_hash(database: Database) -> int:
-    """The baseline: read every entry row in verify's chunks and hash each body; nothing else."""
+def bare_read_and_hash(database: Database, *, canonical_check: bool = False) -> int:
+    """The baseline: read every entry row in verify's chunks and hash each body; nothing else.
+
+    With ``canonical_check`` (the "floor"), also parse each body with orjson and compare its sorted
+    re-serialisation with the stored bytes: the C-level work any verifier of the canonical-body contract
+    must do, with none of the ledger's Python-level checks, chain, tree or replay.
+    """
     count = 0
     expected = 0
     sha256 = hashlib.sha256
-    columns = (Entry.seq, Entry.request_id, Entry.kind, Entry.body, Entry.leaf_hash, Entry.subtree_hashes)
+    loads, dumps, sort_keys = orjson.loads, orjson.dumps, orjson.OPT_SORT_KEYS
     with database.reading() as session:
         while True:
-            rows = session.execute(
-                select(*columns).where(Entry.seq >= expected).order_by(Entry.seq).limit(CHUNK_ENTRIES)
-            ).all()
+            rows = read_entries(session, expected, None)  # the very statement verification reads with
             if not rows:
                 break
             for _seq, _request_id, _kind, body, _leaf, _nodes in rows:
-                sha256(b"\x00" + body.encode("utf-8")).digest()
+                raw = body.encode("utf-8")
+                sha256(b"\x00" + raw).digest()
+                if canonical_check and dumps(loads(raw), option=sort_keys) != raw:
+                    raise ValueError(f"entry {_seq} is not canonical")
                 count += 1
             expected = rows[-1][0] + 1
     return count
 
 
+VERIFY_MODES = {
+    "verify": "the ledger's full verification, one process",
+    "verify2": "the ledger's full verification, integrity checks in a second process (--jobs 2)",
+    "floor": "read, hash and orjson canonical round trip only",
+    "loop": "the baseline: read and hash",
+}
+
+
 def verify_worker(url: str, mode: str, profile_path: str | None = None) -> dict[str, Any]:
-    """Run in a fresh process: ``verify`` (the ledger's full verification) or ``loop`` (the baseline)."""
+    """Run in a fresh process, one of :data:`VERIFY_MODES`."""
     service = LedgerService(
         Database(url),
         LedgerConfig(origin=ORIGIN, signing_key_file=WORK / "none.key", create_key_if_missing=False),
@@ -660,38 +677,55 @@ def verify_worker(url: str, mode: str, profile_path: str | None = None) -> dict[
             started = time.perf_counter()
             if profiler:
                 profiler.enable()
-            count = service.verify().size if mode == "verify" else bare_read_and_hash(service.database)
+            if mode in ("verify", "verify2"):
+                count = service.verify(jobs=2 if mode == "verify2" else 1).size
+            else:
+                count = bare_read_and_hash(service.database, canonical_check=mode == "floor")
             if profiler:
                 profiler.disable()
             seconds = time.perf_counter() - started
         if profiler and profile_path:
             profiler.dump_stats(profile_path)
-        return {"entries": count, "seconds": seconds, "eps": count / seconds, **sampler.as_dict()}
+        # The integrity process's own peak (absolute, not growth): its memory counts too.
+        child_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+        return {
+            "entries": count,
+            "seconds": seconds,
+            "eps": count / seconds,
+            "child_peak_rss_mb": child_peak / MB,
+            **sampler.as_dict(),
+        }
     finally:
         service.database.dispose()
 
 
 def in_fresh_process(function: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(1) as pool:
-        return pool.apply(function, args)
+    # Not a multiprocessing.Pool: its workers are daemons, which may not start the integrity process.
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(function, *args).result()
 
 
 def bench_verify(url: str, profile: bool) -> dict[str, Any]:
     log("verify: warm-up pass of the bare loop")
     in_fresh_process(verify_worker, url, "loop")
-    log("verify: the ledger's verification")
-    ledger = in_fresh_process(verify_worker, url, "verify")
-    log(f"verify: {ledger['eps']:,.0f} entries/s; now the bare loop")
-    loop = in_fresh_process(verify_worker, url, "loop")
+    runs = {}
+    for mode in ("verify", "verify2", "floor", "loop"):
+        log(f"verify: {VERIFY_MODES[mode]}")
+        runs[mode] = in_fresh_process(verify_worker, url, mode)
+        log(f"verify: {runs[mode]['eps']:,.0f} entries/s")
     if profile:  # an extra pass under cProfile, kept out of the figures
         log("verify: one more pass under cProfile")
         in_fresh_process(verify_worker, url, "verify", str(WORK / "verify.prof"))
+    loop = runs["loop"]
     return {
-        "ledger": ledger,
+        "ledger": runs["verify"],
+        "ledger2": runs["verify2"],
+        "floor": runs["floor"],
         "baseline": loop,
-        "ratio": ledger["eps"] / loop["eps"],
-        "memory_ratio": ledger["rss_growth_mb"] / max(loop["rss_growth_mb"], 0.1),
+        "ratio": runs["verify"]["eps"] / loop["eps"],
+        "ratio2": runs["verify2"]["eps"] / loop["eps"],
+        "floor_ratio": runs["floor"]["eps"] / loop["eps"],
+        "memory_ratio": runs["verify"]["rss_growth_mb"] / max(loop["rss_growth_mb"], 0.1),
     }
 
 
@@ -1052,13 +1086,24 @@ def report_verify(results: dict[str, Any]) -> list[str]:
     ]  # fmt: skip
     for kind in ("sqlite", "pg"):
         v = results.get(kind, {}).get("verify")
-        if v:
-            ledger, loop = v["ledger"], v["baseline"]
+        if not v:
+            continue
+        loop = v["baseline"]
+        for label, key, ratio in (
+            ("1 process", "ledger", "ratio"),
+            ("2 processes (--jobs 2)", "ledger2", "ratio2"),
+            ("floor: read, hash, canonical round trip", "floor", "floor_ratio"),
+        ):
+            if key not in v:
+                continue
+            run = v[key]
+            memory = fmt(run["rss_growth_mb"], 1)
+            if key == "ledger2":
+                memory += f" + {fmt(run['child_peak_rss_mb'], 1)} peak of the second process"
             lines.append(
-                row(kind, fmt(ledger["entries"]), fmt(ledger["eps"]), fmt(loop["eps"]),
-                    f"**{v['ratio']:.3f}**",
-                    fmt(ledger["seconds"], 1), fmt(ledger["rss_growth_mb"], 1), fmt(loop["rss_growth_mb"], 1),
-                    fmt(v["memory_ratio"], 2))
+                row(f"{kind}, {label}", fmt(run["entries"]), fmt(run["eps"]), fmt(loop["eps"]),
+                    f"**{v[ratio]:.3f}**", fmt(run["seconds"], 1), memory, fmt(loop["rss_growth_mb"], 1),
+                    fmt(run["rss_growth_mb"] / max(loop["rss_growth_mb"], 0.1), 2))
             )  # fmt: skip
     return lines
 

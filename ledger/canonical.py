@@ -12,6 +12,7 @@ property test holds the two to the same bytes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -56,27 +57,43 @@ def parse_canonical_object(raw: bytes) -> dict[str, Any]:
 def _fast_path_applies(value: Any) -> bool:
     """True if ``orjson`` writes RFC 8785 bytes for ``value``; raises TypeError on floats.
 
-    Iterative, with exact type checks, because it runs on every body written and read.
+    Iterative, with exact type checks, because it runs on every body written and read: containers are
+    pushed, and the scalars inside them (mostly strings) are judged where they are found.
     """
+    if type(value) is not dict and type(value) is not list and type(value) is not tuple:
+        return _scalar_applies(value)
     applies = True
     pending = [value]
     while pending:
         item = pending.pop()
-        kind = type(item)
-        if kind is str or kind is bool or item is None:
-            continue
-        if kind is int:
-            applies = applies and -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER
-        elif kind is dict:
+        children: Iterable[Any]
+        if type(item) is dict:
             try:
                 applies = applies and "".join(item).isascii()
             except TypeError:  # a key that is not a string
                 applies = False
-            pending.extend(item.values())
-        elif kind is list or kind is tuple:
-            pending.extend(item)
-        elif isinstance(item, float):
-            raise TypeError("floats have no place in a ledger entry")
+            children = item.values()
         else:
-            applies = False
+            children = item
+        for child in children:
+            kind = type(child)
+            if kind is str:
+                continue
+            if kind is dict or kind is list or kind is tuple:
+                pending.append(child)
+            elif kind is int:
+                applies = applies and -MAX_SAFE_INTEGER <= child <= MAX_SAFE_INTEGER
+            elif kind is not bool and child is not None:
+                applies = _scalar_applies(child) and applies
     return applies
+
+
+def _scalar_applies(value: Any) -> bool:
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return bool(-MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER)
+    if isinstance(value, float):
+        raise TypeError("floats have no place in a ledger entry")
+    return False

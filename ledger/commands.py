@@ -35,6 +35,8 @@ REASONS_NEEDING_DETAILS = frozenset({"compliance_period", "event", "other"})
 
 def check_quantity_kg(value: object, field: str = "quantity_kg") -> int:
     """A positive whole number of kilograms within the ledger's limit, or :class:`InvalidCommand`."""
+    if type(value) is int and 0 < value <= limits.MAX_QUANTITY_KG:
+        return value
     if isinstance(value, bool) or value is None:
         raise InvalidCommand("must be a whole number of kilograms", field=field)
     if isinstance(value, float | Decimal):

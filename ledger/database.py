@@ -114,5 +114,11 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
+    @property
+    def shareable(self) -> bool:
+        """Whether another process can open the same database from :attr:`url` (not in-memory SQLite)."""
+        database = make_url(self.url).database
+        return not self.is_sqlite or database not in (None, "", ":memory:")
+
     def dispose(self) -> None:
         self.engine.dispose()

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from ledger import limits
 from ledger.canonical import canonical_bytes, parse_canonical_object
@@ -57,8 +56,9 @@ def make_body(*, seq: int, prev: str, time: str, kind: str, request_id: str, dat
     return body
 
 
-@dataclass(frozen=True)
-class ParsedBody:
+class ParsedBody(NamedTuple):
+    """A stored body, read strictly (a named tuple: one is made for every entry a verification reads)."""
+
     seq: int
     prev: str
     time: str
@@ -67,26 +67,35 @@ class ParsedBody:
     data: dict[str, Any]
 
 
+BODY_FIELDS = frozenset({"v", "seq", "prev", "time", "kind", "request", "data"})
+_HEX_DIGITS = "0123456789abcdef"
+
+
 def parse_body(raw: bytes) -> ParsedBody:
     """Read a stored body strictly; raises ``ValueError`` saying what is wrong."""
     value = parse_canonical_object(raw)
-    expected = {"v", "seq", "prev", "time", "kind", "request", "data"}
-    if set(value) != expected:
-        raise ValueError(f"body fields are {sorted(value)}, expected {sorted(expected)}")
+    if value.keys() != BODY_FIELDS:
+        raise ValueError(f"body fields are {sorted(value)}, expected {sorted(BODY_FIELDS)}")
     if value["v"] != BODY_VERSION:
         raise ValueError(f"unknown body version {value['v']!r}")
-    if not isinstance(value["seq"], int) or isinstance(value["seq"], bool) or value["seq"] < 0:
-        raise ValueError("seq is not a non-negative integer")
-    for name in ("prev", "request"):
-        text = value[name]
-        if not isinstance(text, str) or len(text) != 64 or text.strip("0123456789abcdef"):
-            raise ValueError(f"{name} is not 64 lowercase hex digits")
-    parse_time(value["time"])
-    if not isinstance(value["kind"], str) or not isinstance(value["data"], dict):
-        raise ValueError("kind must be text and data an object")
-    return ParsedBody(
-        value["seq"], value["prev"], value["time"], value["kind"], value["request"], value["data"]
+    seq, prev, time, kind, request, data = (
+        value["seq"],
+        value["prev"],
+        value["time"],
+        value["kind"],
+        value["request"],
+        value["data"],
     )
+    if type(seq) is not int or seq < 0:
+        raise ValueError("seq is not a non-negative integer")
+    if type(prev) is not str or len(prev) != 64 or prev.strip(_HEX_DIGITS):
+        raise ValueError("prev is not 64 lowercase hex digits")
+    if type(request) is not str or len(request) != 64 or request.strip(_HEX_DIGITS):
+        raise ValueError("request is not 64 lowercase hex digits")
+    parse_time(time)
+    if type(kind) is not str or type(data) is not dict:
+        raise ValueError("kind must be text and data an object")
+    return ParsedBody(seq, prev, time, kind, request, data)
 
 
 def node_location(level: int, index: int) -> tuple[int, int]:

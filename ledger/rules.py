@@ -208,7 +208,7 @@ def apply(state: HoldingsState, seq: int, kind: str, data: object) -> None:
     if kind == "issue":
         _apply_issue(state, seq, data)
     elif kind == "transfer":
-        _expect_keys(data, {"from", "to", "quantity_kg", "ranges"}, {"memo"})
+        _expect_keys(data, _TRANSFER_KEYS, _TRANSFER_OPTIONAL)
         source = _account(state, data["from"], "from")
         target = _account(state, data["to"], "to")
         if source == target:
@@ -222,12 +222,10 @@ def apply(state: HoldingsState, seq: int, kind: str, data: object) -> None:
             state.credit(target, batch, (start, end))
     elif kind in CLOSING_KINDS:
         if kind == "retire":
-            _expect_keys(
-                data, {"account", "quantity_kg", "ranges", "reason", "details", "beneficiary"}, set()
-            )
+            _expect_keys(data, _RETIRE_KEYS, _NO_KEYS)
             _check_retirement_claim(data)
         else:
-            _expect_keys(data, {"account", "quantity_kg", "ranges", "reason"}, set())
+            _expect_keys(data, _CANCEL_KEYS, _NO_KEYS)
             _exact_text(data["reason"], "reason", limits.MAX_REASON_CHARS, required=True)
         account = _account(state, data["account"], "account")
         closes = _checked_ranges(state, account, data)
@@ -287,10 +285,10 @@ def _check_retirement_claim(data: dict[str, Any]) -> None:
     if not isinstance(beneficiary, dict) or not isinstance(beneficiary.get("public"), bool):
         raise InvalidCommand("must be an object with a boolean 'public'", field="beneficiary")
     if beneficiary["public"]:
-        _expect_keys(beneficiary, {"public", "name"}, set())
+        _expect_keys(beneficiary, _PUBLIC_BENEFICIARY_KEYS, _NO_KEYS)
         _exact_text(beneficiary["name"], "beneficiary.name", limits.MAX_NAME_CHARS, required=True)
     else:
-        _expect_keys(beneficiary, {"public", "commitment"}, set())
+        _expect_keys(beneficiary, _PRIVATE_BENEFICIARY_KEYS, _NO_KEYS)
         commitment = beneficiary["commitment"]
         if not isinstance(commitment, str) or len(commitment) != 64 or commitment.strip("0123456789abcdef"):
             raise InvalidCommand("must be 64 lowercase hex digits", field="beneficiary.commitment")
@@ -316,10 +314,10 @@ def _checked_ranges(state: HoldingsState, account: str, data: dict[str, Any]) ->
             raise UnknownBatch(f"no batch {batch} has been issued", field="ranges.batch")
         start, end = _span(batch, item, quantity, "ranges")
         moves.append((batch, start, end))
-    ordered = sorted(moves)
-    for previous, current in pairwise(ordered):
-        if previous[0] == current[0] and current[1] <= previous[2]:
-            raise InvalidCommand("ranges overlap each other", field="ranges")
+    if len(moves) > 1:
+        for previous, current in pairwise(sorted(moves)):
+            if previous[0] == current[0] and current[1] <= previous[2]:
+                raise InvalidCommand("ranges overlap each other", field="ranges")
     total = sum(end - start + 1 for _, start, end in moves)
     if check_quantity_kg(data["quantity_kg"]) != total:
         raise InvalidCommand(
@@ -359,7 +357,14 @@ def _exact_text(value: object, field: str, max_chars: int, *, required: bool) ->
         raise InvalidCommand("must not have leading or trailing spaces", field=field)
 
 
+# Key sets as constants: apply() runs on every entry appended and every entry a verification replays.
 _RANGE_KEYS = frozenset({"batch", "start", "end", "serial"})
+_TRANSFER_KEYS = frozenset({"from", "to", "quantity_kg", "ranges"})
+_TRANSFER_OPTIONAL = frozenset({"memo"})
+_RETIRE_KEYS = frozenset({"account", "quantity_kg", "ranges", "reason", "details", "beneficiary"})
+_CANCEL_KEYS = frozenset({"account", "quantity_kg", "ranges", "reason"})
+_PUBLIC_BENEFICIARY_KEYS = frozenset({"public", "name"})
+_PRIVATE_BENEFICIARY_KEYS = frozenset({"public", "commitment"})
 _NO_KEYS: frozenset[str] = frozenset()
 
 
@@ -444,7 +449,10 @@ class MemoryState:
     def set_held(self, account: str, batch: str, spans: list[Span]) -> None:
         if spans:
             self.holdings[(account, batch)] = spans
-            self._by_account.setdefault(account, set()).add(batch)
+            batches = self._by_account.get(account)
+            if batches is None:
+                batches = self._by_account[account] = set()
+            batches.add(batch)
         else:
             self.holdings.pop((account, batch), None)
             self._by_account.get(account, set()).discard(batch)

@@ -107,11 +107,26 @@ class LedgerService:
             return checkpoints.known_verifiers(session)
 
     def verify(
-        self, pinned_keys: Sequence[str] = (), progress: Callable[[int], None] | None = None
+        self,
+        pinned_keys: Sequence[str] = (),
+        progress: Callable[[int], None] | None = None,
+        *,
+        jobs: int = 1,
     ) -> VerificationReport:
+        """Full verification; ``jobs=2`` checks integrity in a second process beside the replay."""
+        if jobs not in (1, 2):
+            raise ValueError("jobs must be 1 or 2")
+        if jobs == 2 and not self.database.shareable:
+            raise ValueError("an in-memory database cannot be read by a second process: use jobs=1")
         verifiers = self.verifiers(pinned_keys)
         with self.database.reading() as session:
-            return verify_ledger(session, verifiers, self.config.origin, progress=progress)
+            return verify_ledger(
+                session,
+                verifiers,
+                self.config.origin,
+                progress=progress,
+                parallel_url=self.database.url if jobs == 2 else None,
+            )
 
     def size(self) -> int:
         with self.database.reading() as session:

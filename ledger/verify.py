@@ -2,9 +2,14 @@
 
 One pass over the entries in ``seq`` order, a chunk at a time, recomputes every leaf hash, checks the
 body is canonical and the ``prev`` chain links, recomputes the stored subtree hashes and the root at every
-checkpoint, verifies every checkpoint's signature, and replays the rules of :mod:`ledger.rules` to rebuild
-the holdings, comparing them with the stored state: retired and cancelled ranges chunk by chunk as they
-happen, live holdings at the end. The first discrepancy stops it, naming the seq and what is wrong.
+checkpoint (:mod:`ledger.verify_integrity`), verifies every checkpoint's signature, and replays the rules
+of :mod:`ledger.rules` to rebuild the holdings, comparing them with the stored state: retired and
+cancelled ranges chunk by chunk as they happen, live holdings at the end. The first discrepancy stops it,
+naming the seq and what is wrong.
+
+With ``parallel_url`` the integrity checks run in a second process over their own connection while this
+one replays the rules; the report is the same, and the first problem in ``seq`` order is the one named
+(at the same seq, the integrity problem, as one process would find it first).
 """
 
 from __future__ import annotations
@@ -13,49 +18,28 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import zip_longest
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+import orjson
+from sqlalchemy import Select, Table, func, select
 from sqlalchemy.orm import Session
 
-from ledger import merkle
 from ledger.checkpoint import open_checkpoint
-from ledger.entries import GENESIS_PREV, parse_body
 from ledger.errors import LedgerError
 from ledger.models import Account, Batch, Checkpoint, ClosedRange, Entry, Head, Holding
 from ledger.note import NoteVerifier
 from ledger.rules import MemoryState, apply
 from ledger.serials import serial_number
-
-CHUNK_ENTRIES = 2_000
-
-
-class VerificationFailure(Exception):
-    """What is wrong, and where: ``what`` is one of the names in :data:`FAILURE_KINDS`."""
-
-    def __init__(self, seq: int | None, what: str, detail: str) -> None:
-        super().__init__(f"seq {seq}: {what}: {detail}" if seq is not None else f"{what}: {detail}")
-        self.seq = seq
-        self.what = what
-        self.detail = detail
-
-
-FAILURE_KINDS = (
-    "missing entry",
-    "extra entry",
-    "leaf hash",
-    "body",
-    "chain link",
-    "request id",
-    "time",
-    "tree node",
-    "replay",
-    "holdings",
-    "batch",
-    "root",
-    "signature",
-    "head",
+from ledger.verify_common import (
+    CHUNK_ENTRIES,
+    FAILURE_KINDS,
+    StoredCheckpoint,
+    VerificationFailure,
+    read_entries,
 )
+from ledger.verify_integrity import EntryIntegrity, IntegrityProcess
+
+__all__ = ["FAILURE_KINDS", "VerificationFailure", "VerificationReport", "verify_ledger"]
 
 
 @dataclass(frozen=True)
@@ -72,21 +56,18 @@ Closed = tuple[str, int, int, str, str]
 """``(batch, start, end, account, status)`` of a retired or cancelled range."""
 
 
-@dataclass(frozen=True)
-class StoredCheckpoint:
-    id: int
-    size: int
-    root: bytes
-    note: str
-
-
 def verify_ledger(
     session: Session,
     verifiers: Sequence[NoteVerifier],
     origin: str | None = None,
     progress: Callable[[int], None] | None = None,
+    parallel_url: str | None = None,
 ) -> VerificationReport:
-    """Verify everything; raises :class:`VerificationFailure` at the first problem."""
+    """Verify everything; raises :class:`VerificationFailure` at the first problem.
+
+    ``parallel_url``: the database's URL, for a second process that runs the integrity checks (it must
+    reach the same database: not an in-memory SQLite one).
+    """
     checkpoints = [
         StoredCheckpoint(row.id, row.size, bytes(row.root_hash), row.note)
         for row in session.execute(
@@ -96,35 +77,21 @@ def verify_ledger(
         )
     ]
     _check_signatures(checkpoints, verifiers, origin)
-    replay = _Replay(set(session.scalars(select(Account.id))), checkpoints)
-    closed_count = batch_count = 0
-    while True:
-        first = replay.expected
-        rows = session.execute(
-            select(Entry.seq, Entry.request_id, Entry.kind, Entry.body, Entry.leaf_hash, Entry.subtree_hashes)
-            .where(Entry.seq >= first)
-            .order_by(Entry.seq)
-            .limit(CHUNK_ENTRIES)
-        ).all()
-        if not rows:
-            break
-        replay.closes.clear()
-        replay.issued.clear()
-        for row in rows:
-            replay.check_entry(
-                row.seq,
-                request_id=row.request_id,
-                kind=row.kind,
-                body=row.body,
-                stored_leaf=bytes(row.leaf_hash),
-                stored_nodes=bytes(row.subtree_hashes),
-            )
-        closed_count += _compare_closed(session, first, replay.expected, replay.closes)
-        batch_count += _compare_batches(session, first, replay.expected, replay.issued)
-        if progress is not None:
-            progress(len(rows))
-
-    _check_end(session, replay.expected, replay.prev, checkpoints, closed=closed_count, batches=batch_count)
+    replay = _Replay(set(session.scalars(select(Account.id))))
+    if parallel_url is None:
+        integrity = EntryIntegrity(checkpoints)
+        counts = _replay_entries(session, replay, progress, integrity=integrity)
+        last_leaf = integrity.prev
+    else:
+        # Both processes stop at the entries this session sees, whatever is appended meanwhile.
+        end = (session.scalar(select(func.max(Entry.seq))) or -1) + 1
+        process = IntegrityProcess(parallel_url, end, checkpoints)
+        try:
+            counts, last_leaf = _replay_beside(session, replay, progress, process)
+        finally:
+            process.close()
+    closed_count, batch_count = counts
+    _check_end(session, replay.expected, last_leaf, checkpoints, closed=closed_count, batches=batch_count)
     live = _compare_live(session, replay.state)
     return VerificationReport(
         size=replay.expected,
@@ -136,69 +103,138 @@ def verify_ledger(
     )
 
 
-class _Replay:
-    """The running state of one verification pass: chain, tree, holdings and what the chunk closed."""
+def _replay_entries(
+    session: Session,
+    replay: _Replay,
+    progress: Callable[[int], None] | None,
+    *,
+    integrity: EntryIntegrity | None = None,
+    stop: Callable[[int], bool] = lambda _end: False,
+) -> tuple[int, int]:
+    """Replay every stored entry chunk by chunk (checking its integrity too, if given).
 
-    def __init__(self, accounts: set[str], checkpoints: Sequence[StoredCheckpoint]) -> None:
+    Returns the numbers of closed ranges and batches compared. ``stop(end)`` after a chunk ends the
+    pass early, when a problem before ``end`` is already known.
+    """
+    closed_count = batch_count = 0
+    while True:
+        first = replay.expected
+        rows = read_entries(session, first, None)
+        if not rows:
+            break
+        replay.closes.clear()
+        replay.issued.clear()
+        try:
+            _replay_rows(replay, rows, integrity)
+        except VerificationFailure:
+            # A stored closed range or batch of an earlier entry in this chunk may be wrong: name it first.
+            _compare_closed(session, first, replay.expected, replay.closes)
+            _compare_batches(session, first, replay.expected, replay.issued)
+            raise
+        closed_count += _compare_closed(session, first, replay.expected, replay.closes)
+        batch_count += _compare_batches(session, first, replay.expected, replay.issued)
+        if progress is not None:
+            progress(len(rows))
+        if stop(replay.expected):
+            break
+    return closed_count, batch_count
+
+
+def _replay_rows(replay: _Replay, rows: Sequence[Any], integrity: EntryIntegrity | None) -> None:
+    for seq, request_id, kind, body, leaf, nodes in rows:
+        if integrity is not None:
+            parsed = integrity.check(seq, body, bytes(leaf), bytes(nodes))
+            replay.apply(seq, request_id, kind, (parsed.kind, parsed.request, parsed.time, parsed.data))
+        else:
+            replay.apply(seq, request_id, kind, _body_fields(seq, body))
+
+
+def _replay_beside(
+    session: Session,
+    replay: _Replay,
+    progress: Callable[[int], None] | None,
+    process: IntegrityProcess,
+) -> tuple[tuple[int, int], str]:
+    """Replay here while ``process`` checks integrity; raise the first failure of the two in seq order."""
+    try:
+        counts = _replay_entries(
+            session, replay, progress, stop=lambda end: process.failure_before(end) is not None
+        )
+    except VerificationFailure as failure:
+        # An integrity problem at this seq or before it comes first.
+        outcome = process.outcome_through(failure.seq)
+        if outcome is not None and outcome.failure is not None and _seq(outcome.failure) <= _seq(failure):
+            raise outcome.failure from None
+        raise
+    outcome = process.outcome_through(None)
+    assert outcome is not None
+    if outcome.failure is not None:
+        raise outcome.failure
+    return counts, outcome.last_leaf
+
+
+def _seq(failure: VerificationFailure) -> int:
+    return failure.seq if failure.seq is not None else -1
+
+
+Stated = tuple[str, str, str, dict[str, Any]]
+"""What a body states besides its place in the chain: kind, request digest, time and data."""
+
+
+def _body_fields(seq: int, body: str) -> Stated:
+    """Kind, request digest, time and data of a stored body, read without the integrity checks.
+
+    The other process checks the body strictly; here only what the replay needs is made sure of.
+    """
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise VerificationFailure(seq, "body", f"not UTF-8 JSON: {exc}") from exc
+    if type(value) is not dict:
+        raise VerificationFailure(seq, "body", "not a JSON object")
+    fields = (value.get("kind"), value.get("request"), value.get("time"), value.get("data"))
+    if not all(type(field) is str for field in fields[:3]) or type(fields[3]) is not dict:
+        raise VerificationFailure(seq, "body", "not an entry body")
+    return cast(Stated, fields)
+
+
+class _Replay:
+    """The replay half of one verification pass: what each body says of its row, and the rules.
+
+    It checks the body's kind and request digest against the stored row and that time never runs
+    backwards, replays the rules, and keeps what each chunk closed and issued for comparison.
+    """
+
+    def __init__(self, accounts: set[str]) -> None:
         self.closes: list[tuple[int, Closed]] = []
         self.issued: list[tuple[int, str, int]] = []
         self.state = MemoryState(accounts, on_close=self._closed)
-        self.tree = merkle.TreeBuilder()
-        self.roots_due: dict[int, list[StoredCheckpoint]] = {}
-        for checkpoint in checkpoints:
-            self.roots_due.setdefault(checkpoint.size, []).append(checkpoint)
-        self.prev = GENESIS_PREV
-        self.last_time = ""
         self.expected = 0
-        self._check_root()
+        self.last_time = ""
 
     def _closed(self, status: str, account: str, batch: str, span: tuple[int, int], seq: int) -> None:
         self.closes.append((seq, (batch, span[0], span[1], account, status)))
 
-    def check_entry(
-        self, seq: int, *, request_id: str, kind: str, body: str, stored_leaf: bytes, stored_nodes: bytes
-    ) -> None:
+    def apply(self, seq: int, request_id: str, kind: str, stated: Stated) -> None:
+        """Check and replay one entry: its stored row (seq, request id, kind) and what its body states."""
+        body_kind, request, time, data = stated
         if seq != self.expected:
             raise VerificationFailure(self.expected, "missing entry", f"the next stored entry is {seq}")
-        raw = body.encode("utf-8")
-        leaf = merkle.leaf_hash(raw)
-        if leaf != stored_leaf:
-            raise VerificationFailure(seq, "leaf hash", "the stored leaf hash is not SHA-256(0x00 || body)")
-        try:
-            parsed = parse_body(raw)
-        except ValueError as exc:
-            raise VerificationFailure(seq, "body", str(exc)) from exc
-        if parsed.seq != seq:
-            raise VerificationFailure(seq, "body", f"the body says seq {parsed.seq}")
-        if parsed.prev != self.prev:
-            raise VerificationFailure(seq, "chain link", "prev is not the leaf hash of the entry before")
-        if parsed.kind != kind:
-            raise VerificationFailure(seq, "body", f"stored kind {kind!r} but the body says {parsed.kind!r}")
-        if parsed.request != hashlib.sha256(request_id.encode("utf-8")).hexdigest():
+        if body_kind != kind:
+            raise VerificationFailure(seq, "body", f"stored kind {kind!r} but the body says {body_kind!r}")
+        if request != hashlib.sha256(request_id.encode("utf-8")).hexdigest():
             raise VerificationFailure(seq, "request id", "the stored request id does not match the body")
-        if parsed.time < self.last_time:
-            raise VerificationFailure(seq, "time", f"{parsed.time} is earlier than the entry before")
-        if b"".join(self.tree.append(leaf)) != stored_nodes:
-            raise VerificationFailure(seq, "tree node", "a stored subtree hash is wrong")
+        if time < self.last_time:
+            raise VerificationFailure(seq, "time", f"{time} is earlier than the entry before")
         try:
-            apply(self.state, seq, kind, parsed.data)
+            apply(self.state, seq, kind, data)
         except LedgerError as exc:
             raise VerificationFailure(seq, "replay", str(exc)) from exc
         if kind == "issue":
-            batch = parsed.data["batch"]
+            batch = data["batch"]
             self.issued.append((seq, batch["id"], batch["quantity_kg"]))
-        self._check_root()
-        self.prev, self.last_time, self.expected = leaf.hex(), parsed.time, seq + 1
-
-    def _check_root(self) -> None:
-        for checkpoint in self.roots_due.pop(self.tree.size, ()):
-            if self.tree.root() != checkpoint.root:
-                raise VerificationFailure(
-                    self.tree.size - 1 if self.tree.size else None,
-                    "root",
-                    f"the root of the first {self.tree.size} entries does not match "
-                    f"signed checkpoint #{checkpoint.id}",
-                )
+        self.expected = seq + 1
+        self.last_time = time
 
 
 def _check_signatures(
@@ -235,22 +271,22 @@ def _first_difference(stored: list[tuple[Any, ...]], wanted: list[tuple[Any, ...
 
 
 def _compare_closed(session: Session, first: int, end: int, replayed: list[tuple[int, Closed]]) -> int:
-    stored = [
-        tuple(row)
-        for row in session.execute(
-            select(
-                ClosedRange.entry_seq,
-                ClosedRange.batch_id,
-                ClosedRange.start_kg,
-                ClosedRange.end_kg,
-                ClosedRange.account_id,
-                ClosedRange.status,
-            )
-            .where(ClosedRange.entry_seq >= first, ClosedRange.entry_seq < end)
-            .order_by(ClosedRange.entry_seq, ClosedRange.batch_id, ClosedRange.start_kg)
+    table = _table(ClosedRange)
+    stored = _core_rows(
+        session,
+        select(
+            table.c.entry_seq,
+            table.c.batch_id,
+            table.c.start_kg,
+            table.c.end_kg,
+            table.c.account_id,
+            table.c.status,
         )
-    ]
-    difference = _first_difference(stored, sorted((seq, *closed) for seq, closed in replayed))
+        .where(table.c.entry_seq >= first, table.c.entry_seq < end)
+        .order_by(table.c.entry_seq, table.c.batch_id, table.c.start_kg),
+    )
+    wanted = sorted([(seq, *closed) for seq, closed in replayed])
+    difference = None if stored == wanted else _first_difference(stored, wanted)
     if difference is not None:
         side, (seq, batch, start, stop, account, status) = difference
         what = (
@@ -265,15 +301,14 @@ def _compare_closed(session: Session, first: int, end: int, replayed: list[tuple
 
 
 def _compare_batches(session: Session, first: int, end: int, issued: list[tuple[int, str, int]]) -> int:
-    stored = [
-        tuple(row)
-        for row in session.execute(
-            select(Batch.issue_seq, Batch.id, Batch.quantity_kg)
-            .where(Batch.issue_seq >= first, Batch.issue_seq < end)
-            .order_by(Batch.issue_seq)
-        )
-    ]
-    difference = _first_difference(stored, list(issued))
+    table = _table(Batch)
+    stored = _core_rows(
+        session,
+        select(table.c.issue_seq, table.c.id, table.c.quantity_kg)
+        .where(table.c.issue_seq >= first, table.c.issue_seq < end)
+        .order_by(table.c.issue_seq),
+    )
+    difference = None if stored == issued else _first_difference(stored, list(issued))
     if difference is not None:
         side, (seq, batch, quantity) = difference
         what = (
@@ -283,6 +318,15 @@ def _compare_batches(session: Session, first: int, end: int, issued: list[tuple[
         )
         raise VerificationFailure(seq, "batch", f"batch {batch} of {quantity} kg {what}")
     return len(stored)
+
+
+def _table(model: type[Any]) -> Table:
+    return cast(Table, model.__table__)
+
+
+def _core_rows(session: Session, query: Select[Any]) -> list[tuple[Any, ...]]:
+    """The rows of a Core statement as plain tuples, in the session's transaction (no ORM loading)."""
+    return list(map(tuple, session.connection().execute(query)))
 
 
 def _check_end(

@@ -368,4 +368,3 @@ def project_flags(project: Project) -> ProjectFlags:
         in (ProjectStatus.REGISTERED.value, ProjectStatus.SUSPENDED.value, ProjectStatus.CLOSED.value),
         eco_industry_allowance_mu=allowance,
     )
-

@@ -5,6 +5,7 @@ Every failure is one line on stderr and a non-zero exit status; nothing is half-
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -127,17 +128,28 @@ def ledger() -> None:
 
 @ledger.command("verify")
 @click.option("--key", "pinned", multiple=True, help="trust only this verifier key (repeatable)")
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 2),
+    default=None,
+    help="processes: 2 checks hashes and the tree beside the replay (default: 2 if the machine has "
+    "two CPUs and the database is not in memory)",
+)
 @with_appcontext
-def ledger_verify(pinned: tuple[str, ...]) -> None:
+def ledger_verify(pinned: tuple[str, ...], jobs: int | None) -> None:
     """Recompute every hash, the chain, the root and signatures, and replay all holdings."""
     service = ledger_service()
+    if jobs is None:
+        jobs = 2 if (os.cpu_count() or 1) >= 2 and service.database.shareable else 1
+    elif jobs == 2 and not service.database.shareable:
+        fail("--jobs 2 needs a database a second process can open, not an in-memory one")
     total = service.size()
     try:
         if sys.stderr.isatty() and total:
             with click.progressbar(length=total, label="verifying", file=sys.stderr) as bar:
-                report = service.verify(pinned, progress=bar.update)
+                report = service.verify(pinned, progress=bar.update, jobs=jobs)
         else:
-            report = service.verify(pinned)
+            report = service.verify(pinned, jobs=jobs)
     except VerificationFailure as failure:
         fail(f"ledger verification failed: {failure}")
     except ValueError as exc:

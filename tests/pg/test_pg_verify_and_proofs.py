@@ -194,6 +194,8 @@ def test_a_ledger_of_hundreds_of_entries_of_every_kind_verifies_on_postgresql(le
     assert dict(accounted) == issued
     # The same report when the verifier key is pinned instead of read from the database.
     assert ledger.service.verify(pinned_keys=[ledger.verifier.vkey]) == report
+    # And when the integrity checks run in a second process over their own connection.
+    assert ledger.service.verify(jobs=2) == report
 
 
 def test_every_signed_checkpoint_root_is_the_merkle_root_of_the_entry_bodies(ledger: BuiltLedger) -> None:

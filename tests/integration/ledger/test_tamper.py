@@ -22,7 +22,7 @@ from ledger.commands import Allocation, Beneficiary, Cancel, Command, Issue, Ret
 from ledger.database import Database
 from ledger.ranges import SerialRange
 from ledger.service import LedgerConfig, LedgerService
-from ledger.verify import VerificationFailure
+from ledger.verify import VerificationFailure, verify_ledger
 from migrations import alembic_config
 from web.cli import main
 
@@ -259,14 +259,17 @@ def copy(built: Built, tmp_path: Path) -> Path:
     return target
 
 
-def tamper(path: Path, statement: str, parameters: tuple[object, ...] = ()) -> None:
-    """Drop every trigger, then run ``statement`` (which must change exactly one row)."""
+def tamper(path: Path, statement: str, parameters: tuple[object, ...] = (), *, again: bool = False) -> None:
+    """Drop every trigger, then run ``statement`` (which must change exactly one row).
+
+    ``again``: a second change to the same copy, whose triggers an earlier call dropped.
+    """
     connection = sqlite3.connect(path)
     try:
         triggers = [
             name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
         ]
-        assert triggers, "the migration should have created append-only triggers"
+        assert triggers or again, "the migration should have created append-only triggers"
         for name in triggers:
             connection.execute(f'DROP TRIGGER "{name}"')
         changed = connection.execute(statement, parameters).rowcount
@@ -284,11 +287,11 @@ def query(path: Path, sql: str, parameters: tuple[object, ...] = ()) -> list[tup
         connection.close()
 
 
-def verification_failure(path: Path, key: Path) -> VerificationFailure:
+def verification_failure(path: Path, key: Path, jobs: int = 1) -> VerificationFailure:
     service = open_service(path, key)
     try:
         with pytest.raises(VerificationFailure) as failure:
-            service.verify()
+            service.verify(jobs=jobs)
     finally:
         service.database.dispose()
     return failure.value
@@ -444,7 +447,7 @@ def test_a_rewritten_entry_with_a_recomputed_leaf_hash_is_still_caught(built: Bu
     )
     failure = verification_failure(copy, built.key)
     assert failure.seq in (seq, seq + 1), failure
-    assert failure.what in ("tree node", "chain link", "replay", "body"), failure
+    assert failure.what in ("tree node", "chain link", "root", "replay", "body"), failure
 
 
 def test_deleting_the_last_entry_is_caught_naming_the_missing_seq(built: Built, copy: Path):
@@ -608,10 +611,126 @@ def test_changing_a_checkpoint_root_column_is_caught(built: Built, copy: Path):
     assert failure.what == "signature", failure
 
 
+# --- two processes: the same verdict as one -------------------------------------------------------------
+
+
+def _forge(copy: Path, built: Built, seq: int) -> None:
+    forged = built.bodies[seq].replace('"quantity_kg":', '"quantity_kg":1', 1).encode("utf-8")
+    tamper(
+        copy,
+        "UPDATE ledger_entries SET body = ?, leaf_hash = ? WHERE seq = ?",
+        (forged.decode("utf-8"), merkle.leaf_hash(forged), seq),
+    )
+
+
+def _closed_range_shortened(copy: Path, row: int, *, again: bool = False) -> None:
+    _, batch, start, end, _, _ = closed_rows(copy)[row]
+    tamper(
+        copy,
+        "UPDATE ledger_closed_ranges SET start_kg = start_kg + 1, end_kg = end_kg + 1 "
+        "WHERE batch_id = ? AND start_kg = ?"
+        if start == end
+        else "UPDATE ledger_closed_ranges SET end_kg = end_kg - 1 WHERE batch_id = ? AND start_kg = ?",
+        (batch, start),
+        again=again,
+    )
+
+
+def _leaf_flipped(copy: Path, seq: int, *, again: bool = False) -> None:
+    tamper(copy, "UPDATE ledger_entries SET leaf_hash = zeroblob(32) WHERE seq = ?", (seq,), again=again)
+
+
+PARITY_CASES = {
+    "a body byte": lambda copy, built: tamper(
+        copy,
+        "UPDATE ledger_entries SET body = ? WHERE seq = ?",
+        (one_byte_changed(built.bodies[9].encode(), 40).decode(), 9),
+    ),
+    "a leaf hash": lambda copy, built: _leaf_flipped(copy, 30),
+    "a request id": lambda copy, built: tamper(
+        copy, "UPDATE ledger_entries SET request_id = request_id || '-x' WHERE seq = 12"
+    ),
+    "a kind": lambda copy, built: tamper(copy, "UPDATE ledger_entries SET kind = 'cancel' WHERE seq = 1"),
+    "a forged entry at a checkpoint": lambda copy, built: _forge(copy, built, FIRST_CHECKPOINT - 1),
+    "a forged entry": lambda copy, built: _forge(copy, built, 10),
+    "a deleted entry": lambda copy, built: tamper(copy, "DELETE FROM ledger_entries WHERE seq = 17"),
+    "the last entry deleted": lambda copy, built: tamper(
+        copy, "DELETE FROM ledger_entries WHERE seq = ?", (ENTRY_COUNT - 1,)
+    ),
+    "the head": lambda copy, built: tamper(copy, "UPDATE ledger_head SET size = size + 1 WHERE id = 1"),
+    "a holding": lambda copy, built: tamper(
+        copy, "DELETE FROM ledger_holdings WHERE rowid = (SELECT min(rowid) FROM ledger_holdings)"
+    ),
+    "a closed range": lambda copy, built: _closed_range_shortened(copy, 3),
+    "a batch": lambda copy, built: tamper(
+        copy, "UPDATE ledger_batches SET quantity_kg = quantity_kg + 1 WHERE id = 'MY07-2022-001'"
+    ),
+    "a checkpoint root": lambda copy, built: tamper(
+        copy, "UPDATE ledger_checkpoints SET root_hash = zeroblob(32) WHERE size = ?", (FIRST_CHECKPOINT,)
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(PARITY_CASES))
+def test_two_processes_name_the_same_failure_as_one(built: Built, copy: Path, case: str):
+    PARITY_CASES[case](copy, built)
+    one = verification_failure(copy, built.key, jobs=1)
+    two = verification_failure(copy, built.key, jobs=2)
+    assert (two.seq, two.what, two.detail) == (one.seq, one.what, one.detail)
+
+
+def test_two_processes_report_the_same_as_one_on_an_untouched_ledger(built: Built, copy: Path):
+    service = open_service(copy, built.key)
+    try:
+        assert service.verify(jobs=2) == service.verify(jobs=1)
+    finally:
+        service.database.dispose()
+
+
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [
+        ("holdings", "leaf hash"),  # the replay's problem first; the integrity process finds a later one
+        ("leaf hash", "holdings"),  # the integrity process's problem comes first
+    ],
+)
+def test_two_processes_name_whichever_problem_comes_first(built: Built, copy: Path, first: str, then: str):
+    early, late = 5, ENTRY_COUNT - 2
+    closed_seqs = [row[5] for row in closed_rows(copy)]
+    if first == "holdings":
+        _closed_range_shortened(copy, closed_seqs.index(min(s for s in closed_seqs if s >= early)))
+        _leaf_flipped(copy, late, again=True)
+    else:
+        _leaf_flipped(copy, early)
+        _closed_range_shortened(copy, closed_seqs.index(max(closed_seqs)), again=True)
+    one = verification_failure(copy, built.key, jobs=1)
+    two = verification_failure(copy, built.key, jobs=2)
+    assert two.what == first, two
+    assert (two.seq, two.what, two.detail) == (one.seq, one.what, one.detail)
+
+
+def test_a_failing_integrity_process_is_reported_not_waited_for(built: Built, copy: Path, tmp_path: Path):
+    service = open_service(copy, built.key)
+    try:
+        with service.database.reading() as session, pytest.raises(RuntimeError, match="integrity process"):
+            # The second process opens an empty database: it fails, and the verification says so.
+            verify_ledger(
+                session, service.verifiers(), ORIGIN, parallel_url=f"sqlite:///{tmp_path / 'empty.db'}"
+            )
+    finally:
+        service.database.dispose()
+
+
+def test_two_processes_need_a_database_a_second_process_can_open(built: Built):
+    service = LedgerService(Database("sqlite://"), LedgerConfig(origin=ORIGIN, signing_key_file=built.key))
+    with pytest.raises(ValueError, match="in-memory"):
+        service.verify(jobs=2)
+
+
 # --- the command line -----------------------------------------------------------------------------------
 
 
-def run_verify(path: Path, key: Path, instance: Path):
+def run_verify(path: Path, key: Path, instance: Path, *options: str):
     env = {
         "TANHUI_INSTANCE_PATH": str(instance),
         "DATABASE_URL": f"sqlite:///{path}",
@@ -620,19 +739,29 @@ def run_verify(path: Path, key: Path, instance: Path):
         "TANHUI_CREATE_SIGNING_KEY": "false",
         "TANHUI_SCHEDULER": "false",
     }
-    return CliRunner().invoke(main, ["ledger", "verify"], env=env, catch_exceptions=False)
+    return CliRunner().invoke(main, ["ledger", "verify", *options], env=env, catch_exceptions=False)
 
 
-def test_the_cli_verifies_an_untouched_ledger(built: Built, copy: Path, tmp_path: Path):
-    result = run_verify(copy, built.key, tmp_path / "instance")
+@pytest.mark.parametrize("options", [(), ("--jobs", "1"), ("--jobs", "2")])
+def test_the_cli_verifies_an_untouched_ledger(
+    built: Built, copy: Path, tmp_path: Path, options: tuple[str, ...]
+):
+    result = run_verify(copy, built.key, tmp_path / "instance", *options)
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(f"ok: {ENTRY_COUNT} entries")
     assert result.stderr == ""
 
 
+def test_the_cli_refuses_more_than_two_jobs(built: Built, copy: Path, tmp_path: Path):
+    result = run_verify(copy, built.key, tmp_path / "instance", "--jobs", "3")
+    assert result.exit_code == 2
+    assert "--jobs" in result.stderr
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
 @pytest.mark.parametrize("seq", [0, 21, ENTRY_COUNT - 1])
 def test_the_cli_fails_with_one_line_naming_the_tampered_seq(
-    built: Built, copy: Path, tmp_path: Path, seq: int
+    built: Built, copy: Path, tmp_path: Path, seq: int, jobs: str
 ):
     raw = built.bodies[seq].encode("utf-8")
     tamper(
@@ -640,7 +769,7 @@ def test_the_cli_fails_with_one_line_naming_the_tampered_seq(
         "UPDATE ledger_entries SET body = ? WHERE seq = ?",
         (one_byte_changed(raw, len(raw) // 2).decode(), seq),
     )
-    result = run_verify(copy, built.key, tmp_path / "instance")
+    result = run_verify(copy, built.key, tmp_path / "instance", "--jobs", jobs)
     assert result.exit_code != 0
     assert result.stdout == ""
     message = result.stderr.rstrip("\n")

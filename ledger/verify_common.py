@@ -1,0 +1,76 @@
+"""What both halves of a verification share: the failure it reports, the checkpoints, reading entries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import cast
+
+from sqlalchemy import Row, Table, select
+from sqlalchemy.orm import Session
+
+from ledger.models import Entry
+
+CHUNK_ENTRIES = 2_000
+
+
+class VerificationFailure(Exception):
+    """What is wrong, and where: ``what`` is one of the names in :data:`FAILURE_KINDS`."""
+
+    def __init__(self, seq: int | None, what: str, detail: str) -> None:
+        super().__init__(f"seq {seq}: {what}: {detail}" if seq is not None else f"{what}: {detail}")
+        self.seq = seq
+        self.what = what
+        self.detail = detail
+
+    def __reduce__(self) -> tuple[type[VerificationFailure], tuple[int | None, str, str]]:
+        # Crosses the pipe from the integrity process intact (Exception pickles only ``args``).
+        return (VerificationFailure, (self.seq, self.what, self.detail))
+
+
+FAILURE_KINDS = (
+    "missing entry",
+    "extra entry",
+    "leaf hash",
+    "body",
+    "chain link",
+    "request id",
+    "time",
+    "tree node",
+    "replay",
+    "holdings",
+    "batch",
+    "root",
+    "signature",
+    "head",
+)
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    id: int
+    size: int
+    root: bytes
+    note: str
+
+
+def read_entries(
+    session: Session, first: int, end: int | None
+) -> Sequence[Row[int, str, str, str, bytes, bytes]]:
+    """Up to :data:`CHUNK_ENTRIES` stored entries from ``seq >= first`` (and below ``end`` if given).
+
+    Through the session's connection as a Core statement: plain rows, none of the ORM's loading work.
+    """
+    table = cast(Table, Entry.__table__)
+    query = select(
+        table.c.seq,
+        table.c.request_id,
+        table.c.kind,
+        table.c.body,
+        table.c.leaf_hash,
+        table.c.subtree_hashes,
+    ).where(table.c.seq >= first)
+    if end is not None:
+        query = query.where(table.c.seq < end)
+    rows = session.connection().execute(query.order_by(table.c.seq).limit(CHUNK_ENTRIES)).all()
+    return cast(Sequence[Row[int, str, str, str, bytes, bytes]], rows)

@@ -1,0 +1,165 @@
+"""The integrity half of a verification: hashes, canonical bodies, the chain, the tree and signed roots.
+
+Everything here depends on the entry rows alone, never on holdings, so it can run in a second process
+beside the replay of the rules (:func:`IntegrityProcess.start`): ``tanhui ledger verify --jobs 2`` reads
+the entries twice, once in each process, and reports whichever problem comes first in ``seq`` order.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+from ledger import merkle
+from ledger.database import Database
+from ledger.entries import GENESIS_PREV, ParsedBody, parse_body
+from ledger.verify_common import StoredCheckpoint, VerificationFailure, read_entries
+
+
+class EntryIntegrity:
+    """The running state of the integrity checks: next seq, previous leaf and time, the tree so far."""
+
+    def __init__(self, checkpoints: Sequence[StoredCheckpoint]) -> None:
+        self.tree = merkle.TreeBuilder()
+        self.roots_due: dict[int, list[StoredCheckpoint]] = {}
+        for checkpoint in checkpoints:
+            self.roots_due.setdefault(checkpoint.size, []).append(checkpoint)
+        self.prev = GENESIS_PREV
+        self.expected = 0
+        self._check_root()
+
+    def check(self, seq: int, body: str, stored_leaf: bytes, stored_nodes: bytes) -> ParsedBody:
+        """Check one stored entry (the next in ``seq`` order); returns its parsed body.
+
+        What the body says of its own row (kind, request id) and of time is the replay's to check.
+        """
+        if seq != self.expected:
+            raise VerificationFailure(self.expected, "missing entry", f"the next stored entry is {seq}")
+        raw = body.encode("utf-8")
+        leaf = merkle.leaf_hash(raw)
+        if leaf != stored_leaf:
+            raise VerificationFailure(seq, "leaf hash", "the stored leaf hash is not SHA-256(0x00 || body)")
+        try:
+            parsed = parse_body(raw)
+        except ValueError as exc:
+            raise VerificationFailure(seq, "body", str(exc)) from exc
+        if parsed.seq != seq:
+            raise VerificationFailure(seq, "body", f"the body says seq {parsed.seq}")
+        if parsed.prev != self.prev:
+            raise VerificationFailure(seq, "chain link", "prev is not the leaf hash of the entry before")
+        if b"".join(self.tree.append(leaf)) != stored_nodes:
+            raise VerificationFailure(seq, "tree node", "a stored subtree hash is wrong")
+        self._check_root()
+        self.prev, self.expected = leaf.hex(), seq + 1
+        return parsed
+
+    def check_rows(self, rows: Sequence[Any]) -> None:
+        check = self.check
+        for seq, _request_id, _kind, body, leaf, nodes in rows:
+            check(seq, body, bytes(leaf), bytes(nodes))
+
+    def _check_root(self) -> None:
+        for checkpoint in self.roots_due.pop(self.tree.size, ()):
+            if self.tree.root() != checkpoint.root:
+                raise VerificationFailure(
+                    self.tree.size - 1 if self.tree.size else None,
+                    "root",
+                    f"the root of the first {self.tree.size} entries does not match "
+                    f"signed checkpoint #{checkpoint.id}",
+                )
+
+
+# --- in a second process -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IntegrityOutcome:
+    """Where the integrity process stopped: ``end`` entries checked, or ``failure`` at its seq."""
+
+    end: int
+    last_leaf: str
+    failure: VerificationFailure | None
+
+
+class IntegrityProcess:
+    """The integrity checks of the entries ``seq < end``, run in a spawned process over its own connection.
+
+    The process reports its progress after every chunk, so the replay can stop as soon as the first
+    problem of either half is known: :meth:`outcome_through` waits only until the integrity checks have
+    passed the seq that matters.
+    """
+
+    def __init__(self, url: str, end: int, checkpoints: Sequence[StoredCheckpoint]) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._receive, send = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_run, args=(url, end, list(checkpoints), send), name="tanhui-verify-integrity"
+        )
+        self._process.start()
+        send.close()
+        self._checked = 0
+        self._outcome: IntegrityOutcome | None = None
+
+    def failure_before(self, seq: int) -> VerificationFailure | None:
+        """A failure already reported at a seq below ``seq``, without waiting."""
+        while self._outcome is None and self._receive.poll():
+            self._take()
+        failure = self._outcome.failure if self._outcome else None
+        return failure if failure is not None and _seq_of(failure) < seq else None
+
+    def outcome_through(self, seq: int | None) -> IntegrityOutcome | None:
+        """Wait until the checks have passed ``seq`` (or finished if ``None``); the outcome if finished."""
+        while self._outcome is None and (seq is None or self._checked <= seq):
+            if not self._receive.poll(1.0):
+                if not self._process.is_alive() and not self._receive.poll():
+                    raise RuntimeError(f"the integrity process died (exit code {self._process.exitcode})")
+                continue
+            self._take()
+        return self._outcome
+
+    def close(self) -> None:
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._receive.close()
+
+    def _take(self) -> None:
+        message = self._receive.recv()
+        if message[0] == "progress":
+            self._checked = message[1]
+        elif message[0] == "done":
+            self._outcome = IntegrityOutcome(message[1], message[2], None)
+            self._checked = message[1]
+        elif message[0] == "failure":
+            self._outcome = IntegrityOutcome(self._checked, "", message[1])
+        else:
+            raise RuntimeError(f"the integrity process failed: {message[1]}")
+
+
+def _seq_of(failure: VerificationFailure) -> int:
+    return failure.seq if failure.seq is not None else -1
+
+
+def _run(url: str, end: int, checkpoints: list[StoredCheckpoint], send: Connection) -> None:
+    """The integrity process: check the entries below ``end`` in chunks, reporting after each."""
+    database = Database(url)
+    try:
+        integrity = EntryIntegrity(checkpoints)
+        with database.reading() as session:
+            while True:
+                rows = read_entries(session, integrity.expected, end)
+                if not rows:
+                    break
+                integrity.check_rows(rows)
+                send.send(("progress", integrity.expected))
+        send.send(("done", integrity.expected, integrity.prev))
+    except VerificationFailure as failure:
+        send.send(("failure", failure))
+    except Exception as exc:  # reported to the parent, which raises it
+        send.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        database.dispose()
+        send.close()
