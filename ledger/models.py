@@ -150,3 +150,16 @@ class BeneficiarySecret(Base):
     seq: Mapped[int] = mapped_column(BigInteger, ForeignKey("ledger_entries.seq"), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     salt: Mapped[str] = mapped_column(String(64))
+
+
+class AccountEntry(Base):
+    """That entry ``seq`` names account ``account_id``: a read model kept behind the log, for statements.
+
+    Not written by the sequencer (appends stay as lean as the log allows); :mod:`ledger.account_index`
+    adds the rows of new entries later and readers scan the entries it has not reached yet.
+    """
+
+    __tablename__ = "ledger_account_entries"
+
+    account_id: Mapped[str] = mapped_column(String(64), ForeignKey("ledger_accounts.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, ForeignKey("ledger_entries.seq"), primary_key=True)

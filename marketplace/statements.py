@@ -6,10 +6,9 @@ out of, retirements and cancellations from the account — each with its ``seq``
 line can be checked against the public ledger (``GET /api/v1/ledger/entries/<seq>``), with the order that
 caused a transfer and the certificate of a retirement where there is one.
 
-The ledger keeps no per-account index of entries; the bodies are canonical JSON (RFC 8785, no
-whitespace), so an account id can only appear as ``"from":"ID"``, ``"to":"ID"`` or ``"account":"ID"``,
-and those substrings narrow the scan before each candidate is parsed and checked exactly. A history is
-at most :data:`MAX_HISTORY_ENTRIES` lines; a longer one says it was cut and is read by date range.
+The entries that name the account come from the ledger's account index (:mod:`ledger.account_index`),
+kept behind the log by a scheduler job, and from a scan of the entries it has not reached yet. A history
+is at most :data:`MAX_HISTORY_ENTRIES` lines; a longer one says it was cut and is read by date range.
 Functions take the caller's session and never write.
 """
 
@@ -20,11 +19,12 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ledger.account_index import entries_naming
 from ledger.entries import parse_body
-from ledger.models import Batch, Entry, Holding
+from ledger.models import Batch, Holding
 from ledger.serials import serial_number
 from marketplace.models import Certificate, MarketOrder
 from offsets.errors import InvalidInput, NotFound
@@ -150,10 +150,9 @@ def _holdings(session: Session, account: str) -> tuple[HeldBatch, ...]:
 def _history(
     session: Session, account: str, since: date | None, until: date | None
 ) -> tuple[tuple[HistoryLine, ...], bool]:
-    mentions = or_(*(Entry.body.contains(f'"{key}":"{account}"') for key in ("from", "to", "account")))
     lines: list[HistoryLine] = []
     complete = True
-    for seq, body in session.execute(select(Entry.seq, Entry.body).where(mentions).order_by(Entry.seq)):
+    for seq, body in entries_naming(session, account):
         parsed = parse_body(body.encode("utf-8"))
         day = date.fromisoformat(parsed.time[:10])
         if (since is not None and day < since) or (until is not None and day > until):

@@ -15,6 +15,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from api.auth import ROLE_ORGANISATION_KINDS
 from api.context import ledger_service
+from ledger.account_index import index_new_entries
 from ledger.errors import LedgerError
 from ledger.keys import KeyFileError, write_key_file
 from ledger.note import NoteSigner
@@ -159,6 +160,22 @@ def ledger_verify(pinned: tuple[str, ...], jobs: int | None) -> None:
         f"{report.closed_ranges} closed ranges, {report.checkpoints} checkpoints "
         f"(latest covers {report.latest_checkpoint_size})"
     )
+
+
+@ledger.command("index")
+@with_appcontext
+def ledger_index() -> None:
+    """Bring the account index (behind account statements) up to the log; the scheduler does it too."""
+    service = ledger_service()
+    total = 0
+    while True:
+        with service.database.unit_of_work() as uow:
+            indexed = index_new_entries(uow.session)
+            uow.commit()
+        total += indexed
+        if not indexed:
+            break
+    click.echo(f"ok: {total} entries indexed")
 
 
 @ledger.command("checkpoint")

@@ -68,6 +68,7 @@ def from_environment(instance_path: Path, environ: dict[str, str] | None = None)
         "TANHUI_SCHEDULER": _bool(env.get("TANHUI_SCHEDULER"), False),
         "TANHUI_RESERVATION_TTL_S": int(env.get("TANHUI_RESERVATION_TTL_S") or 1800),
         "TANHUI_RESERVATION_EXPIRY_INTERVAL_S": int(env.get("TANHUI_RESERVATION_EXPIRY_INTERVAL_S") or 60),
+        "TANHUI_ACCOUNT_INDEX_INTERVAL_S": int(env.get("TANHUI_ACCOUNT_INDEX_INTERVAL_S") or 60),
         "TANHUI_PUBLIC_BASE_URL": _base_url(env.get("TANHUI_PUBLIC_BASE_URL")),
         "TANHUI_QUOTE_VALIDITY_S": int(env.get("TANHUI_QUOTE_VALIDITY_S") or 86400),
         "TANHUI_IDEMPOTENCY_RETENTION_S": int(env.get("TANHUI_IDEMPOTENCY_RETENTION_S") or 30 * 86400),

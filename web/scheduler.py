@@ -1,5 +1,6 @@
 """Background jobs (APScheduler): checkpoint signing, reservation expiry, delivery of refunds owed to buyers,
-the nightly full verification and the daily pruning of old idempotency records.
+the account index of the ledger, the nightly full verification and the daily pruning of old idempotency
+records.
 
 Every web process may start the scheduler, but each job run first takes a lock that only one process
 can hold — a PostgreSQL advisory lock (``pg_try_advisory_lock``) or, on the embedded SQLite default, an
@@ -20,6 +21,7 @@ from flask import Flask
 from sqlalchemy import text
 
 from api.idempotency import DEFAULT_RETENTION_S, prune_records
+from ledger.account_index import index_new_entries
 from ledger.service import LedgerService
 from ledger.verify import VerificationFailure
 from marketplace.order_store import expire_due_orders
@@ -33,6 +35,7 @@ JOB_LOCK_KEYS = {
     "reservations": 7265749,
     "idempotency": 7265750,
     "refunds": 7265751,
+    "account-index": 7265752,
 }
 
 
@@ -110,6 +113,16 @@ def deliver_refunds_job(service: LedgerService, providers: Mapping[str, PaymentP
     deliver_refunds(service.database, providers)
 
 
+def index_accounts_job(service: LedgerService) -> int:
+    """Bring the ledger's account index up to the log (statements scan whatever it has not reached)."""
+    with service.database.unit_of_work() as uow:
+        indexed = index_new_entries(uow.session)
+        uow.commit()
+    if indexed:
+        log.info("account index: %d more entries", indexed)
+    return indexed
+
+
 def verify_job(service: LedgerService) -> None:
     try:
         report = service.verify()
@@ -151,6 +164,14 @@ def start_scheduler(app: Flask, service: LedgerService) -> BackgroundScheduler:
         "interval",
         seconds=app.config.get("TANHUI_RESERVATION_EXPIRY_INTERVAL_S", 60),
         id="deliver-refunds",
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        _guarded(service, "account-index", lock_dir, lambda: index_accounts_job(service)),
+        "interval",
+        seconds=app.config.get("TANHUI_ACCOUNT_INDEX_INTERVAL_S", 60),
+        id="index-accounts",
         max_instances=1,
         coalesce=True,
     )

@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
+from ledger.account_index import indexed_end
 from ledger.checkpoints import latest
 from ledger.commands import Allocation, Issue
+from ledger.models import AccountEntry
 from web.scheduler import job_lock, sign_checkpoint_job, start_scheduler
 
 
@@ -63,21 +66,43 @@ def test_the_checkpoint_job_signs_only_when_the_ledger_has_grown(service):
         assert grown.size == 2
 
 
-def test_the_scheduler_signs_a_checkpoint_on_its_interval(service, tmp_path: Path):
+def run_scheduler_until(service, tmp_path: Path, config: dict[str, int], done, what: str) -> None:
+    """Start the scheduler with ``config`` and wait up to 10 s for ``done(session)`` to hold."""
     app = Flask("scheduler-test", instance_path=str(tmp_path))
-    app.config["TANHUI_CHECKPOINT_INTERVAL_S"] = 1
-    service.append([Issue("i", "LS01", "2023", 1, (Allocation("OWN-A", 10),))])
+    app.config.update({"TANHUI_CHECKPOINT_INTERVAL_S": 60, **config})
     scheduler = start_scheduler(app, service)
     try:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with service.database.reading() as session:
-                record = latest(session)
-                if record is not None:
-                    assert record.size == 1
-                    break
+                if done(session):
+                    return
             time.sleep(0.2)
-        else:
-            pytest.fail("no checkpoint was signed within 10 s")
+        pytest.fail(f"{what} within 10 s")
     finally:
         scheduler.shutdown(wait=True)
+
+
+def test_the_scheduler_signs_a_checkpoint_on_its_interval(service, tmp_path: Path):
+    service.append([Issue("i", "LS01", "2023", 1, (Allocation("OWN-A", 10),))])
+    run_scheduler_until(
+        service, tmp_path, {"TANHUI_CHECKPOINT_INTERVAL_S": 1}, latest, "no checkpoint was signed"
+    )
+    with service.database.reading() as session:
+        record = latest(session)
+        assert record is not None
+        assert record.size == 1
+
+
+def test_the_scheduler_brings_the_account_index_up_to_the_log(service, tmp_path: Path):
+    service.append([Issue("i", "LS01", "2023", 1, (Allocation("OWN-A", 10), Allocation("BUFFER", 1)))])
+    run_scheduler_until(
+        service,
+        tmp_path,
+        {"TANHUI_ACCOUNT_INDEX_INTERVAL_S": 1},
+        lambda session: indexed_end(session) == 1,
+        "the account index did not catch up",
+    )
+    with service.database.reading() as session:
+        rows = session.execute(select(AccountEntry.account_id).order_by(AccountEntry.account_id))
+        assert rows.scalars().all() == ["BUFFER", "OWN-A"]

@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from tests_support import add_listed_lot
 
+from ledger.account_index import index_new_entries
 from ledger.commands import Selection, Transfer
 from ledger.entries import parse_body
 from ledger.errors import IdempotencyConflict, InsufficientHolding
@@ -164,6 +165,13 @@ def test_a_statement_shows_holdings_by_batch_and_every_entry_that_touched_the_ac
     assert result.totals_kg == {"transfer_in": 1_000, "retired": 250}
     assert limited.history == ()
     assert limited.held_kg == 750
+    # The same statement once the account index has caught up, and with it only part of the way.
+    for limit in (2, 100):
+        with market.database.unit_of_work() as uow:
+            index_new_entries(uow.session, limit)
+            uow.commit()
+        with market.database.reading() as session:
+            assert statements.statement(session, enterprise_id) == result
 
 
 def test_a_project_owners_statement_starts_with_its_issuance(market):
