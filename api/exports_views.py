@@ -49,7 +49,9 @@ def export_lots_csv() -> Response:
 
 @bp.get("/exports/orders.csv")
 @document(
-    "Orders as CSV: every order for the registry, an organisation's own orders for its buyer keys",
+    "Orders as CSV: every order for the registry, an organisation's own orders for its buyer keys; paged "
+    "by placing time (?after=<order id>&limit, RFC 8288 Link rel=next)",
+    query="OrderPageQuery",
     roles=READER_ROLES,
     media_type="text/csv",
     tag="exports",
@@ -65,9 +67,12 @@ def export_orders_csv() -> Response:
             f"a {principal.role} key may not export orders; it needs the role {' or '.join(READER_ROLES)}",
             field="role",
         )
+    query = load_query(OrderPageQuery(), request.args)
     with database().reading() as session:
-        table = export_tables.orders_table(session, organisation_id=organisation_id)
-    return csv_response("orders", table)
+        table = export_tables.orders_table(
+            session, organisation_id=organisation_id, after=query.get("after"), limit=query["limit"]
+        )
+    return _with_next_page(csv_response("orders", table), table, query["limit"])
 
 
 @bp.get("/exports/retirements.csv")
@@ -94,24 +99,38 @@ def export_certificates_csv() -> Response:
     return _paged_export("certificates", export_tables.certificates_table)
 
 
-class PageQuery(Strict):
-    after_seq = fields.Integer(load_default=-1, validate=validate.Range(min=-1, max=2**62))
-    """Start after this ledger seq: the ``Link: <…>; rel="next"`` header of the previous page gives it."""
-    limit = fields.Integer(
+def _page_limit() -> fields.Integer:
+    return fields.Integer(
         load_default=export_tables.MAX_EXPORT_ROWS,
         validate=validate.Range(min=1, max=export_tables.MAX_EXPORT_ROWS),
     )
 
 
+class PageQuery(Strict):
+    after_seq = fields.Integer(load_default=-1, validate=validate.Range(min=-1, max=2**62))
+    """Start after this ledger seq: the ``Link: <…>; rel="next"`` header of the previous page gives it."""
+    limit = _page_limit()
+
+
+class OrderPageQuery(Strict):
+    after = fields.String(validate=validate.Length(min=1, max=64))
+    """Start after this order: the ``Link: <…>; rel="next"`` header of the previous page gives it."""
+    limit = _page_limit()
+
+
 def _paged_export(stem: str, build: Callable[..., export_tables.Table]) -> Response:
-    """A public export paged by ledger seq: ``?after_seq&limit``; a page that is not the last carries an
-    RFC 8288 ``Link`` to the next, so a consumer never mistakes a page for the whole registry."""
+    """A public export paged by ledger seq: ``?after_seq&limit``."""
     query = load_query(PageQuery(), request.args)
     with database().reading() as session:
         table = build(session, after_seq=query["after_seq"], limit=query["limit"])
-    response = csv_response(stem, table)
-    if table.next_after_seq is not None:
-        next_page = url_for(request.endpoint or "", after_seq=table.next_after_seq, limit=query["limit"])
+    return _with_next_page(csv_response(stem, table), table, query["limit"])
+
+
+def _with_next_page(response: Response, table: export_tables.Table, limit: int) -> Response:
+    """A page that is not the last carries an RFC 8288 ``Link`` to the next, so that a consumer never
+    mistakes a page for the whole registry."""
+    if table.next_page is not None:
+        next_page = url_for(request.endpoint or "", **table.next_page, limit=limit)
         response.headers["Link"] = f'<{next_page}>; rel="next"'
     return response
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from ledger.entries import parse_body
@@ -37,19 +37,21 @@ from marketplace.lots import available_kg_of
 from marketplace.models import Certificate, Lot, LotReservation, MarketOrder, MarketOrderEvent
 from marketplace.sales import county_name
 from marketplace.statements import Statement
+from offsets.errors import InvalidInput
 from offsets.models import Organisation, Project
 
 ANONYMOUS = "匿名"
 MAX_EXPORT_ROWS = 100_000
-"""A limit on one export (one page of the retirements and certificates, which page by ledger seq)."""
+"""The most rows one page of an export holds (retirements and certificates page by ledger seq, orders by
+placing time)."""
 
 
 @dataclass(frozen=True)
 class Table:
     header: tuple[str, ...]
     rows: list[tuple[Cell, ...]]
-    next_after_seq: int | None = None
-    """For an export paged by ledger seq: where the next page starts (``None`` on the last page)."""
+    next_page: dict[str, int | str] | None = None
+    """For a paged export: the query that asks for the next page (``None`` on the last page)."""
 
 
 # --- lots -----------------------------------------------------------------------------------------------
@@ -130,12 +132,25 @@ ORDER_HEADER = (
 )
 
 
-def orders_table(session: Session, *, organisation_id: int | None) -> Table:
-    """Every order (``organisation_id`` None: the registry) or that organisation's own, by placing time."""
-    query = select(MarketOrder).order_by(MarketOrder.placed_at, MarketOrder.id).limit(MAX_EXPORT_ROWS)
+def orders_table(
+    session: Session, *, organisation_id: int | None, after: str | None = None, limit: int = MAX_EXPORT_ROWS
+) -> Table:
+    """Every order (``organisation_id`` None: the registry) or that organisation's own, by placing time,
+    a page of ``limit`` at a time from just after the order ``after`` (one the caller may see)."""
+    query = select(MarketOrder).order_by(MarketOrder.placed_at, MarketOrder.id).limit(limit + 1)
     if organisation_id is not None:
         query = query.where(MarketOrder.buyer_organisation_id == organisation_id)
-    orders = list(session.scalars(query))
+    if after is not None:
+        previous = session.get(MarketOrder, after)
+        if previous is None or (
+            organisation_id is not None and previous.buyer_organisation_id != organisation_id
+        ):
+            raise InvalidInput(f"no order {after} to continue after", field="after")
+        query = query.where(
+            tuple_(MarketOrder.placed_at, MarketOrder.id) > tuple_(previous.placed_at, previous.id)
+        )
+    found = list(session.scalars(query))
+    orders = found[:limit]
     ids = [order.id for order in orders]
     money = {
         order_id: (int(paid), int(refunded))
@@ -180,6 +195,7 @@ def orders_table(session: Session, *, organisation_id: int | None) -> Table:
             )
             for order in orders
         ],
+        next_page={"after": orders[-1].id} if len(found) > limit else None,
     )
 
 
@@ -249,7 +265,7 @@ def retirements_table(session: Session, *, after_seq: int = -1, limit: int = MAX
     return Table(
         RETIREMENT_HEADER,
         [(*context.row(item), context.public_certificate_id(item)) for item in retirements],
-        next_after_seq=retirements[-1].seq if len(found) > limit else None,
+        next_page={"after_seq": retirements[-1].seq} if len(found) > limit else None,
     )
 
 
@@ -272,7 +288,7 @@ def certificates_table(session: Session, *, after_seq: int = -1, limit: int = MA
             (context.public_certificate_id(item), as_utc(created_at), *context.row(item))
             for (_, created_at, _, _), item in zip(rows, retirements, strict=True)
         ],
-        next_after_seq=retirements[-1].seq if len(found) > limit else None,
+        next_page={"after_seq": retirements[-1].seq} if len(found) > limit else None,
     )
 
 

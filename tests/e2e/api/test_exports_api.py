@@ -190,3 +190,47 @@ def test_a_bad_page_request_is_refused_naming_the_parameter(client, query):
 
     problem = assert_problem(response, 400)
     assert problem["field"] in ("after_seq", "limit")
+
+
+def pages_of(party, path: str) -> list[list[dict[str, str]]]:
+    """Every page of a paged export, following the ``Link: rel="next"`` headers from ``path``."""
+    pages: list[list[dict[str, str]]] = []
+    next_path: str | None = path
+    while next_path:
+        response = party.get(next_path.removeprefix(API))
+        assert response.status_code == 200, response.get_data(as_text=True)
+        pages.append(read_csv(response))
+        link = response.headers.get("Link")
+        if link:
+            assert link.endswith('rel="next"')
+        next_path = link.split(">")[0].removeprefix("<") if link else None
+    return pages
+
+
+def test_the_orders_export_is_paged_by_placing_time_with_a_link_to_the_next_page(traded, admin, enterprise):
+    buy_enterprise(enterprise, admin, 10, zone="川中")
+    whole = read_csv(admin.get("/exports/orders.csv"))
+    assert len(whole) == 5
+    pages = pages_of(admin, f"{API}/exports/orders.csv?limit=2")
+    assert [len(page) for page in pages] == [2, 2, 1]
+    assert [row for page in pages for row in page] == whole
+    # An organisation pages through its own orders only.
+    own = pages_of(enterprise, f"{API}/exports/orders.csv?limit=1")
+    assert [row["order_id"] for page in own for row in page] == [
+        row["order_id"] for row in read_csv(enterprise.get("/exports/orders.csv"))
+    ]
+    assert [len(page) for page in own] == [1, 1]
+
+
+@pytest.mark.parametrize("query", ["after=", "after=nope", "limit=0", "limit=100001", "page=2"])
+def test_a_bad_orders_page_request_is_refused_naming_the_parameter(traded, admin, query):
+    problem = assert_problem(admin.get(f"/exports/orders.csv?{query}"), 400)
+    assert problem["field"] in ("after", "limit", "page")
+
+
+def test_an_organisation_cannot_page_after_another_organisations_order(traded, enterprise):
+    response = enterprise.get(f"/exports/orders.csv?after={traded['other']['id']}")
+    assert (
+        assert_problem(response, 400, "after")["detail"]
+        == f"after: no order {traded['other']['id']} to continue after"
+    )
