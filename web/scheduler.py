@@ -1,6 +1,6 @@
 """Background jobs (APScheduler): checkpoint signing, reservation expiry, delivery of refunds owed to buyers,
-the account index of the ledger, the nightly full verification and the daily pruning of old idempotency
-records.
+the account index of the ledger, the nightly full verification, the daily pruning of old idempotency
+records and the hourly forgetting of sign-in attempts that have left their window.
 
 Every web process may start the scheduler, but each job run first takes a lock that only one process
 can hold — a PostgreSQL advisory lock (``pg_try_advisory_lock``) or, on the embedded SQLite default, an
@@ -27,6 +27,8 @@ from ledger.verify import VerificationFailure
 from marketplace.order_store import expire_due_orders
 from marketplace.payments.provider import PaymentProvider
 from marketplace.payments.refunds import deliver_refunds
+from web.pages.sign_in_throttle import DEFAULT_WINDOW_S
+from web.pages.sign_in_throttle import prune as prune_sign_in_attempts
 
 log = logging.getLogger(__name__)
 JOB_LOCK_KEYS = {
@@ -36,6 +38,7 @@ JOB_LOCK_KEYS = {
     "idempotency": 7265750,
     "refunds": 7265751,
     "account-index": 7265752,
+    "sign-ins": 7265753,
 }
 
 
@@ -123,6 +126,14 @@ def index_accounts_job(service: LedgerService) -> int:
     return indexed
 
 
+def prune_sign_ins_job(service: LedgerService, window_s: int, now: datetime | None = None) -> int:
+    """Forget sign-in attempts that have left the failed-attempt window."""
+    with service.database.unit_of_work() as uow:
+        removed = prune_sign_in_attempts(uow.session, now=now or datetime.now(UTC), window_s=window_s)
+        uow.commit()
+    return removed
+
+
 def verify_job(service: LedgerService) -> None:
     try:
         report = service.verify()
@@ -181,6 +192,15 @@ def start_scheduler(app: Flask, service: LedgerService) -> BackgroundScheduler:
         hour=2,
         minute=30,
         id="nightly-verify",
+        max_instances=1,
+        coalesce=True,
+    )
+    window_s = int(app.config.get("TANHUI_SIGN_IN_WINDOW_S", DEFAULT_WINDOW_S))
+    scheduler.add_job(
+        _guarded(service, "sign-ins", lock_dir, lambda: prune_sign_ins_job(service, window_s)),
+        "interval",
+        hours=1,
+        id="prune-sign-ins",
         max_instances=1,
         coalesce=True,
     )

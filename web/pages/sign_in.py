@@ -11,8 +11,8 @@ user, and keeps the address in the form, never the password. Failed attempts are
 (:mod:`web.pages.sign_in_throttle`).
 
 A signed cookie cannot be revoked before it expires: a copy taken before sign-out stays valid until the
-maximum age, unless the user is disabled. Revoking every session of one user at once needs a per-user
-session generation stored with the user (a column of ``users``; not added here, see issue 5's report).
+maximum age, unless the user is disabled or changes the password (``users.password_changed_at``: sessions
+signed in before it end).
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ USER_ID: Final = "user_id"
 VERSION: Final = "session_version"
 SIGNED_IN_AT: Final = "signed_in_at"
 DEFAULT_MAX_AGE_S: Final = 12 * 3600
-THROTTLE_EXTENSION: Final = "tanhui.failed_sign_ins"
 DEFAULT_NEXT: Final = "/account"
 MAX_NEXT_CHARS: Final = 500
 MAX_EMAIL_CHARS: Final = 254
@@ -140,17 +139,10 @@ def safe_next(target: str | None) -> str:
 
 
 def _failed_sign_ins() -> FailedSignIns:
-    limiter = current_app.extensions.get(THROTTLE_EXTENSION)
-    if not isinstance(limiter, FailedSignIns):
-        limiter = current_app.extensions.setdefault(
-            THROTTLE_EXTENSION,
-            FailedSignIns(
-                limit=int(current_app.config.get("TANHUI_SIGN_IN_ATTEMPTS", DEFAULT_LIMIT)),
-                window_s=int(current_app.config.get("TANHUI_SIGN_IN_WINDOW_S", DEFAULT_WINDOW_S)),
-            ),
-        )
-    assert isinstance(limiter, FailedSignIns)
-    return limiter
+    return FailedSignIns(
+        limit=int(current_app.config.get("TANHUI_SIGN_IN_ATTEMPTS", DEFAULT_LIMIT)),
+        window_s=int(current_app.config.get("TANHUI_SIGN_IN_WINDOW_S", DEFAULT_WINDOW_S)),
+    )
 
 
 def _login_page(
@@ -177,7 +169,10 @@ def sign_in() -> Response | tuple[str, int]:
     next_path = safe_next(request.form.get("next"))
     key = address_key(email)
     limiter = _failed_sign_ins()
-    wait_s = limiter.attempt(key, time.monotonic())
+    # Counted and committed before the password is checked: parallel guesses cannot slip in unseen.
+    with database().unit_of_work() as uow:
+        wait_s = limiter.attempt(uow.session, key, datetime.now(UTC))
+        uow.commit()
     if wait_s is not None:
         body, status = _login_page(email, next_path, "throttled", 429, wait_minutes=math.ceil(wait_s / 60))
         response = current_app.make_response((body, status))
@@ -187,10 +182,10 @@ def sign_in() -> Response | tuple[str, int]:
         with database().unit_of_work() as uow:
             user = authenticate(uow.session, email=email, password=password, now=datetime.now(UTC))
             user_id = user.id
+            limiter.forgive(uow.session, key)
             uow.commit()
     except SignInRefused:
         return _login_page(email, next_path, "refused", 401)
-    limiter.forgive(key)
     renew_session(user_id)
     return redirect(next_path, code=303)
 

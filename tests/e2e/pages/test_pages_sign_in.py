@@ -35,7 +35,6 @@ from marketplace.models import Certificate, MarketOrder
 from marketplace.orders import OrderKind
 from offsets import footprints
 from web.pages.sign_in import safe_next
-from web.pages.sign_in_throttle import FailedSignIns
 from web.scheduler import expire_reservations_job
 
 REGISTRY = "四川省林草碳汇登记簿（示例）"
@@ -188,19 +187,6 @@ def test_five_failures_in_the_window_refuse_the_sixth_attempt_even_with_the_righ
     # Another address is not affected.
     add_user(demo_app, "bystander@example.cn", "individual", None)
     assert sign_in(demo_app.test_client(), "bystander@example.cn").status_code == 303
-
-
-def test_the_failure_count_slides_forgives_a_success_and_stays_bounded():
-    limiter = FailedSignIns(limit=2, window_s=10, max_addresses=3)
-    assert limiter.attempt("a", 0) is None
-    assert limiter.attempt("a", 1) is None
-    assert limiter.attempt("a", 2) == 8
-    assert limiter.attempt("a", 10) is None  # the first attempt left the window
-    limiter.forgive("a")
-    assert limiter.attempt("a", 10) is None
-    for key in ("b", "c", "d", "e"):
-        limiter.attempt(key, 11)
-    assert limiter.tracked() == 3
 
 
 # --- the account pages and their roles ------------------------------------------------------------------

@@ -3,12 +3,12 @@ is, that indexing resumes and repeats harmlessly, and that two indexers racing o
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
+from tests_support import race_together
 
 from ledger.account_index import accounts_named, entries_naming, index_new_entries, indexed_end
 from ledger.commands import Allocation, Beneficiary, Cancel, Issue, Retire, Selection, Transfer
@@ -141,24 +141,13 @@ def test_the_scheduler_job_and_the_command_bring_the_index_up_to_the_log(
 
 
 @pytest.mark.pg
-def test_two_indexers_racing_on_postgresql_index_each_entry_once(pg_service: LedgerService):
+def test_two_indexers_racing_on_postgresql_index_each_entry_once(pg_service: LedgerService, pg_url: str):
     build(pg_service)
-    start = threading.Barrier(2)
-    errors: list[BaseException] = []
 
-    def run() -> None:
-        try:
-            with pg_service.database.unit_of_work() as uow:
-                start.wait()
-                index_new_entries(uow.session)
-                uow.commit()
-        except BaseException as exc:
-            errors.append(exc)
+    def run(database, _index: int) -> None:
+        with database.unit_of_work() as uow:
+            index_new_entries(uow.session)
+            uow.commit()
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert race_together(pg_url, 2, run, doing="indexing") == [None, None]
     assert sorted(stored_index(pg_service)) == everything(pg_service)
