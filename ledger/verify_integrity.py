@@ -8,6 +8,7 @@ the entries twice, once in each process, and reports whichever problem comes fir
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -145,6 +146,8 @@ def _seq_of(failure: VerificationFailure) -> int:
 
 def _run(url: str, end: int, checkpoints: list[StoredCheckpoint], send: Connection) -> None:
     """The integrity process: check the entries below ``end`` in chunks, reporting after each."""
+    # Ctrl-C on a terminal reaches the whole process group: the parent stops this process itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     database = Database(url)
     try:
         integrity = EntryIntegrity(checkpoints)
