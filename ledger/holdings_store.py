@@ -67,12 +67,19 @@ class DatabaseState:
         if accounts:
             found = set(self.session.scalars(select(Account.id).where(Account.id.in_(accounts))))
             self._accounts.update({account: account in found for account in accounts})
-        if batches:
-            rows = self.session.execute(select(Batch.id, Batch.quantity_kg).where(Batch.id.in_(batches)))
-            self._batches.update(dict.fromkeys(batches))
-            self._batches.update({row.id: row.quantity_kg for row in rows})
         self._load_keys(keys)
         self._load_accounts(choosers)
+        # The batches named, and those the choosers hold (their quantities bound every range checked).
+        batches.update(batch for _account, batch in self._held)
+        self._load_batches(batches)
+
+    def _load_batches(self, batches: set[str]) -> None:
+        todo = sorted(batch for batch in batches if batch not in self._batches)
+        for start in range(0, len(todo), KEYS_PER_QUERY):
+            chunk = todo[start : start + KEYS_PER_QUERY]
+            rows = self.session.execute(select(Batch.id, Batch.quantity_kg).where(Batch.id.in_(chunk)))
+            self._batches.update(dict.fromkeys(chunk))
+            self._batches.update({row.id: row.quantity_kg for row in rows})
 
     def _load_keys(self, keys: Iterable[Key]) -> None:
         """Read the stored ranges of every key not yet in memory (none exist for a batch issued here)."""
