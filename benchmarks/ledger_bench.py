@@ -63,6 +63,7 @@ from ledger.commands import Allocation, Beneficiary, Cancel, Command, Issue, Ret
 from ledger.database import Database
 from ledger.entries import node_location, parse_body, parse_time
 from ledger.models import Entry, Head
+from ledger.runtime import GC_THRESHOLDS, tune_gc
 from ledger.service import LedgerConfig, LedgerService
 from ledger.verify_common import read_entries
 from migrations import alembic_config
@@ -665,6 +666,7 @@ VERIFY_MODES = {
 
 def verify_worker(url: str, mode: str, profile_path: str | None = None) -> dict[str, Any]:
     """Run in a fresh process, one of :data:`VERIFY_MODES`."""
+    tune_gc()  # the product's process settings, as in every measured process
     service = LedgerService(
         Database(url),
         LedgerConfig(origin=ORIGIN, signing_key_file=WORK / "none.key", create_key_if_missing=False),
@@ -816,6 +818,7 @@ def peer_append_worker(leaves: dict[str, list[bytes]], path: str, rounds: int) -
 
     ``rounds`` rounds, each on a fresh tree; entries/s is the median over the rounds.
     """
+    tune_gc()  # the product's process settings, as in every measured process
     from pymerkle import InmemoryTree, SqliteTree
 
     result: dict[str, Any] = {}
@@ -868,6 +871,7 @@ def stored_bodies(url: str, size: int) -> Iterator[bytes]:
 
 def peer_proof_worker(source_url: str, size: int, root_hex: str, count: int, path: str) -> dict[str, Any]:
     """pymerkle proofs at ``size`` leaves (the ledger's bodies): SqliteTree (cached file) and InmemoryTree."""
+    tune_gc()  # the product's process settings, as in every measured process
     from pymerkle import InmemoryTree, SqliteTree
 
     seqs, olds = proof_requests(size, count)
@@ -1015,6 +1019,7 @@ def machine(pg_base: str | None) -> dict[str, Any]:
         "load_average_at_start": os.getloadavg(),
         "git_commit": git("rev-parse", "HEAD"),
         "git_uncommitted_ledger_changes": git("status", "--porcelain", "ledger", "migrations") or "none",
+        "gc_thresholds": GC_THRESHOLDS,
     }
     if pg_base:
         engine = create_engine(pg_base)
@@ -1165,7 +1170,8 @@ def report(results: dict[str, Any]) -> str:
         f"PostgreSQL {m.get('postgresql', '-')}; load average (1/5/15 min) at start "
         f"{'/'.join(f'{x:.1f}' for x in m['load_average_at_start'])}, at end "
         f"{'/'.join(f'{x:.1f}' for x in m.get('load_average_at_end', ()))}; "
-        f"parameters {json.dumps(results['parameters'])}",
+        f"parameters {json.dumps(results['parameters'])}; GC thresholds "
+        f"{tuple(m.get('gc_thresholds', ()))} in every measured process (ledger/runtime.py)",
         "",
         *report_append(results),
         "",
@@ -1226,6 +1232,7 @@ def clean(pg_base: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    tune_gc()  # the product's process settings (ledger/runtime.py), for the ledger and its baselines alike
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="everything at 10^4 entries, fewer appends")
     parser.add_argument("--db", choices=("sqlite", "pg", "both"), default="both")

@@ -17,6 +17,7 @@ from typing import Any
 from ledger import merkle
 from ledger.database import Database
 from ledger.entries import GENESIS_PREV, ParsedBody, parse_body
+from ledger.runtime import tune_gc
 from ledger.verify_common import StoredCheckpoint, VerificationFailure, read_entries
 
 
@@ -148,6 +149,7 @@ def _run(url: str, end: int, checkpoints: list[StoredCheckpoint], send: Connecti
     """The integrity process: check the entries below ``end`` in chunks, reporting after each."""
     # Ctrl-C on a terminal reaches the whole process group: the parent stops this process itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    tune_gc()
     database = Database(url)
     try:
         integrity = EntryIntegrity(checkpoints)

@@ -19,12 +19,14 @@ from ledger.account_index import index_new_entries
 from ledger.errors import LedgerError
 from ledger.keys import KeyFileError, write_key_file
 from ledger.note import NoteSigner
+from ledger.runtime import tune_gc
 from ledger.verify import VerificationFailure
 from offsets.models import ORGANISATION_KINDS
 from web.app import create_app
 
 
 def _create_app() -> Flask:
+    tune_gc()
     return create_app()
 
 

@@ -19,8 +19,10 @@ class TanhuiServer(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
+        from ledger.runtime import tune_gc
         from web.app import create_app
 
+        tune_gc()
         return create_app()
 
 
