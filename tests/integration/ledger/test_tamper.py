@@ -752,6 +752,24 @@ def test_the_cli_verifies_an_untouched_ledger(
     assert result.stderr == ""
 
 
+@pytest.mark.parametrize(("threshold", "jobs"), [(ENTRY_COUNT, 2), (ENTRY_COUNT + 1, 1)])
+def test_the_cli_verifies_in_two_processes_by_default_only_from_a_size_on(
+    built: Built, copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threshold: int, jobs: int
+):
+    used: list[int] = []
+    verify = LedgerService.verify
+
+    def spy(self: LedgerService, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        used.append(kwargs["jobs"])  # type: ignore[arg-type]
+        return verify(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("web.cli.PARALLEL_FROM_ENTRIES", threshold)
+    monkeypatch.setattr(LedgerService, "verify", spy)
+    result = run_verify(copy, built.key, tmp_path / "instance")
+    assert result.exit_code == 0, result.output
+    assert used == [jobs]
+
+
 def test_the_cli_refuses_more_than_two_jobs(built: Built, copy: Path, tmp_path: Path):
     result = run_verify(copy, built.key, tmp_path / "instance", "--jobs", "3")
     assert result.exit_code == 2
