@@ -84,7 +84,8 @@ def verify_ledger(
         last_leaf = integrity.prev
     else:
         # Both processes stop at the entries this session sees, whatever is appended meanwhile.
-        end = (session.scalar(select(func.max(Entry.seq))) or -1) + 1
+        last = session.scalar(select(func.max(Entry.seq)))
+        end = 0 if last is None else last + 1
         process = IntegrityProcess(parallel_url, end, checkpoints)
         try:
             counts, last_leaf = _replay_beside(session, replay, progress, process)
@@ -163,7 +164,7 @@ def _replay_beside(
     except VerificationFailure as failure:
         # An integrity problem at this seq or before it comes first.
         outcome = process.outcome_through(failure.seq)
-        if outcome is not None and outcome.failure is not None and _seq(outcome.failure) <= _seq(failure):
+        if outcome is not None and outcome.failure is not None and outcome.failure.order <= failure.order:
             raise outcome.failure from None
         raise
     outcome = process.outcome_through(None)
@@ -171,10 +172,6 @@ def _replay_beside(
     if outcome.failure is not None:
         raise outcome.failure
     return counts, outcome.last_leaf
-
-
-def _seq(failure: VerificationFailure) -> int:
-    return failure.seq if failure.seq is not None else -1
 
 
 Stated = tuple[str, str, str, dict[str, Any]]

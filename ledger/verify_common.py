@@ -23,6 +23,11 @@ class VerificationFailure(Exception):
         self.what = what
         self.detail = detail
 
+    @property
+    def order(self) -> int:
+        """Where the failure sorts among others: its seq, or -1 for one that precedes every entry."""
+        return self.seq if self.seq is not None else -1
+
     def __reduce__(self) -> tuple[type[VerificationFailure], tuple[int | None, str, str]]:
         # Crosses the pipe from the integrity process intact (Exception pickles only ``args``).
         return (VerificationFailure, (self.seq, self.what, self.detail))

@@ -1,7 +1,7 @@
 """The integrity half of a verification: hashes, canonical bodies, the chain, the tree and signed roots.
 
 Everything here depends on the entry rows alone, never on holdings, so it can run in a second process
-beside the replay of the rules (:func:`IntegrityProcess.start`): ``tanhui ledger verify --jobs 2`` reads
+beside the replay of the rules (:class:`IntegrityProcess`): ``tanhui ledger verify --jobs 2`` reads
 the entries twice, once in each process, and reports whichever problem comes first in ``seq`` order.
 """
 
@@ -22,7 +22,7 @@ from ledger.verify_common import StoredCheckpoint, VerificationFailure, read_ent
 
 
 class EntryIntegrity:
-    """The running state of the integrity checks: next seq, previous leaf and time, the tree so far."""
+    """The running state of the integrity checks: the next seq, the previous leaf, the tree so far."""
 
     def __init__(self, checkpoints: Sequence[StoredCheckpoint]) -> None:
         self.tree = merkle.TreeBuilder()
@@ -110,7 +110,7 @@ class IntegrityProcess:
         while self._outcome is None and self._receive.poll():
             self._take()
         failure = self._outcome.failure if self._outcome else None
-        return failure if failure is not None and _seq_of(failure) < seq else None
+        return failure if failure is not None and failure.order < seq else None
 
     def outcome_through(self, seq: int | None) -> IntegrityOutcome | None:
         """Wait until the checks have passed ``seq`` (or finished if ``None``); the outcome if finished."""
@@ -139,10 +139,6 @@ class IntegrityProcess:
             self._outcome = IntegrityOutcome(self._checked, "", message[1])
         else:
             raise RuntimeError(f"the integrity process failed: {message[1]}")
-
-
-def _seq_of(failure: VerificationFailure) -> int:
-    return failure.seq if failure.seq is not None else -1
 
 
 def _run(url: str, end: int, checkpoints: list[StoredCheckpoint], send: Connection) -> None:

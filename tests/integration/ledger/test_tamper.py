@@ -808,3 +808,20 @@ def test_the_cli_names_the_account_and_range_of_a_tampered_holding(built: Built,
     assert "\n" not in message
     assert f"account {account}" in message, message
     assert serial(batch, start, end) in message or serial(batch, start, end + 1) in message, message
+
+
+@pytest.mark.parametrize("entries", [0, 1, 2])
+def test_two_processes_verify_the_smallest_ledgers(tmp_path: Path, entries: int):
+    url = f"sqlite:///{tmp_path / 'small.db'}"
+    command.upgrade(alembic_config(url), "head")
+    service = LedgerService(Database(url), LedgerConfig(origin=ORIGIN, signing_key_file=tmp_path / "k.key"))
+    try:
+        for account_id, account_type, name in ACCOUNTS:
+            service.open_account(account_id, account_type, name)
+        for cmds in ledger_commands()[:entries]:
+            service.append(cmds)
+        service.sign_checkpoint(force=True)
+        assert service.verify(jobs=2) == service.verify(jobs=1)
+        assert service.verify(jobs=2).size == entries
+    finally:
+        service.database.dispose()
