@@ -12,14 +12,15 @@ exist are skipped, so two indexers racing, or a run repeated after a crash, do n
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Insert, Table, func, or_, select
+from sqlalchemy import Insert, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ledger.entries import parse_body
 from ledger.models import AccountEntry, Entry
+from ledger.orm import core_table
 
 CHUNK_ENTRIES = 2_000
 DEFAULT_LIMIT = 100_000
@@ -88,7 +89,7 @@ def entries_naming(session: Session, account: str) -> Iterator[tuple[int, str]]:
 
 
 def _insert_skipping_existing(session: Session) -> Insert:
-    table = cast(Table, AccountEntry.__table__)
+    table = core_table(AccountEntry)
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
     return sqlite.insert(table).on_conflict_do_nothing()

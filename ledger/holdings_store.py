@@ -10,13 +10,14 @@ holdings were never read are merged with its stored ranges in one query at :meth
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, insert, select, tuple_
+from sqlalchemy import bindparam, delete, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from ledger.commands import Command
 from ledger.models import Account, Batch, ClosedRange, Holding
+from ledger.orm import core_table
 from ledger.ranges import Span, merge_spans
 
 Key = tuple[str, str]
@@ -221,14 +222,14 @@ class DatabaseState:
         """Write the changes: new batches, rewritten holdings of every changed key, closed ranges."""
         self._load_keys(list(self._pending))
         if self._new_batches:
-            self.session.execute(insert(_table(Batch)), self._new_batches)
+            self.session.execute(insert(core_table(Batch)), self._new_batches)
         stale = [
             {"a": account, "b": batch}
             for account, batch in self._dirty
             if (account, batch) in self._stored_nonempty
         ]
         if stale:
-            table = _table(Holding)
+            table = core_table(Holding)
             self.session.execute(
                 delete(table).where(table.c.account_id == bindparam("a"), table.c.batch_id == bindparam("b")),
                 stale,
@@ -239,11 +240,6 @@ class DatabaseState:
             for start, end in self._held[(account, batch)]
         ]
         if fresh:
-            self.session.execute(insert(_table(Holding)), fresh)
+            self.session.execute(insert(core_table(Holding)), fresh)
         if self._closed:
-            self.session.execute(insert(_table(ClosedRange)), self._closed)
-
-
-def _table(model: type[Any]) -> Table:
-    """The Core table of a model: bulk inserts through it skip the ORM's per-row bookkeeping."""
-    return cast(Table, model.__table__)
+            self.session.execute(insert(core_table(ClosedRange)), self._closed)

@@ -8,8 +8,9 @@ schema.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Table
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -32,3 +33,8 @@ def as_utc(moment: datetime) -> datetime:
     time zone. Every reader of a stored time goes through here rather than a copy of its own.
     """
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def core_table(model: type[Any]) -> Table:
+    """The Core table of a model: bulk writes and hot reads through it skip the ORM's per-row work."""
+    return cast(Table, model.__table__)

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from ledger import limits, merkle
@@ -25,6 +25,7 @@ from ledger.entries import GENESIS_PREV, format_time, make_body, parse_body
 from ledger.errors import IdempotencyConflict, InvalidCommand
 from ledger.holdings_store import DatabaseState
 from ledger.models import BeneficiarySecret, Entry, Head
+from ledger.orm import core_table
 from ledger.rules import BeneficiarySecret as Secret
 from ledger.rules import apply, repeats, resolve
 from ledger.tree_store import read_nodes
@@ -101,10 +102,10 @@ class Sequencer:
             prev = leaf.hex()
             seq += 1
         if rows:
-            session.execute(insert(_table(Entry)), rows)
+            session.execute(insert(core_table(Entry)), rows)
             state.flush()
             if secrets:
-                session.execute(insert(_table(BeneficiarySecret)), secrets)
+                session.execute(insert(core_table(BeneficiarySecret)), secrets)
             session.execute(
                 update(Head)
                 .where(Head.id == 1)
@@ -144,8 +145,3 @@ class Sequencer:
 
 def _secret_row(seq: int, secret: Secret) -> dict[str, Any]:
     return {"seq": seq, "name": secret.name, "salt": secret.salt}
-
-
-def _table(model: type[Any]) -> Table:
-    """The Core table of a model: bulk inserts through it skip the ORM's per-row bookkeeping."""
-    return cast(Table, model.__table__)

@@ -21,13 +21,14 @@ from itertools import zip_longest
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Select, Table, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from ledger.checkpoint import open_checkpoint
 from ledger.errors import LedgerError
 from ledger.models import Account, Batch, Checkpoint, ClosedRange, Entry, Head, Holding
 from ledger.note import NoteVerifier
+from ledger.orm import core_table
 from ledger.rules import MemoryState, apply
 from ledger.serials import serial_number
 from ledger.verify_common import (
@@ -268,7 +269,7 @@ def _first_difference(stored: list[tuple[Any, ...]], wanted: list[tuple[Any, ...
 
 
 def _compare_closed(session: Session, first: int, end: int, replayed: list[tuple[int, Closed]]) -> int:
-    table = _table(ClosedRange)
+    table = core_table(ClosedRange)
     stored = _core_rows(
         session,
         select(
@@ -298,7 +299,7 @@ def _compare_closed(session: Session, first: int, end: int, replayed: list[tuple
 
 
 def _compare_batches(session: Session, first: int, end: int, issued: list[tuple[int, str, int]]) -> int:
-    table = _table(Batch)
+    table = core_table(Batch)
     stored = _core_rows(
         session,
         select(table.c.issue_seq, table.c.id, table.c.quantity_kg)
@@ -315,10 +316,6 @@ def _compare_batches(session: Session, first: int, end: int, issued: list[tuple[
         )
         raise VerificationFailure(seq, "batch", f"batch {batch} of {quantity} kg {what}")
     return len(stored)
-
-
-def _table(model: type[Any]) -> Table:
-    return cast(Table, model.__table__)
 
 
 def _core_rows(session: Session, query: Select[Any]) -> list[tuple[Any, ...]]:

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Row, Table, select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from ledger.models import Entry
+from ledger.orm import core_table
 
 CHUNK_ENTRIES = 2_000
 
@@ -66,7 +67,7 @@ def read_entries(
 
     Through the session's connection as a Core statement: plain rows, none of the ORM's loading work.
     """
-    table = cast(Table, Entry.__table__)
+    table = core_table(Entry)
     query = select(
         table.c.seq,
         table.c.request_id,

@@ -79,9 +79,8 @@ class EntryIntegrity:
 
 @dataclass(frozen=True)
 class IntegrityOutcome:
-    """Where the integrity process stopped: ``end`` entries checked, or ``failure`` at its seq."""
+    """How the integrity process ended: with the last leaf hash checked, or with ``failure`` at its seq."""
 
-    end: int
     last_leaf: str
     failure: VerificationFailure | None
 
@@ -133,10 +132,10 @@ class IntegrityProcess:
         if message[0] == "progress":
             self._checked = message[1]
         elif message[0] == "done":
-            self._outcome = IntegrityOutcome(message[1], message[2], None)
+            self._outcome = IntegrityOutcome(message[2], None)
             self._checked = message[1]
         elif message[0] == "failure":
-            self._outcome = IntegrityOutcome(self._checked, "", message[1])
+            self._outcome = IntegrityOutcome("", message[1])
         else:
             raise RuntimeError(f"the integrity process failed: {message[1]}")
 
