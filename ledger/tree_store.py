@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, ColumnElement, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from ledger.entries import node_location, stored_node
 from ledger.models import Entry
+from ledger.orm import core_table
 
 NodeId = tuple[int, int]
 
@@ -21,9 +23,12 @@ def read_nodes(session: Session, node_ids: Iterable[NodeId]) -> dict[NodeId, byt
         wanted.setdefault(seq, []).append((level, index))
     if not wanted:
         return {}
-    rows = session.execute(
-        select(Entry.seq, Entry.leaf_hash, Entry.subtree_hashes).where(Entry.seq.in_(list(wanted)))
-    ).all()
+    table = core_table(Entry)
+    rows = session.connection().execute(
+        select(table.c.seq, table.c.leaf_hash, table.c.subtree_hashes).where(
+            _seq_among(session, table.c.seq, list(wanted))
+        )
+    )
     nodes: dict[NodeId, bytes] = {}
     for seq, leaf_hash, subtree_hashes in rows:
         for level, index in wanted[seq]:
@@ -32,3 +37,15 @@ def read_nodes(session: Session, node_ids: Iterable[NodeId]) -> dict[NodeId, byt
     if missing:
         raise LookupError(f"tree nodes not stored: {missing[:5]}")
     return nodes
+
+
+def _seq_among(session: Session, column: ColumnElement[int], seqs: list[int]) -> ColumnElement[bool]:
+    """``column`` is one of ``seqs``.
+
+    On PostgreSQL as ``= ANY(array)``: one statement text whatever the number of seqs, so the driver
+    prepares it once and every later proof reuses the plan (an ``IN`` list of a new length is a new
+    statement, parsed and planned again). SQLite keeps ``IN``, whose texts its statement cache holds.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("seqs", seqs, type_=ARRAY(BigInteger())))
+    return column.in_(seqs)
