@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import UTC, datetime
+from functools import lru_cache, partial
 from typing import Any, NamedTuple
 
 from ledger import limits
@@ -32,7 +33,16 @@ def format_time(moment: datetime) -> str:
 def parse_time(text: str) -> datetime:
     if not isinstance(text, str) or not RFC3339_UTC.fullmatch(text):
         raise ValueError(f"not an RFC 3339 UTC time: {text!r}")
-    return datetime.fromisoformat(text)
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError as exc:  # the pattern fits but the calendar does not (month 13, 30 February)
+        raise ValueError(f"not an RFC 3339 UTC time: {text!r} ({exc})") from exc
+
+
+@lru_cache(maxsize=256)
+def _check_time(text: str) -> None:
+    """:func:`parse_time` for a body's time: the entries of one append share it, so it is cached."""
+    parse_time(text)
 
 
 def request_digest(request_id: str) -> str:
@@ -67,6 +77,9 @@ class ParsedBody(NamedTuple):
     data: dict[str, Any]
 
 
+# A NamedTuple's own __new__ is Python code; the tuple constructor is not (one is made per entry read).
+_new_parsed_body = partial(tuple.__new__, ParsedBody)
+
 BODY_FIELDS = frozenset({"v", "seq", "prev", "time", "kind", "request", "data"})
 _HEX_DIGITS = "0123456789abcdef"
 
@@ -92,10 +105,12 @@ def parse_body(raw: bytes) -> ParsedBody:
         raise ValueError("prev is not 64 lowercase hex digits")
     if type(request) is not str or len(request) != 64 or request.strip(_HEX_DIGITS):
         raise ValueError("request is not 64 lowercase hex digits")
-    parse_time(time)
+    if type(time) is not str:
+        raise ValueError(f"not an RFC 3339 UTC time: {time!r}")
+    _check_time(time)
     if type(kind) is not str or type(data) is not dict:
         raise ValueError("kind must be text and data an object")
-    return ParsedBody(seq, prev, time, kind, request, data)
+    return _new_parsed_body((seq, prev, time, kind, request, data))
 
 
 def node_location(level: int, index: int) -> tuple[int, int]:

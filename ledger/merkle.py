@@ -24,6 +24,7 @@ MAX_TREE_SIZE = 2**64 - 1  # Tree sizes and leaf indices are uint64 in RFC 9162 
 # RFC 9162 §2.1.1 domain-separation prefixes: leaves and interior nodes can never be confused.
 _LEAF_PREFIX = b"\x00"
 _NODE_PREFIX = b"\x01"
+_sha256 = hashlib.sha256
 
 NodeId = tuple[int, int]
 """``(level, index)`` of an aligned complete subtree; see the module docstring."""
@@ -124,19 +125,22 @@ class TreeBuilder:
 
         Their ids are ``completed_node_ids(index)`` for the new leaf's ``index`` (the size before the call).
         """
-        assert len(leaf) == HASH_SIZE, len(leaf)
-        assert self._size < MAX_TREE_SIZE
+        if len(leaf) != HASH_SIZE:
+            raise ValueError(f"a leaf hash has {HASH_SIZE} bytes, not {len(leaf)}")
+        if self._size >= MAX_TREE_SIZE:
+            raise ValueError("the tree is full")
         completed: list[bytes] = []
         current = leaf
         index = self._size
+        frontier = self._frontier
         # Each trailing one bit of the index closes a perfect subtree whose left half is on the stack.
+        # Inline node_hash: this runs for every entry appended and verified, on 32-byte hashes only.
         while index & 1:
-            current = node_hash(self._frontier.pop(), current)
+            current = _sha256(_NODE_PREFIX + frontier.pop() + current).digest()
             completed.append(current)
             index >>= 1
-        self._frontier.append(current)
+        frontier.append(current)
         self._size += 1
-        assert len(self._frontier) == self._size.bit_count()
         return completed
 
     def root(self) -> bytes:

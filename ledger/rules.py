@@ -300,6 +300,7 @@ def _checked_ranges(state: HoldingsState, account: str, data: dict[str, Any]) ->
     if not isinstance(ranges, list) or not 1 <= len(ranges) <= limits.MAX_RANGES_PER_ENTRY:
         raise InvalidCommand(f"must list 1 to {limits.MAX_RANGES_PER_ENTRY} ranges", field="ranges")
     moves: list[tuple[str, int, int]] = []
+    total = 0
     for item in ranges:
         if not isinstance(item, dict):
             raise InvalidCommand("must be an object", field="ranges")
@@ -314,11 +315,11 @@ def _checked_ranges(state: HoldingsState, account: str, data: dict[str, Any]) ->
             raise UnknownBatch(f"no batch {batch} has been issued", field="ranges.batch")
         start, end = _span(batch, item, quantity, "ranges")
         moves.append((batch, start, end))
+        total += end - start + 1
     if len(moves) > 1:
         for previous, current in pairwise(sorted(moves)):
             if previous[0] == current[0] and current[1] <= previous[2]:
                 raise InvalidCommand("ranges overlap each other", field="ranges")
-    total = sum(end - start + 1 for _, start, end in moves)
     if check_quantity_kg(data["quantity_kg"]) != total:
         raise InvalidCommand(
             f"quantity_kg is {data['quantity_kg']} but the ranges hold {total}", field="quantity_kg"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ledger.errors import InvalidCommand
 
@@ -68,7 +69,13 @@ def parse_serial(value: str) -> tuple[str, int, int]:
     return f"{match['project']}-{match['vintage']}-{match['number']}", start, end
 
 
+@lru_cache(maxsize=8192)
+def _is_account_id(value: str) -> bool:
+    # Cached: every entry appended or replayed names one or two accounts, mostly the same few thousand.
+    return ACCOUNT_ID.fullmatch(value) is not None
+
+
 def check_account_id(value: object, field: str = "account") -> str:
-    if not isinstance(value, str) or not ACCOUNT_ID.fullmatch(value):
+    if not isinstance(value, str) or not _is_account_id(value):
         raise InvalidCommand("account ids are 3-64 capital letters, digits and inner hyphens", field=field)
     return value

@@ -18,7 +18,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import zip_longest
-from typing import Any, cast
+from typing import Any
 
 import orjson
 from sqlalchemy import Select, func, select
@@ -32,8 +32,10 @@ from ledger.orm import core_table
 from ledger.rules import MemoryState, apply
 from ledger.serials import serial_number
 from ledger.verify_common import (
+    ALL_COLUMNS,
     CHUNK_ENTRIES,
     FAILURE_KINDS,
+    REPLAY_COLUMNS,
     StoredCheckpoint,
     VerificationFailure,
     read_entries,
@@ -121,7 +123,7 @@ def _replay_entries(
     closed_count = batch_count = 0
     while True:
         first = replay.expected
-        rows = read_entries(session, first, None)
+        rows = read_entries(session, first, None, ALL_COLUMNS if integrity else REPLAY_COLUMNS)
         if not rows:
             break
         replay.closes.clear()
@@ -143,12 +145,16 @@ def _replay_entries(
 
 
 def _replay_rows(replay: _Replay, rows: Sequence[Any], integrity: EntryIntegrity | None) -> None:
-    for seq, request_id, kind, body, leaf, nodes in rows:
-        if integrity is not None:
-            parsed = integrity.check(seq, body, bytes(leaf), bytes(nodes))
-            replay.apply(seq, request_id, kind, (parsed.kind, parsed.request, parsed.time, parsed.data))
-        else:
-            replay.apply(seq, request_id, kind, _body_fields(seq, body))
+    """Rows of :data:`ALL_COLUMNS` with ``integrity``, of :data:`REPLAY_COLUMNS` without."""
+    apply = replay.apply
+    if integrity is not None:
+        check = integrity.check
+        for seq, request_id, kind, body, leaf, nodes in rows:
+            parsed = check(seq, body, bytes(leaf), bytes(nodes))
+            apply(seq, request_id, kind, (parsed.kind, parsed.request, parsed.time, parsed.data))
+    else:
+        for seq, request_id, kind, body in rows:
+            apply(seq, request_id, kind, _body_fields(seq, body))
 
 
 def _replay_beside(
@@ -190,10 +196,10 @@ def _body_fields(seq: int, body: str) -> Stated:
         raise VerificationFailure(seq, "body", f"not UTF-8 JSON: {exc}") from exc
     if type(value) is not dict:
         raise VerificationFailure(seq, "body", "not a JSON object")
-    fields = (value.get("kind"), value.get("request"), value.get("time"), value.get("data"))
-    if not all(type(field) is str for field in fields[:3]) or type(fields[3]) is not dict:
+    kind, request, time, data = value.get("kind"), value.get("request"), value.get("time"), value.get("data")
+    if type(kind) is not str or type(request) is not str or type(time) is not str or type(data) is not dict:
         raise VerificationFailure(seq, "body", "not an entry body")
-    return cast(Stated, fields)
+    return kind, request, time, data
 
 
 class _Replay:

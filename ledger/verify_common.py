@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any
 
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
@@ -60,23 +60,23 @@ class StoredCheckpoint:
     note: str
 
 
+ALL_COLUMNS = ("seq", "request_id", "kind", "body", "leaf_hash", "subtree_hashes")
+INTEGRITY_COLUMNS = ("seq", "body", "leaf_hash", "subtree_hashes")
+"""What the integrity checks read: the row's kind and request id are the replay's to compare."""
+REPLAY_COLUMNS = ("seq", "request_id", "kind", "body")
+"""What the replay reads beside an integrity process: no hashes."""
+
+
 def read_entries(
-    session: Session, first: int, end: int | None
-) -> Sequence[Row[int, str, str, str, bytes, bytes]]:
+    session: Session, first: int, end: int | None, columns: Sequence[str] = ALL_COLUMNS
+) -> Sequence[Row[Any]]:
     """Up to :data:`CHUNK_ENTRIES` stored entries from ``seq >= first`` (and below ``end`` if given).
 
-    Through the session's connection as a Core statement: plain rows, none of the ORM's loading work.
+    Each row holds ``columns`` of the entry, in that order. Through the session's connection as a Core
+    statement: plain rows, none of the ORM's loading work.
     """
     table = core_table(Entry)
-    query = select(
-        table.c.seq,
-        table.c.request_id,
-        table.c.kind,
-        table.c.body,
-        table.c.leaf_hash,
-        table.c.subtree_hashes,
-    ).where(table.c.seq >= first)
+    query = select(*(table.c[name] for name in columns)).where(table.c.seq >= first)
     if end is not None:
         query = query.where(table.c.seq < end)
-    rows = session.connection().execute(query.order_by(table.c.seq).limit(CHUNK_ENTRIES)).all()
-    return cast(Sequence[Row[int, str, str, str, bytes, bytes]], rows)
+    return session.connection().execute(query.order_by(table.c.seq).limit(CHUNK_ENTRIES)).all()

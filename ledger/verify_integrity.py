@@ -18,7 +18,7 @@ from ledger import merkle
 from ledger.database import Database
 from ledger.entries import GENESIS_PREV, ParsedBody, parse_body
 from ledger.runtime import tune_gc
-from ledger.verify_common import StoredCheckpoint, VerificationFailure, read_entries
+from ledger.verify_common import INTEGRITY_COLUMNS, StoredCheckpoint, VerificationFailure, read_entries
 
 
 class EntryIntegrity:
@@ -54,13 +54,15 @@ class EntryIntegrity:
             raise VerificationFailure(seq, "chain link", "prev is not the leaf hash of the entry before")
         if b"".join(self.tree.append(leaf)) != stored_nodes:
             raise VerificationFailure(seq, "tree node", "a stored subtree hash is wrong")
-        self._check_root()
+        if self.tree.size in self.roots_due:
+            self._check_root()
         self.prev, self.expected = leaf.hex(), seq + 1
         return parsed
 
     def check_rows(self, rows: Sequence[Any]) -> None:
+        """Check rows of :data:`~ledger.verify_common.INTEGRITY_COLUMNS`."""
         check = self.check
-        for seq, _request_id, _kind, body, leaf, nodes in rows:
+        for seq, body, leaf, nodes in rows:
             check(seq, body, bytes(leaf), bytes(nodes))
 
     def _check_root(self) -> None:
@@ -150,7 +152,7 @@ def _run(url: str, end: int, checkpoints: list[StoredCheckpoint], send: Connecti
         integrity = EntryIntegrity(checkpoints)
         with database.reading() as session:
             while True:
-                rows = read_entries(session, integrity.expected, end)
+                rows = read_entries(session, integrity.expected, end, INTEGRITY_COLUMNS)
                 if not rows:
                     break
                 integrity.check_rows(rows)

@@ -142,6 +142,16 @@ def test_a_leaf_hash_and_a_node_hash_are_domain_separated_per_rfc_9162() -> None
     assert leaf_hash(b"") == bytes.fromhex("6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d")
 
 
+@pytest.mark.parametrize("length", [0, 31, 33, 64])
+def test_the_builder_refuses_a_leaf_that_is_not_a_32_byte_hash(length: int) -> None:
+    builder = TreeBuilder()
+    builder.append(leaf_hash(b"first"))
+    with pytest.raises(ValueError, match="32 bytes"):
+        builder.append(b"\x01" * length)
+    assert builder.size == 1
+    assert builder.root() == leaf_hash(b"first")
+
+
 @pytest.mark.parametrize("size", range(MAX_SIZE + 1))
 def test_builder_root_equals_the_recursive_root_for_every_size(size: int) -> None:
     leaves = SMALL.leaves[:size]

@@ -1,0 +1,80 @@
+"""Reading stored entry bodies strictly (ledger.entries.parse_body): every field, every time, every call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ledger.canonical import canonical_bytes
+from ledger.entries import GENESIS_PREV, ParsedBody, make_body, parse_body
+
+
+def _body(**changes: Any) -> bytes:
+    value: dict[str, Any] = {
+        "v": 1,
+        "seq": 7,
+        "prev": GENESIS_PREV,
+        "time": "2026-12-05T22:06:20.261313Z",
+        "kind": "transfer",
+        "request": "ab" * 32,
+        "data": {"from": "ACC-1", "to": "ACC-2"},
+    }
+    value.update(changes)
+    return canonical_bytes(value)
+
+
+def test_a_body_the_sequencer_makes_reads_back_field_for_field() -> None:
+    raw = make_body(
+        seq=3,
+        prev="cd" * 32,
+        time="2026-01-02T03:04:05.000006Z",
+        kind="retire",
+        request_id="r-1",
+        data={"a": 1},
+    )
+    parsed = parse_body(raw)
+    assert isinstance(parsed, ParsedBody)
+    assert (parsed.seq, parsed.prev, parsed.time, parsed.kind, parsed.data) == (
+        3,
+        "cd" * 32,
+        "2026-01-02T03:04:05.000006Z",
+        "retire",
+        {"a": 1},
+    )
+    assert parsed == tuple(parsed)
+
+
+@pytest.mark.parametrize(
+    "time",
+    [
+        "2026-13-01T00:00:00.000000Z",  # the pattern fits, the calendar does not
+        "2026-02-30T00:00:00.000000Z",
+        "2026-12-05T24:00:00.000000Z",
+        "2026-12-05T22:06:20Z",
+        "2026-12-05 22:06:20.261313Z",
+        "2026-12-05T22:06:20.261313+00:00",
+    ],
+)
+def test_a_time_that_is_not_rfc_3339_utc_is_refused_every_time_it_is_read(time: str) -> None:
+    assert parse_body(_body()).time == "2026-12-05T22:06:20.261313Z"  # a good time is read (and remembered)
+    for _ in range(2):  # a bad one is refused again on the next read, never remembered as good
+        with pytest.raises(ValueError, match="RFC 3339"):
+            parse_body(_body(time=time))
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"time": 1_733_436_380}, "RFC 3339"),
+        ({"prev": "AB" * 32}, "prev"),
+        ({"request": "ab" * 31}, "request"),
+        ({"seq": -1}, "seq"),
+        ({"v": 2}, "version"),
+        ({"kind": 3}, "kind"),
+        ({"data": []}, "data"),
+    ],
+)
+def test_each_field_of_a_body_is_checked(changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_body(_body(**changes))
