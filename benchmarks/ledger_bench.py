@@ -7,8 +7,10 @@ Run from the repository root::
 What it measures (see benchmarks/README.md for the method and benchmarks/RESULTS.md for figures):
 
 1. append throughput, one entry per ``LedgerService.append`` and batches of 1,000 commands per call,
-   against a baseline that inserts the very rows the ledger wrote into a plain table with the same
-   columns, in transactions of the same sizes, with no hashing and no validation;
+   against a baseline that inserts the very entry rows the ledger wrote into a plain table with the same
+   columns, in transactions of the same sizes, with no hashing and no validation; and against a second
+   that sends again every write the appends made (entries, closed ranges, holdings, secrets, head) into
+   a second ledger database;
 2. full verification (``LedgerService.verify``) of a ledger of ``--entries`` entries against a bare
    loop that reads the same rows in the same chunks and SHA-256 hashes each body, with the peak RSS
    growth of each (measured in a fresh process);
@@ -384,49 +386,120 @@ class StatementCounter:
         event.remove(self.engine, "before_cursor_execute", self._seen)
 
 
+class WriteRecorder:
+    """The writes (INSERT, UPDATE, DELETE) an engine sends, with their parameters, one list per append.
+
+    Also sums the time spent inside the driver's execute calls while an append is recorded, so that the
+    report can say how much of an append is the database's own work.
+    """
+
+    WRITES = ("INSERT", "UPDATE", "DELETE")
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.appends: list[list[tuple[str, Any]]] = []
+        self.sql_seconds: list[float] = []
+        self._current: list[tuple[str, Any]] | None = None
+        self._sql = 0.0
+        self._started = 0.0
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "after_cursor_execute", self._after)
+
+    @contextmanager
+    def append(self) -> Iterator[None]:
+        self._current, self._sql = [], 0.0
+        try:
+            yield
+        finally:
+            self.appends.append(self._current)
+            self.sql_seconds.append(self._sql)
+            self._current = None
+
+    def _before(self, _conn: object, _cursor: object, statement: str, parameters: Any, *_: object) -> None:
+        if self._current is not None and statement.lstrip()[:6].upper() in self.WRITES:
+            many = isinstance(parameters, list)
+            self._current.append((statement, list(parameters) if many else parameters))
+        self._started = time.perf_counter()
+
+    def _after(self, *_args: object) -> None:
+        if self._current is not None:
+            self._sql += time.perf_counter() - self._started
+
+    def close(self) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._before)
+        event.remove(self.engine, "after_cursor_execute", self._after)
+
+
+def rows_written(writes: Sequence[tuple[str, Any]]) -> int:
+    """Rows that an append's writes insert, update or delete (an executemany counts its parameter sets)."""
+    return sum(len(parameters) if isinstance(parameters, list) else 1 for _, parameters in writes)
+
+
+def replay_writes(engine: Engine, appends: Sequence[Sequence[tuple[str, Any]]], timed: bool) -> list[float]:
+    """Send recorded writes again, each append's in one transaction: no reads, no hashing, no validation."""
+    seconds = []
+    for writes in appends:
+        started = time.perf_counter()
+        with engine.begin() as connection:
+            for statement, parameters in writes:
+                connection.exec_driver_sql(statement, parameters)
+        if timed:
+            seconds.append(time.perf_counter() - started)
+    return seconds
+
+
 # --- 1. append throughput ---------------------------------------------------------------------------------
 
 
 def bench_append_round(
     kind: str, pg_base: str, singles: int, batches: int
 ) -> tuple[dict[str, Any], dict[str, list[bytes]]]:
-    """Ledger appends (one per transaction, then batches of 1,000) on a fresh ledger, then the baseline.
+    """Ledger appends (one per transaction, then batches of 1,000) on a fresh ledger, then the baselines.
 
-    Returns the seconds of every append (ledger and baseline) and the leaves (bodies) that were written.
+    Returns the seconds of every append (ledger and baselines) and the leaves (bodies) that were written.
     """
-    with scratch_database(kind, pg_base, "append") as url:
+    with (
+        scratch_database(kind, pg_base, "append") as url,
+        scratch_database(kind, pg_base, "rows") as rows_url,
+    ):
         service = make_service(url, WORK / f"append-{os.getpid()}.key", migrate=True)
+        copy = make_service(rows_url, WORK / f"rows-{os.getpid()}.key", migrate=True)  # same accounts
+        recorder = WriteRecorder(service.database.engine)
         try:
             workload = Workload("ap")
-            service.append(workload.take(BATCH_SIZE))  # warm-up: the first batches exist, holdings too
+            with recorder.append():
+                service.append(workload.take(BATCH_SIZE))  # warm-up: the first batches exist, holdings too
             warm_end = service.size()
 
             counter = StatementCounter(service.database.engine)
             single_seconds = []
             for _ in range(singles):
                 commands = workload.take(1)
-                started = time.perf_counter()
-                service.append(commands)
-                single_seconds.append(time.perf_counter() - started)
+                with recorder.append():
+                    started = time.perf_counter()
+                    service.append(commands)
+                    single_seconds.append(time.perf_counter() - started)
             single_end = service.size()
             single_statements = counter.take() - 1  # service.size() above
 
             batch_seconds = []
             for _ in range(batches):
                 commands = workload.take(BATCH_SIZE)
-                started = time.perf_counter()
-                service.append(commands)
-                batch_seconds.append(time.perf_counter() - started)
+                with recorder.append():
+                    started = time.perf_counter()
+                    service.append(commands)
+                    batch_seconds.append(time.perf_counter() - started)
             batch_statements = counter.take()
             batch_end = service.size()
             counter.close()
+            recorder.close()
             assert batch_end == warm_end + singles + batches * BATCH_SIZE, batch_end
 
             warm_rows = entry_rows(service.database, 0, warm_end)
             single_rows = entry_rows(service.database, warm_end, single_end)
             batch_rows = entry_rows(service.database, single_end, batch_end)
 
-            # The baseline: the same rows into a plain table of the same shape, same transaction sizes.
+            # Baseline 1: the same entry rows into a plain table of the same shape, same transaction sizes.
             engine = service.database.engine
             table = baseline_table(MetaData())
             table.create(engine)
@@ -445,10 +518,22 @@ def bench_append_round(
                 with engine.begin() as connection:
                     connection.execute(insert(table), chunk)
                 base_batch.append(time.perf_counter() - started)
+
+            # Baseline 2: every row the appends wrote (entries, closed ranges, holdings, beneficiary
+            # secrets, the head), by the very statements the ledger sent, into a second ledger database.
+            writes = recorder.appends
+            copy_engine = copy.database.engine
+            replay_writes(copy_engine, writes[:1], timed=False)
+            rows_single = replay_writes(copy_engine, writes[1 : 1 + singles], timed=True)
+            rows_batch = replay_writes(copy_engine, writes[1 + singles :], timed=True)
+            with copy.database.reading() as session:  # the copy holds what the ledger holds
+                assert session.scalar(select(Head.size)) == batch_end
             body_bytes = sum(len(row["body"].encode()) for row in single_rows + batch_rows)
         finally:
             service.database.dispose()
+            copy.database.dispose()
             (WORK / f"append-{os.getpid()}.key").unlink(missing_ok=True)
+            (WORK / f"rows-{os.getpid()}.key").unlink(missing_ok=True)
 
     result = {
         "mean_body_bytes": body_bytes / (len(single_rows) + len(batch_rows)),
@@ -456,11 +541,17 @@ def bench_append_round(
             "statements": single_statements / singles,
             "ledger_s": single_seconds,
             "baseline_s": base_single,
+            "rows_baseline_s": rows_single,
+            "ledger_sql_s": recorder.sql_seconds[1 : 1 + singles],
+            "rows_written": [rows_written(w) for w in writes[1 : 1 + singles]],
         },
         "batch": {
             "statements": batch_statements / batches,
             "ledger_s": batch_seconds,
             "baseline_s": base_batch,
+            "rows_baseline_s": rows_batch,
+            "ledger_sql_s": recorder.sql_seconds[1 + singles :],
+            "rows_written": [rows_written(w) for w in writes[1 + singles :]],
         },
     }
     leaves = {
@@ -480,7 +571,10 @@ def bench_append(
         one, round_leaves = bench_append_round(kind, pg_base, singles, batches)
         results.append(one)
         leaves = leaves or round_leaves
-        log(f"{kind}: append round {number + 1}: batch ratio {round_ratio(one, 'batch'):.3f}")
+        log(
+            f"{kind}: append round {number + 1}: batch ratio {round_ratio(one, 'batch'):.3f} "
+            f"(same rows: {round_ratio(one, 'batch', 'rows_baseline_s'):.3f})"
+        )
     summary: dict[str, Any] = {
         "rounds": rounds,
         "singles": singles,
@@ -491,8 +585,22 @@ def bench_append(
     for mode, per_append in (("single", 1), ("batch", BATCH_SIZE)):
         ledger = [per_append * len(r[mode]["ledger_s"]) / sum(r[mode]["ledger_s"]) for r in results]
         baseline = [per_append * len(r[mode]["baseline_s"]) / sum(r[mode]["baseline_s"]) for r in results]
+        rows_baseline = [
+            per_append * len(r[mode]["rows_baseline_s"]) / sum(r[mode]["rows_baseline_s"]) for r in results
+        ]
         ratios = [round_ratio(r, mode) for r in results]
+        rows_ratios = [round_ratio(r, mode, "rows_baseline_s") for r in results]
         summary[mode] = {
+            "rows_baseline_eps": statistics.median(rows_baseline),
+            "rows_ratio": statistics.median(rows_ratios),
+            "rows_ratio_range": [min(rows_ratios), max(rows_ratios)],
+            "rows_per_append": statistics.median(statistics.mean(r[mode]["rows_written"]) for r in results),
+            "sql_share": statistics.median(
+                sum(r[mode]["ledger_sql_s"]) / sum(r[mode]["ledger_s"]) for r in results
+            ),
+            "rows_baseline_latency": latency_summary(
+                [t for r in results for t in r[mode]["rows_baseline_s"]]
+            ),
             "statements_per_append": statistics.median(r[mode]["statements"] for r in results),
             "ledger_eps": statistics.median(ledger),
             "baseline_eps": statistics.median(baseline),
@@ -506,8 +614,8 @@ def bench_append(
     return summary, leaves
 
 
-def round_ratio(result: dict[str, Any], mode: str) -> float:
-    return sum(result[mode]["baseline_s"]) / sum(result[mode]["ledger_s"])
+def round_ratio(result: dict[str, Any], mode: str, baseline: str = "baseline_s") -> float:
+    return sum(result[mode][baseline]) / sum(result[mode]["ledger_s"])
 
 
 # --- the large ledger -------------------------------------------------------------------------------------
@@ -1067,6 +1175,28 @@ def report_append(results: dict[str, Any]) -> list[str]:
                     f"**{r['ratio']:.3f}** ({r['ratio_range'][0]:.3f}–{r['ratio_range'][1]:.3f})",
                     fmt(r["statements_per_append"], 1), pair(r["ledger_latency"]),
                     pair(r["baseline_latency"]))
+            )  # fmt: skip
+    lines += [
+        "",
+        "Against every row the appends write (entries, closed ranges, holdings, beneficiary secrets, the "
+        "head), sent again by the very statements the ledger sent, into a second ledger database: ",
+        "",
+        row("database", "per transaction", "rows written per append", "ledger", "same-rows baseline",
+            "ratio", "share of the ledger's time inside the driver's execute calls",
+            "same-rows baseline p50 / p99 (ms)"),
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]  # fmt: skip
+    for kind in ("sqlite", "pg"):
+        append = results.get(kind, {}).get("append")
+        for mode, label in MODES if append else ():
+            r = append[mode]
+            if "rows_ratio" not in r:
+                continue
+            low, high = r["rows_ratio_range"]
+            lines.append(
+                row(kind, label, fmt(r["rows_per_append"], 1), fmt(r["ledger_eps"]),
+                    fmt(r["rows_baseline_eps"]), f"**{r['rows_ratio']:.3f}** ({low:.3f}–{high:.3f})",
+                    f"{r['sql_share']:.0%}", pair(r["rows_baseline_latency"]))
             )  # fmt: skip
     peer = results.get("peer_append")
     base_kind = "sqlite" if results.get("sqlite", {}).get("append") else "pg"

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select, tuple_
 from sqlalchemy.orm import Session
 
+from ledger.bulk_insert import insert_rows
 from ledger.commands import Command
 from ledger.models import Account, Batch, ClosedRange, Holding
 from ledger.orm import core_table
@@ -240,6 +241,6 @@ class DatabaseState:
             for start, end in self._held[(account, batch)]
         ]
         if fresh:
-            self.session.execute(insert(core_table(Holding)), fresh)
+            insert_rows(self.session, core_table(Holding), fresh)
         if self._closed:
-            self.session.execute(insert(core_table(ClosedRange)), self._closed)
+            insert_rows(self.session, core_table(ClosedRange), self._closed)

@@ -16,16 +16,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ledger import limits, merkle
+from ledger.bulk_insert import insert_rows
 from ledger.commands import Command
 from ledger.entries import GENESIS_PREV, format_time, make_body, parse_body
 from ledger.errors import IdempotencyConflict, InvalidCommand
 from ledger.holdings_store import DatabaseState
 from ledger.models import BeneficiarySecret, Entry, Head
-from ledger.orm import core_table
+from ledger.orm import core_table, one_of
 from ledger.rules import BeneficiarySecret as Secret
 from ledger.rules import apply, repeats, resolve
 from ledger.tree_store import read_nodes
@@ -102,10 +103,10 @@ class Sequencer:
             prev = leaf.hex()
             seq += 1
         if rows:
-            session.execute(insert(core_table(Entry)), rows)
+            insert_rows(session, core_table(Entry), rows)
             state.flush()
             if secrets:
-                session.execute(insert(core_table(BeneficiarySecret)), secrets)
+                insert_rows(session, core_table(BeneficiarySecret), secrets)
             session.execute(
                 update(Head)
                 .where(Head.id == 1)
@@ -128,7 +129,7 @@ class Sequencer:
                 Entry.seq, Entry.request_id, Entry.kind, Entry.body, Entry.leaf_hash, BeneficiarySecret.salt
             )
             .outerjoin(BeneficiarySecret, BeneficiarySecret.seq == Entry.seq)
-            .where(Entry.request_id.in_(list(by_id)))
+            .where(one_of(session, Entry.request_id, list(by_id)))
         ).all()
         seen = {}
         for seq, request_id, kind, body, leaf, salt in rows:

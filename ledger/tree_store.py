@@ -1,16 +1,19 @@
-"""Reading aligned Merkle subtree hashes from the entry rows that store them, in one query."""
+"""Reading aligned Merkle subtree hashes from the entry rows that store them, in one query.
+
+On PostgreSQL the query names its rows with ``= ANY(array)`` (:func:`ledger.orm.one_of`): one statement
+text for every proof, prepared once.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import BigInteger, ColumnElement, any_, bindparam, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.entries import node_location, stored_node
 from ledger.models import Entry
-from ledger.orm import core_table
+from ledger.orm import core_table, one_of
 
 NodeId = tuple[int, int]
 
@@ -26,7 +29,7 @@ def read_nodes(session: Session, node_ids: Iterable[NodeId]) -> dict[NodeId, byt
     table = core_table(Entry)
     rows = session.connection().execute(
         select(table.c.seq, table.c.leaf_hash, table.c.subtree_hashes).where(
-            _seq_among(session, table.c.seq, list(wanted))
+            one_of(session, table.c.seq, list(wanted))
         )
     )
     nodes: dict[NodeId, bytes] = {}
@@ -37,15 +40,3 @@ def read_nodes(session: Session, node_ids: Iterable[NodeId]) -> dict[NodeId, byt
     if missing:
         raise LookupError(f"tree nodes not stored: {missing[:5]}")
     return nodes
-
-
-def _seq_among(session: Session, column: ColumnElement[int], seqs: list[int]) -> ColumnElement[bool]:
-    """``column`` is one of ``seqs``.
-
-    On PostgreSQL as ``= ANY(array)``: one statement text whatever the number of seqs, so the driver
-    prepares it once and every later proof reuses the plan (an ``IN`` list of a new length is a new
-    statement, parsed and planned again). SQLite keeps ``IN``, whose texts its statement cache holds.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam("seqs", seqs, type_=ARRAY(BigInteger())))
-    return column.in_(seqs)

@@ -11,8 +11,10 @@ from ledger.ranges import SerialRange
 BATCH = "LS01-2023-001"
 
 
-@pytest.fixture
-def ledger(service):
+@pytest.fixture(params=["sqlite", "pg"])
+def ledger(request, make_service):
+    # On PostgreSQL the sequencer looks up seen request ids with "= ANY(array)"; on SQLite with IN.
+    service = make_service(request.getfixturevalue(f"{request.param}_url"))
     service.append(
         [Issue("issue", "LS01", "2023", 1, (Allocation("OWN-A", 10_000), Allocation("BUFFER", 500)))]
     )
