@@ -27,11 +27,32 @@ Key = tuple[str, str]
 KEYS_PER_QUERY = 500
 
 
+class KnownAccounts:
+    """Account ids the database has been seen to hold, kept across appends by one sequencer.
+
+    Accounts are opened and never removed (holdings, closed ranges and entries refer to them by foreign
+    key), so an account once found exists for good and need not be looked up again: most appends then
+    ask the database only about accounts they are the first to name. At most ``limit`` ids are kept.
+    """
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self._ids: set[str] = set()
+        self._limit = limit
+
+    def exists(self, account: str) -> bool:
+        return account in self._ids
+
+    def add(self, accounts: Iterable[str]) -> None:
+        if len(self._ids) < self._limit:
+            self._ids.update(accounts)
+
+
 class DatabaseState:
     """A :class:`ledger.rules.HoldingsState` over the database, written back by :meth:`flush`."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, known_accounts: KnownAccounts | None = None) -> None:
         self.session = session
+        self._known = known_accounts if known_accounts is not None else KnownAccounts()
         self._accounts: dict[str, bool] = {}
         self._batches: dict[str, int | None] = {}
         self._new_batch_ids: set[str] = set()
@@ -66,9 +87,12 @@ class DatabaseState:
             keys.update((holder, batch) for batch in named)
             if selection.quantity_kg is not None and not selection.batches:
                 choosers.add(holder)
-        if accounts:
-            found = set(self.session.scalars(select(Account.id).where(Account.id.in_(accounts))))
-            self._accounts.update({account: account in found for account in accounts})
+        unknown = [account for account in accounts if not self._known.exists(account)]
+        self._accounts.update(dict.fromkeys(accounts, True))
+        if unknown:
+            found = set(self.session.scalars(select(Account.id).where(Account.id.in_(unknown))))
+            self._accounts.update({account: account in found for account in unknown})
+            self._known.add(found)
         self._load_keys(keys)
         self._load_accounts(choosers)
         # The batches named, and those the choosers hold (their quantities bound every range checked).
@@ -111,7 +135,10 @@ class DatabaseState:
 
     def account_exists(self, account: str) -> bool:
         if account not in self._accounts:
-            self._accounts[account] = self.session.get(Account, account) is not None
+            exists = self._known.exists(account) or self.session.get(Account, account) is not None
+            self._accounts[account] = exists
+            if exists:
+                self._known.add((account,))
         return self._accounts[account]
 
     def batch_quantity(self, batch: str) -> int | None:

@@ -24,7 +24,7 @@ from ledger.bulk_insert import insert_rows
 from ledger.commands import Command
 from ledger.entries import GENESIS_PREV, format_time, make_body, parse_body
 from ledger.errors import IdempotencyConflict, InvalidCommand
-from ledger.holdings_store import DatabaseState
+from ledger.holdings_store import DatabaseState, KnownAccounts
 from ledger.models import BeneficiarySecret, Entry, Head
 from ledger.orm import core_table, one_of
 from ledger.rules import BeneficiarySecret as Secret
@@ -51,6 +51,7 @@ def utc_now() -> datetime:
 class Sequencer:
     def __init__(self, clock: Callable[[], datetime] = utc_now) -> None:
         self._clock = clock
+        self._known_accounts = KnownAccounts()
 
     def append(self, session: Session, commands: Sequence[Command]) -> list[AppendedEntry]:
         """Append ``commands`` in order; returns one entry per command (first entry for repeats)."""
@@ -64,7 +65,7 @@ class Sequencer:
 
         head = self._lock_head(session)
         seen = self._seen(session, commands)
-        state = DatabaseState(session)
+        state = DatabaseState(session, self._known_accounts)
         state.prefetch(commands)
         tree = merkle.TreeBuilder.from_nodes(
             head.size, read_nodes(session, merkle.frontier_node_ids(head.size))
