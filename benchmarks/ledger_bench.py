@@ -1157,6 +1157,14 @@ MODES = (("single", "1 entry"), ("batch", f"{BATCH_SIZE:,} entries"))
 TREES = ("SqliteTree", "InmemoryTree")
 
 
+def append_rows(results: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """``(database, mode label, figures)`` of every append measurement in ``results``."""
+    for kind in ("sqlite", "pg"):
+        append = results.get(kind, {}).get("append")
+        for mode, label in MODES if append else ():
+            yield kind, label, append[mode]
+
+
 def report_append(results: dict[str, Any]) -> list[str]:
     lines = [
         "### Append throughput (entries/s, median of the rounds; ratio = ledger / baseline, median (range); "
@@ -1166,16 +1174,12 @@ def report_append(results: dict[str, Any]) -> list[str]:
             "ledger p50 / p99 per append (ms)", "baseline p50 / p99 (ms)"),
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]  # fmt: skip
-    for kind in ("sqlite", "pg"):
-        append = results.get(kind, {}).get("append")
-        for mode, label in MODES if append else ():
-            r = append[mode]
-            lines.append(
-                row(kind, label, fmt(r["ledger_eps"]), fmt(r["baseline_eps"]),
-                    f"**{r['ratio']:.3f}** ({r['ratio_range'][0]:.3f}–{r['ratio_range'][1]:.3f})",
-                    fmt(r["statements_per_append"], 1), pair(r["ledger_latency"]),
-                    pair(r["baseline_latency"]))
-            )  # fmt: skip
+    for kind, label, r in append_rows(results):
+        lines.append(
+            row(kind, label, fmt(r["ledger_eps"]), fmt(r["baseline_eps"]),
+                f"**{r['ratio']:.3f}** ({r['ratio_range'][0]:.3f}–{r['ratio_range'][1]:.3f})",
+                fmt(r["statements_per_append"], 1), pair(r["ledger_latency"]), pair(r["baseline_latency"]))
+        )  # fmt: skip
     lines += [
         "",
         "Against every row the appends write (entries, closed ranges, holdings, beneficiary secrets, the "
@@ -1186,18 +1190,15 @@ def report_append(results: dict[str, Any]) -> list[str]:
             "same-rows baseline p50 / p99 (ms)"),
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]  # fmt: skip
-    for kind in ("sqlite", "pg"):
-        append = results.get(kind, {}).get("append")
-        for mode, label in MODES if append else ():
-            r = append[mode]
-            if "rows_ratio" not in r:
-                continue
-            low, high = r["rows_ratio_range"]
-            lines.append(
-                row(kind, label, fmt(r["rows_per_append"], 1), fmt(r["ledger_eps"]),
-                    fmt(r["rows_baseline_eps"]), f"**{r['rows_ratio']:.3f}** ({low:.3f}–{high:.3f})",
-                    f"{r['sql_share']:.0%}", pair(r["rows_baseline_latency"]))
-            )  # fmt: skip
+    for kind, label, r in append_rows(results):
+        if "rows_ratio" not in r:  # results of a run before this baseline existed
+            continue
+        low, high = r["rows_ratio_range"]
+        lines.append(
+            row(kind, label, fmt(r["rows_per_append"], 1), fmt(r["ledger_eps"]), fmt(r["rows_baseline_eps"]),
+                f"**{r['rows_ratio']:.3f}** ({low:.3f}–{high:.3f})", f"{r['sql_share']:.0%}",
+                pair(r["rows_baseline_latency"]))
+        )  # fmt: skip
     peer = results.get("peer_append")
     base_kind = "sqlite" if results.get("sqlite", {}).get("append") else "pg"
     base_append = results.get(base_kind, {}).get("append")
