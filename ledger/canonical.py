@@ -25,24 +25,48 @@ class NotCanonical(ValueError):
     """The bytes are not the RFC 8785 form of a JSON object."""
 
 
-def canonical_bytes(value: Any) -> bytes:
-    """RFC 8785 bytes of ``value``; floats are refused, because quantities and money are integers."""
-    if _fast_path_applies(value):
+def canonical_bytes(value: Any, *, fast: bool | None = None) -> bytes:
+    """RFC 8785 bytes of ``value``; floats are refused, because quantities and money are integers.
+
+    ``fast``: whether :func:`fast_path_applies` to ``value``, if the caller has judged it more cheaply from
+    a shape it knows (it must be the same answer); by default it is computed here.
+    """
+    if fast if fast is not None else fast_path_applies(value):
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     return rfc8785.dumps(value)
 
 
 def parse_canonical_object(raw: bytes) -> dict[str, Any]:
     """Parse ``raw`` as a JSON object that is already in canonical form, or raise :class:`NotCanonical`."""
+    value = load_object(raw)
+    try:
+        fast = fast_path_applies(value)
+    except TypeError as exc:
+        raise NotCanonical(f"not a ledger body: {exc}") from exc
+    confirm_canonical(value, raw, fast=fast)
+    return value
+
+
+def load_object(raw: bytes) -> dict[str, Any]:
+    """The JSON object in ``raw``, not yet known to be canonical (:func:`confirm_canonical`)."""
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise NotCanonical(f"not UTF-8 JSON: {exc}") from exc
     if not isinstance(value, dict):
         raise NotCanonical("not a JSON object")
+    return value
+
+
+def confirm_canonical(value: dict[str, Any], raw: bytes, *, fast: bool) -> None:
+    """Raise :class:`NotCanonical` unless ``raw`` is the RFC 8785 form of ``value`` (parsed from it).
+
+    ``fast``: whether :func:`fast_path_applies` to ``value`` (the caller may judge it from a shape it
+    knows, as :func:`ledger.entries.parse_body` does).
+    """
     try:
-        if _fast_path_applies(value) and orjson.dumps(value, option=orjson.OPT_SORT_KEYS) == raw:
-            return value
+        if fast and orjson.dumps(value, option=orjson.OPT_SORT_KEYS) == raw:
+            return
     except TypeError as exc:
         raise NotCanonical(f"not a ledger body: {exc}") from exc
     try:
@@ -51,10 +75,9 @@ def parse_canonical_object(raw: bytes) -> dict[str, Any]:
         raise NotCanonical(f"cannot be canonicalised: {exc}") from exc
     if canonical != raw:
         raise NotCanonical("not in RFC 8785 canonical form")
-    return value
 
 
-def _fast_path_applies(value: Any) -> bool:
+def fast_path_applies(value: Any) -> bool:
     """True if ``orjson`` writes RFC 8785 bytes for ``value``; raises TypeError on floats.
 
     Iterative, with exact type checks, because it runs on every body written and read: containers are

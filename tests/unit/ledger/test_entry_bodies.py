@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -78,3 +79,47 @@ def test_a_time_that_is_not_rfc_3339_utc_is_refused_every_time_it_is_read(time: 
 def test_each_field_of_a_body_is_checked(changes: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_body(_body(**changes))
+
+
+@pytest.mark.parametrize("version", [True, 1.0, 2, "1"])
+def test_only_the_integer_1_is_a_body_version(version: object) -> None:
+    raw = _body().replace(b'"v":1', b'"v":' + json.dumps(version).encode())
+    with pytest.raises(ValueError, match="version"):
+        parse_body(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (_body().replace(b'"to":"ACC-2"}', b'"to":"ACC-2","x":1.5}'), "floats"),
+        (_body().replace(b'"seq":7', b'"seq":9007199254740993'), "canonical"),
+        (
+            _body().replace(
+                b'{"data":{"from":"ACC-1","to":"ACC-2"}', b'{"data":{"to":"ACC-2","from":"ACC-1"}'
+            ),
+            "RFC 8785",
+        ),
+        (_body().replace(b'"kind":"transfer"', b'"kind": "transfer"'), "RFC 8785"),
+    ],
+    ids=["a float in data", "a seq beyond 2**53", "keys out of order", "whitespace"],
+)
+def test_a_body_that_is_not_canonical_is_refused(raw: bytes, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_body(raw)
+
+
+def test_a_body_with_keys_beyond_ascii_is_judged_by_rfc_8785_itself() -> None:
+    data = {"名称": "林草碳汇", "b": 1, "\U0001f600": 2, "\uff21": 3}
+    raw = make_body(
+        seq=1, prev="ab" * 32, time="2026-01-02T03:04:05.000006Z", kind="issue", request_id="r", data=data
+    )
+    assert parse_body(raw).data == data
+    with pytest.raises(TypeError):
+        make_body(
+            seq=1,
+            prev="ab" * 32,
+            time="2026-01-02T03:04:05.000006Z",
+            kind="issue",
+            request_id="r",
+            data={"x": 0.5},
+        )
