@@ -25,15 +25,14 @@ def _body(**changes: Any) -> bytes:
     return canonical_bytes(value)
 
 
-def test_a_body_the_sequencer_makes_reads_back_field_for_field() -> None:
-    raw = make_body(
-        seq=3,
-        prev="cd" * 32,
-        time="2026-01-02T03:04:05.000006Z",
-        kind="retire",
-        request_id="r-1",
-        data={"a": 1},
+def _made(data: dict[str, Any], seq: int = 1, kind: str = "issue") -> bytes:
+    return make_body(
+        seq=seq, prev="cd" * 32, time="2026-01-02T03:04:05.000006Z", kind=kind, request_id="r-1", data=data
     )
+
+
+def test_a_body_the_sequencer_makes_reads_back_field_for_field() -> None:
+    raw = _made({"a": 1}, seq=3, kind="retire")
     parsed = parse_body(raw)
     assert isinstance(parsed, ParsedBody)
     assert (parsed.seq, parsed.prev, parsed.time, parsed.kind, parsed.data) == (
@@ -110,16 +109,6 @@ def test_a_body_that_is_not_canonical_is_refused(raw: bytes, message: str) -> No
 
 def test_a_body_with_keys_beyond_ascii_is_judged_by_rfc_8785_itself() -> None:
     data = {"名称": "林草碳汇", "b": 1, "\U0001f600": 2, "\uff21": 3}
-    raw = make_body(
-        seq=1, prev="ab" * 32, time="2026-01-02T03:04:05.000006Z", kind="issue", request_id="r", data=data
-    )
-    assert parse_body(raw).data == data
+    assert parse_body(_made(data)).data == data
     with pytest.raises(TypeError):
-        make_body(
-            seq=1,
-            prev="ab" * 32,
-            time="2026-01-02T03:04:05.000006Z",
-            kind="issue",
-            request_id="r",
-            data={"x": 0.5},
-        )
+        _made({"x": 0.5})
