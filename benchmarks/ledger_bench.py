@@ -368,30 +368,12 @@ def log(message: str) -> None:
     print(f"[{datetime.now(UTC):%H:%M:%S} load {load:.1f}] {message}", file=sys.stderr, flush=True)
 
 
-class StatementCounter:
-    """Counts the SQL statements an engine sends (an executemany counts once)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.count = 0
-        event.listen(engine, "before_cursor_execute", self._seen)
-
-    def _seen(self, *_args: object) -> None:
-        self.count += 1
-
-    def take(self) -> int:
-        count, self.count = self.count, 0
-        return count
-
-    def close(self) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._seen)
-
-
 class WriteRecorder:
     """The writes (INSERT, UPDATE, DELETE) an engine sends, with their parameters, one list per append.
 
-    Also sums the time spent inside the driver's execute calls while an append is recorded, so that the
-    report can say how much of an append is the database's own work.
+    Also counts every statement of an append (an executemany counts once) and sums the time spent inside
+    the driver's execute calls, so that the report can say how much of an append is the database's own
+    work.
     """
 
     WRITES = ("INSERT", "UPDATE", "DELETE")
@@ -400,7 +382,9 @@ class WriteRecorder:
         self.engine = engine
         self.appends: list[list[tuple[str, Any]]] = []
         self.sql_seconds: list[float] = []
+        self.statements: list[int] = []
         self._current: list[tuple[str, Any]] | None = None
+        self._statements = 0
         self._sql = 0.0
         self._started = 0.0
         event.listen(engine, "before_cursor_execute", self._before)
@@ -408,18 +392,21 @@ class WriteRecorder:
 
     @contextmanager
     def append(self) -> Iterator[None]:
-        self._current, self._sql = [], 0.0
+        self._current, self._sql, self._statements = [], 0.0, 0
         try:
             yield
         finally:
             self.appends.append(self._current)
             self.sql_seconds.append(self._sql)
+            self.statements.append(self._statements)
             self._current = None
 
     def _before(self, _conn: object, _cursor: object, statement: str, parameters: Any, *_: object) -> None:
-        if self._current is not None and statement.lstrip()[:6].upper() in self.WRITES:
-            many = isinstance(parameters, list)
-            self._current.append((statement, list(parameters) if many else parameters))
+        if self._current is not None:
+            self._statements += 1
+            if statement.lstrip()[:6].upper() in self.WRITES:
+                many = isinstance(parameters, list)
+                self._current.append((statement, list(parameters) if many else parameters))
         self._started = time.perf_counter()
 
     def _after(self, *_args: object) -> None:
@@ -472,7 +459,6 @@ def bench_append_round(
                 service.append(workload.take(BATCH_SIZE))  # warm-up: the first batches exist, holdings too
             warm_end = service.size()
 
-            counter = StatementCounter(service.database.engine)
             single_seconds = []
             for _ in range(singles):
                 commands = workload.take(1)
@@ -481,7 +467,6 @@ def bench_append_round(
                     service.append(commands)
                     single_seconds.append(time.perf_counter() - started)
             single_end = service.size()
-            single_statements = counter.take() - 1  # service.size() above
 
             batch_seconds = []
             for _ in range(batches):
@@ -490,9 +475,7 @@ def bench_append_round(
                     started = time.perf_counter()
                     service.append(commands)
                     batch_seconds.append(time.perf_counter() - started)
-            batch_statements = counter.take()
             batch_end = service.size()
-            counter.close()
             recorder.close()
             assert batch_end == warm_end + singles + batches * BATCH_SIZE, batch_end
 
@@ -539,7 +522,7 @@ def bench_append_round(
     result = {
         "mean_body_bytes": body_bytes / (len(single_rows) + len(batch_rows)),
         "single": {
-            "statements": single_statements / singles,
+            "statements": sum(recorder.statements[1 : 1 + singles]) / singles,
             "ledger_s": single_seconds,
             "baseline_s": base_single,
             "rows_baseline_s": rows_single,
@@ -547,7 +530,7 @@ def bench_append_round(
             "rows_written": [rows_written(w) for w in writes[1 : 1 + singles]],
         },
         "batch": {
-            "statements": batch_statements / batches,
+            "statements": sum(recorder.statements[1 + singles :]) / batches,
             "ledger_s": batch_seconds,
             "baseline_s": base_batch,
             "rows_baseline_s": rows_batch,

@@ -17,10 +17,10 @@ from typing import Any, NamedTuple
 from ledger import limits
 from ledger.canonical import (
     MAX_SAFE_INTEGER,
-    NotCanonical,
     canonical_bytes,
     confirm_canonical,
     fast_path_applies,
+    fast_path_holds,
     load_object,
 )
 from ledger.errors import EntryTooLarge
@@ -134,11 +134,7 @@ def parse_body(raw: bytes) -> ParsedBody:
         raise ValueError("kind must be text and data an object")
     # The top level is now known to be ASCII keys, text and small integers (but for a seq beyond 2**53),
     # which orjson writes exactly as RFC 8785 does: only ``data`` needs walking.
-    try:
-        fast = seq <= MAX_SAFE_INTEGER and fast_path_applies(data)
-    except TypeError as exc:
-        raise NotCanonical(f"not a ledger body: {exc}") from exc
-    confirm_canonical(value, raw, fast=fast)
+    confirm_canonical(value, raw, fast=seq <= MAX_SAFE_INTEGER and fast_path_holds(data))
     return _new_parsed_body((seq, prev, time, kind, request, data))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, tuple_
+from sqlalchemy import bindparam, delete, select, tuple_
 from sqlalchemy.orm import Session
 
 from ledger.bulk_insert import insert_rows
@@ -87,12 +87,14 @@ class DatabaseState:
             keys.update((holder, batch) for batch in named)
             if selection.quantity_kg is not None and not selection.batches:
                 choosers.add(holder)
-        unknown = [account for account in accounts if not self._known.exists(account)]
-        self._accounts.update(dict.fromkeys(accounts, True))
-        if unknown:
-            found = set(self.session.scalars(select(Account.id).where(Account.id.in_(unknown))))
-            self._accounts.update({account: account in found for account in unknown})
-            self._known.add(found)
+        unknown = {account for account in accounts if not self._known.exists(account)}
+        found = (
+            set(self.session.scalars(select(Account.id).where(Account.id.in_(sorted(unknown)))))
+            if unknown
+            else set()
+        )
+        self._known.add(found)
+        self._accounts.update({account: account not in unknown or account in found for account in accounts})
         self._load_keys(keys)
         self._load_accounts(choosers)
         # The batches named, and those the choosers hold (their quantities bound every range checked).
@@ -249,8 +251,7 @@ class DatabaseState:
     def flush(self) -> None:
         """Write the changes: new batches, rewritten holdings of every changed key, closed ranges."""
         self._load_keys(list(self._pending))
-        if self._new_batches:
-            self.session.execute(insert(core_table(Batch)), self._new_batches)
+        insert_rows(self.session, core_table(Batch), self._new_batches)
         stale = [
             {"a": account, "b": batch}
             for account, batch in self._dirty
@@ -267,7 +268,5 @@ class DatabaseState:
             for account, batch in sorted(self._dirty)
             for start, end in self._held[(account, batch)]
         ]
-        if fresh:
-            insert_rows(self.session, core_table(Holding), fresh)
-        if self._closed:
-            insert_rows(self.session, core_table(ClosedRange), self._closed)
+        insert_rows(self.session, core_table(Holding), fresh)
+        insert_rows(self.session, core_table(ClosedRange), self._closed)

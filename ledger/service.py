@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from ledger import checkpoints, keys
+from ledger.account_index import index_new_entries
 from ledger.accounts import ensure_account
 from ledger.commands import Command
 from ledger.database import Database
@@ -82,6 +83,13 @@ class LedgerService:
             entries = self.sequencer.append(uow.session, commands)
             uow.commit()
         return entries
+
+    def index_accounts(self) -> int:
+        """One run of the account index behind statements, in its own transaction; entries indexed."""
+        with self.database.unit_of_work() as uow:
+            indexed = index_new_entries(uow.session)
+            uow.commit()
+        return indexed
 
     def sign_checkpoint(self, *, force: bool = False) -> tuple[int, str]:
         with self.database.unit_of_work() as uow:

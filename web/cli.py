@@ -15,7 +15,6 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from api.auth import ROLE_ORGANISATION_KINDS
 from api.context import ledger_service
-from ledger.account_index import index_new_entries
 from ledger.errors import LedgerError
 from ledger.keys import KeyFileError, write_key_file
 from ledger.note import NoteSigner
@@ -175,13 +174,8 @@ def ledger_index() -> None:
     """Bring the account index (behind account statements) up to the log; the scheduler does it too."""
     service = ledger_service()
     total = 0
-    while True:
-        with service.database.unit_of_work() as uow:
-            indexed = index_new_entries(uow.session)
-            uow.commit()
+    while indexed := service.index_accounts():
         total += indexed
-        if not indexed:
-            break
     click.echo(f"ok: {total} entries indexed")
 
 

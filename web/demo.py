@@ -19,7 +19,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.users import create_user
-from ledger.account_index import index_new_entries
 from ledger.accounts import BUFFER, RETAIL, ensure_registry_accounts
 from ledger.commands import Beneficiary, Cancel, Retire, Selection, Transfer
 from ledger.models import Holding
@@ -349,9 +348,7 @@ def load_demo(service: LedgerService, seed: int = 20221) -> str:
             record_compensation(uow.session, reversal, actor=admin.name, now=datetime.now(UTC))
         uow.commit()
     size, _ = service.sign_checkpoint()
-    with service.database.unit_of_work() as uow:
-        index_new_entries(uow.session)
-        uow.commit()
+    service.index_accounts()
     return (
         f"demo registry: {len(PROJECTS)} projects in 5 zones, {len(issued)} issued batches, "
         f"{transfers} transfers, {retirements} retirements, {cancels} cancellations; "

@@ -21,7 +21,6 @@ from flask import Flask
 from sqlalchemy import text
 
 from api.idempotency import DEFAULT_RETENTION_S, prune_records
-from ledger.account_index import index_new_entries
 from ledger.service import LedgerService
 from ledger.verify import VerificationFailure
 from marketplace.order_store import expire_due_orders
@@ -118,9 +117,7 @@ def deliver_refunds_job(service: LedgerService, providers: Mapping[str, PaymentP
 
 def index_accounts_job(service: LedgerService) -> int:
     """Bring the ledger's account index up to the log (statements scan whatever it has not reached)."""
-    with service.database.unit_of_work() as uow:
-        indexed = index_new_entries(uow.session)
-        uow.commit()
+    indexed = service.index_accounts()
     if indexed:
         log.info("account index: %d more entries", indexed)
     return indexed
