@@ -2,14 +2,25 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# 1: compile the ledger's hot modules with mypyc (ledger/native.py says which and why); 0: plain Python.
+TANHUI_COMPILE ?= 1
+STAMP  := $(VENV)/.installed-compile-$(TANHUI_COMPILE)
 
 .PHONY: install run test lint typecheck migrations-check bench clean i18n
 
-$(STAMP): pyproject.toml
+# The dependencies first (mypyc type-checks against them), then the compiled build in place, without
+# build isolation so that it sees them. A stale build is removed first: Python would import it before
+# the edited source.
+$(STAMP): pyproject.toml setup.py $(wildcard ledger/*.py)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	rm -f ledger/*.so ledger/native-sources.json
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	if [ "$(TANHUI_COMPILE)" = 1 ]; then \
+	    $(BIN)/python -m pip install --quiet 'setuptools>=69' wheel && \
+	    TANHUI_COMPILE=1 $(BIN)/python -m pip install --quiet --no-build-isolation --no-deps -e . ; \
+	fi
+	rm -f $(VENV)/.installed*
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -54,3 +65,4 @@ bench: install
 
 clean:
 	rm -rf $(VENV) build instance .pytest_cache .ruff_cache .mypy_cache .hypothesis
+	rm -f ledger/*.so ledger/native-sources.json

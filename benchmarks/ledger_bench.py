@@ -65,6 +65,7 @@ from ledger.commands import Allocation, Beneficiary, Cancel, Command, Issue, Ret
 from ledger.database import Database
 from ledger.entries import node_location, parse_body, parse_time
 from ledger.models import Entry, Head
+from ledger.native import build_description
 from ledger.orm import one_of
 from ledger.runtime import GC_THRESHOLDS, tune_gc
 from ledger.service import LedgerConfig, LedgerService
@@ -1114,6 +1115,7 @@ def machine(pg_base: str | None) -> dict[str, Any]:
         "git_commit": git("rev-parse", "HEAD"),
         "git_uncommitted_ledger_changes": git("status", "--porcelain", "ledger", "migrations") or "none",
         "gc_thresholds": GC_THRESHOLDS,
+        "ledger_build": build_description(),
     }
     if pg_base:
         engine = create_engine(pg_base)
@@ -1288,7 +1290,8 @@ def report(results: dict[str, Any]) -> str:
         f"{'/'.join(f'{x:.1f}' for x in m['load_average_at_start'])}, at end "
         f"{'/'.join(f'{x:.1f}' for x in m.get('load_average_at_end', ()))}; "
         f"parameters {json.dumps(results['parameters'])}; GC thresholds "
-        f"{tuple(m.get('gc_thresholds', ()))} in every measured process (ledger/runtime.py)",
+        f"{tuple(m.get('gc_thresholds', ()))} in every measured process (ledger/runtime.py); ledger modules "
+        f"{m.get('ledger_build', 'pure Python (not recorded)')} (ledger/native.py)",
         "",
         *report_append(results),
         "",

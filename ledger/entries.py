@@ -37,7 +37,7 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def parse_time(text: str) -> datetime:
+def parse_time(text: object) -> datetime:
     if not isinstance(text, str) or not RFC3339_UTC.fullmatch(text):
         raise ValueError(f"not an RFC 3339 UTC time: {text!r}")
     try:

@@ -21,6 +21,11 @@ class SerialRange:
     def __post_init__(self) -> None:
         assert 1 <= self.start <= self.end, (self.start, self.end)
 
+    def __reduce__(self) -> tuple[type[SerialRange], tuple[str, int, int]]:
+        # Copies and pickles through the constructor: a compiled frozen dataclass cannot be filled in
+        # field by field (ledger/native.py).
+        return (SerialRange, (self.batch_id, self.start, self.end))
+
     @property
     def quantity_kg(self) -> int:
         return self.end - self.start + 1

@@ -76,6 +76,10 @@ class BeneficiarySecret:
     name: str
     salt: str
 
+    def __reduce__(self) -> tuple[type[BeneficiarySecret], tuple[str, str]]:
+        # Through the constructor, as compiled frozen dataclasses need (ledger/native.py).
+        return (BeneficiarySecret, (self.name, self.salt))
+
 
 def beneficiary_commitment(name: str, salt: str) -> str:
     """SHA-256 of the canonical JSON ``{"name": name, "salt": salt}``, lowercase hex."""
@@ -150,13 +154,16 @@ def _resolve_issue(command: Issue) -> dict[str, Any]:
             "number": command.number,
             "quantity_kg": next_serial - 1,
             # Stored as checked: stripped, like every other text, so the length limit holds.
-            "attributes": {
-                key: value.strip() if isinstance(value, str) else value
-                for key, value in command.attributes.items()
-            },
+            "attributes": {key: _stripped(value) for key, value in command.attributes.items()},
         },
         "allocations": allocations,
     }
+
+
+def _stripped(value: object) -> object:
+    # ``object``, not the attribute's declared ``str | int | bool``: compiled (ledger/native.py), a value
+    # narrowed to ``int | bool`` would be unboxed as an integer, and ``true`` would be written as ``1``.
+    return value.strip() if isinstance(value, str) else value
 
 
 def _resolve_selection(state: HoldingsState, account: str, selection: Selection) -> dict[str, Any]:

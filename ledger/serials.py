@@ -33,8 +33,12 @@ class BatchId:
     def __str__(self) -> str:
         return f"{self.project}-{self.vintage}-{self.number:03d}"
 
+    def __reduce__(self) -> tuple[type[BatchId], tuple[str, str, int]]:
+        # Through the constructor, as compiled frozen dataclasses need (ledger/native.py).
+        return (BatchId, (self.project, self.vintage, self.number))
 
-def batch_id(project: str, vintage: str, number: int) -> str:
+
+def batch_id(project: str, vintage: str, number: object) -> str:
     if not PROJECT_CODE.fullmatch(project):
         raise InvalidCommand("project code must be 2-16 capital letters or digits", field="project")
     if not VINTAGE.fullmatch(vintage):
@@ -44,7 +48,7 @@ def batch_id(project: str, vintage: str, number: int) -> str:
     return str(BatchId(project, vintage, number))
 
 
-def parse_batch_id(value: str) -> BatchId:
+def parse_batch_id(value: object) -> BatchId:
     match = BATCH_ID.fullmatch(value) if isinstance(value, str) else None
     if not match:
         raise InvalidCommand(f"not a batch id (PROJECT-YYYY-NNN): {value!r}", field="batch")
@@ -56,7 +60,7 @@ def serial_number(batch: str, start: int, end: int) -> str:
     return f"{SERIAL_PREFIX}-{batch}-{start}-{end}"
 
 
-def parse_serial(value: str) -> tuple[str, int, int]:
+def parse_serial(value: object) -> tuple[str, int, int]:
     """``(batch_id, start, end)`` of a serial number; refuses ranges that are empty or reversed."""
     match = SERIAL.fullmatch(value) if isinstance(value, str) else None
     if not match:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
@@ -52,8 +51,10 @@ FAILURE_KINDS = (
 )
 
 
-@dataclass(frozen=True)
-class StoredCheckpoint:
+class StoredCheckpoint(NamedTuple):
+    """A signed checkpoint as stored; a named tuple, so that it pickles into the integrity process as it is
+    (a compiled frozen dataclass does not unpickle: ``ledger/native.py``)."""
+
     id: int
     size: int
     root: bytes

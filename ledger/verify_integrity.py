@@ -86,6 +86,10 @@ class IntegrityOutcome:
     last_leaf: str
     failure: VerificationFailure | None
 
+    def __reduce__(self) -> tuple[type[IntegrityOutcome], tuple[str, VerificationFailure | None]]:
+        # Through the constructor, as compiled frozen dataclasses need (ledger/native.py).
+        return (IntegrityOutcome, (self.last_leaf, self.failure))
+
 
 class IntegrityProcess:
     """The integrity checks of the entries ``seq < end``, run in a spawned process over its own connection.
