@@ -27,6 +27,7 @@ COMPILED_MODULES: tuple[str, ...] = (
     "ranges",
     "rules",
     "serials",
+    "value_checks",
     "verify",
     "verify_common",
     "verify_integrity",

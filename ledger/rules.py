@@ -30,9 +30,8 @@ from ledger.commands import (
     Retire,
     Selection,
     Transfer,
-    check_quantity_kg,
-    check_text,
 )
+from ledger.entries import is_digest_hex
 from ledger.errors import (
     DuplicateBatch,
     InsufficientHolding,
@@ -43,6 +42,7 @@ from ledger.errors import (
 )
 from ledger.ranges import Span, covers, merge_spans, subtract, take_lowest
 from ledger.serials import check_account_id, parse_batch_id, serial_number
+from ledger.value_checks import check_quantity_kg, check_text
 
 KINDS = ("issue", "transfer", "retire", "cancel")
 CLOSING_KINDS = ("retire", "cancel")
@@ -297,7 +297,7 @@ def _check_retirement_claim(data: dict[str, Any]) -> None:
     else:
         _expect_keys(beneficiary, _PRIVATE_BENEFICIARY_KEYS, _NO_KEYS)
         commitment = beneficiary["commitment"]
-        if not isinstance(commitment, str) or len(commitment) != 64 or commitment.strip("0123456789abcdef"):
+        if not isinstance(commitment, str) or not is_digest_hex(commitment):
             raise InvalidCommand("must be 64 lowercase hex digits", field="beneficiary.commitment")
 
 

@@ -129,7 +129,7 @@ EXTERNAL_REGISTRIES: Mapping[str, str] = {
 }
 """Registries the province's existing projects come from; the keys are those of ``projects.STANDARDS``."""
 EXTERNAL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/@-]{0,63}")
-"""External ids become part of a ledger request id, which is ASCII (ledger.commands.REQUEST_ID)."""
+"""External ids become part of a ledger request id, which is ASCII (ledger.value_checks.REQUEST_ID)."""
 ESCAPED_LEADS = ("=", "+", "-", "@", "\t", "\r", "'")
 """Leading characters a spreadsheet may read as a formula (OWASP "CSV injection"), and the escape itself."""
 CENT = Decimal("0.01")

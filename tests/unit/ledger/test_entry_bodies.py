@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
 import pytest
 
 from ledger.canonical import canonical_bytes
-from ledger.entries import GENESIS_PREV, ParsedBody, make_body, parse_body
+from ledger.entries import GENESIS_PREV, ParsedBody, is_digest_hex, make_body, parse_body
 
 
 def _body(**changes: Any) -> bytes:
@@ -112,3 +113,26 @@ def test_a_body_with_keys_beyond_ascii_is_judged_by_rfc_8785_itself() -> None:
     assert parse_body(_made(data)).data == data
     with pytest.raises(TypeError):
         _made({"x": 0.5})
+
+
+DIGEST = hashlib.sha256(b"tanhui").hexdigest()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        DIGEST.upper(),
+        DIGEST[:-1],
+        DIGEST + "0",
+        DIGEST[:-1] + "\n",
+        DIGEST[:-2] + " 0",
+        " " + DIGEST[1:],
+        DIGEST[:-1] + "g",
+        DIGEST[:-1] + "٣",  # an Arabic-Indic digit: a digit to str.isdigit, not hex
+        "ab " * 21 + "a",
+        "",
+    ],
+)
+def test_only_64_lowercase_hex_digits_are_a_digest(text: str) -> None:
+    assert not is_digest_hex(text)
+    assert is_digest_hex(DIGEST)

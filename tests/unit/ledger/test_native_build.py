@@ -8,6 +8,7 @@ import importlib
 import json
 import os
 import pickle
+import sys
 from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
@@ -83,9 +84,13 @@ def test_the_modules_named_for_compiling_exist() -> None:
         assert (native.PACKAGE_DIR / f"{module}.py").is_file(), module
 
 
+PURE_RUN = "tests.pure_ledger" in sys.modules
+"""Whether this run imports the ledger from source (``make test``'s second pass, ``-p tests.pure_ledger``)."""
+
+
 @pytest.mark.skipif(
-    os.environ.get("CI") != "true" or os.environ.get("TANHUI_COMPILE") == "0",
-    reason="only CI requires the compiled build (make install compiles unless TANHUI_COMPILE=0)",
+    os.environ.get("CI") != "true" or os.environ.get("TANHUI_COMPILE") == "0" or PURE_RUN,
+    reason="only CI's first pass requires the compiled build (make install compiles unless TANHUI_COMPILE=0)",
 )
 def test_ci_runs_the_compiled_modules() -> None:
     # CI tests what production runs: each hot module comes from its shared library, built from the
@@ -96,6 +101,13 @@ def test_ci_runs_the_compiled_modules() -> None:
         assert loaded.__file__.endswith(SUFFIX), f"ledger.{module} was imported from {loaded.__file__}"
     check_build()
     assert native.build_description().startswith("compiled with mypyc ")
+
+
+@pytest.mark.skipif(not PURE_RUN, reason="only the pass with -p tests.pure_ledger imports the source")
+def test_the_pure_pass_runs_the_source() -> None:
+    for module in COMPILED_MODULES:
+        loaded = importlib.import_module(f"ledger.{module}")
+        assert loaded.__file__ == str(native.PACKAGE_DIR / f"{module}.py")
 
 
 # --- behaviour a compiled build must keep -----------------------------------------------------------------
