@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from ledger.bulk_insert import insert_rows
 from ledger.commands import Command
 from ledger.models import Account, Batch, ClosedRange, Holding
-from ledger.orm import core_table
+from ledger.orm import as_tuples, core_table
 from ledger.ranges import Span, merge_spans
 
 Key = tuple[str, str]
@@ -107,7 +107,7 @@ class DatabaseState:
             chunk = todo[start : start + KEYS_PER_QUERY]
             rows = self.session.execute(select(Batch.id, Batch.quantity_kg).where(Batch.id.in_(chunk)))
             self._batches.update(dict.fromkeys(chunk))
-            self._batches.update({row.id: row.quantity_kg for row in rows})
+            self._batches.update(dict(as_tuples(rows)))
 
     def _load_keys(self, keys: Iterable[Key]) -> None:
         """Read the stored ranges of every key not yet in memory (none exist for a batch issued here)."""
@@ -123,7 +123,7 @@ class DatabaseState:
                 .where(tuple_(Holding.account_id, Holding.batch_id).in_(chunk))
                 .order_by(Holding.account_id, Holding.batch_id, Holding.start_kg)
             )
-            for account, batch, span_start, span_end in rows:
+            for account, batch, span_start, span_end in as_tuples(rows):
                 self._held[(account, batch)].append((span_start, span_end))
                 self._stored_nonempty.add((account, batch))
         for key in wanted:
@@ -177,7 +177,7 @@ class DatabaseState:
                 .where(Holding.account_id.in_(chunk))
                 .order_by(Holding.account_id, Holding.batch_id, Holding.start_kg)
             )
-            for account, batch, span_start, span_end in rows:
+            for account, batch, span_start, span_end in as_tuples(rows):
                 stored.setdefault((account, batch), []).append((span_start, span_end))
             for key, spans in stored.items():
                 self._stored_nonempty.add(key)

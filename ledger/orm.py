@@ -7,6 +7,7 @@ schema.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -39,6 +40,16 @@ def as_utc(moment: datetime) -> datetime:
 def core_table(model: type[Any]) -> Table:
     """The Core table of a model: bulk writes and hot reads through it skip the ORM's per-row work."""
     return cast(Table, model.__table__)
+
+
+def as_tuples(rows: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
+    """Rows of a result as plain tuples, for the compiled modules (``ledger/native.py``).
+
+    Compiled code takes a value declared as a tuple for one, and SQLAlchemy types its rows as tuples;
+    a ``Row`` is not one at run time.
+    """
+    for row in rows:
+        yield tuple(row)
 
 
 def one_of(
