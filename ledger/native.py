@@ -1,7 +1,8 @@
 """Which ledger modules are compiled to C with mypyc, and the guard against running stale builds.
 
-The hot paths of a batch append and of a verification (canonical bodies, the rules, ranges, serials,
-the Merkle tree, both halves of a verification) are plain, fully typed Python. ``make install`` compiles
+The hot paths of a batch append and of a verification (canonical bodies, the rules and value checks,
+ranges, serials, the Merkle tree, the sequencer with its holdings store and bulk inserts, both halves
+of a verification) are plain, fully typed Python. ``make install`` compiles
 those modules with mypyc (``TANHUI_COMPILE=1``, see ``setup.py``): the same source, without the
 interpreter's per-bytecode work; the benchmarks in ``benchmarks/`` measure the difference. Built with
 ``TANHUI_COMPILE=0``, everything runs as ordinary Python.
@@ -49,7 +50,9 @@ What the compiled modules must keep to (``tests/unit/ledger/test_native_build.py
   declaration is enforced on entry with a ``TypeError``, before the function's own clear refusal);
 * no value that may be a ``bool`` is narrowed to ``int`` (it would be unboxed, and ``true`` become ``1``);
 * results of SQLAlchemy queries are turned into plain tuples before they are unpacked;
-* a frozen dataclass defines ``__reduce__`` through its constructor, or it cannot be copied or pickled.
+* a frozen dataclass defines ``__reduce__`` through its constructor, or it cannot be copied or pickled;
+* a class that Python code subclasses (the :class:`~ledger.sequencer.Sequencer`) says so with
+  ``@mypyc_attr(allow_interpreted_subclasses=True)``.
 """
 
 GROUP = "ledger.native"
