@@ -30,7 +30,7 @@ from ledger.checkpoint import open_checkpoint
 from ledger.errors import LedgerError
 from ledger.models import Account, Batch, Checkpoint, ClosedRange, Entry, Head, Holding
 from ledger.note import NoteVerifier
-from ledger.orm import core_table
+from ledger.orm import as_tuples, core_table
 from ledger.rules import MemoryState, apply
 from ledger.serials import serial_number
 from ledger.verify_common import (
@@ -359,12 +359,8 @@ def _compare_batches(session: Session, first: int, end: int, issued: list[tuple[
 
 
 def _core_rows(session: Session, query: Select[*tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """The rows of a Core statement as plain tuples, in the session's transaction (no ORM loading).
-
-    Plain tuples, not SQLAlchemy rows, also because this module may be compiled (``ledger/native.py``),
-    and compiled code takes a row declared as a tuple for one.
-    """
-    return list(map(tuple, session.connection().execute(query)))
+    """The rows of a Core statement as plain tuples, in the session's transaction (no ORM loading)."""
+    return list(as_tuples(session.connection().execute(query)))
 
 
 def _check_end(
