@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from ledger import limits
 from ledger.errors import InvalidCommand
@@ -114,9 +114,6 @@ class Issue:
         check_quantity_kg(sum(a.quantity_kg for a in self.allocations), "allocations")
         _check_attributes(self.attributes)
 
-    def intent(self) -> dict[str, Any]:
-        return {"batch": self.batch_id, "allocations": [[a.account, a.quantity_kg] for a in self.allocations]}
-
 
 @dataclass(frozen=True)
 class Transfer:
@@ -135,9 +132,6 @@ class Transfer:
             raise InvalidCommand("an account cannot transfer to itself", field="to")
         self.selection.validate()
         check_text(self.memo, "memo", limits.MAX_DETAILS_CHARS, required=False)
-
-    def intent(self) -> dict[str, Any]:
-        return {"from": self.from_account, "to": self.to_account, "quantity_kg": self.selection.total_kg}
 
 
 @dataclass(frozen=True)
@@ -178,15 +172,6 @@ class Retire:
             self.details, "details", limits.MAX_DETAILS_CHARS, required=self.reason in REASONS_NEEDING_DETAILS
         )
 
-    def intent(self) -> dict[str, Any]:
-        return {
-            "account": self.account,
-            "quantity_kg": self.selection.total_kg,
-            "reason": self.reason,
-            "details": self.details.strip(),
-            "public": self.beneficiary.public,
-        }
-
 
 @dataclass(frozen=True)
 class Cancel:
@@ -203,13 +188,6 @@ class Cancel:
         check_account_id(self.account)
         self.selection.validate()
         check_text(self.reason, "reason", limits.MAX_REASON_CHARS, required=True)
-
-    def intent(self) -> dict[str, Any]:
-        return {
-            "account": self.account,
-            "quantity_kg": self.selection.total_kg,
-            "reason": self.reason.strip(),
-        }
 
 
 Command = Issue | Transfer | Retire | Cancel

@@ -12,7 +12,7 @@ import hashlib
 import re
 from datetime import UTC, datetime
 from functools import lru_cache, partial
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from ledger import limits
 from ledger.canonical import (
@@ -25,10 +25,10 @@ from ledger.canonical import (
 )
 from ledger.errors import EntryTooLarge
 
-BODY_VERSION = 1
-GENESIS_PREV = "0" * 64
-HASH_SIZE = 32
-RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+BODY_VERSION: Final = 1
+GENESIS_PREV: Final = "0" * 64
+HASH_SIZE: Final = 32
+RFC3339_UTC: Final = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 
 
 def is_digest_hex(text: str) -> bool:
@@ -115,7 +115,7 @@ class ParsedBody(NamedTuple):
 # A NamedTuple's own __new__ is Python code; the tuple constructor is not (one is made per entry read).
 _new_parsed_body = partial(tuple.__new__, ParsedBody)
 
-BODY_FIELDS = frozenset({"v", "seq", "prev", "time", "kind", "request", "data"})
+BODY_FIELDS: Final = frozenset({"v", "seq", "prev", "time", "kind", "request", "data"})
 
 
 def parse_body(raw: bytes) -> ParsedBody:

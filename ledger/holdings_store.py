@@ -10,21 +10,24 @@ holdings were never read are merged with its stored ranges in one query at :meth
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import bindparam, delete, select, tuple_
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from ledger.bulk_insert import insert_rows
-from ledger.commands import Command
+from ledger.commands import Command, Issue, Transfer
+from ledger.driver_sql import DriverStatement, key_in
 from ledger.models import Account, Batch, ClosedRange, Holding
 from ledger.orm import as_tuples, core_table
 from ledger.ranges import Span, merge_spans
+from ledger.rules import HoldingsState
 
 Key = tuple[str, str]
 """``(account, batch)``."""
 
-KEYS_PER_QUERY = 500
+KEYS_PER_QUERY: Final = 500
 
 
 class KnownAccounts:
@@ -47,7 +50,7 @@ class KnownAccounts:
             self._ids.update(accounts)
 
 
-class DatabaseState:
+class DatabaseState(HoldingsState):
     """A :class:`ledger.rules.HoldingsState` over the database, written back by :meth:`flush`."""
 
     def __init__(self, session: Session, known_accounts: KnownAccounts | None = None) -> None:
@@ -74,14 +77,17 @@ class DatabaseState:
         keys: set[Key] = set()
         choosers: set[str] = set()
         for command in commands:
-            intent = command.intent()
-            accounts.update(intent[name] for name in ("account", "from", "to") if name in intent)
-            if command.kind == "issue":
-                batches.add(intent["batch"])
-                accounts.update(account for account, _ in intent["allocations"])
+            if isinstance(command, Issue):
+                batches.add(command.batch_id)
+                accounts.update(allocation.account for allocation in command.allocations)
                 continue
-            selection = command.selection  # type: ignore[union-attr]
-            holder: str = intent["account"] if "account" in intent else intent["from"]
+            if isinstance(command, Transfer):
+                holder = command.from_account
+                accounts.add(command.to_account)
+            else:
+                holder = command.account
+            accounts.add(holder)
+            selection = command.selection
             named = [item.batch_id for item in selection.ranges] + list(selection.batches)
             batches.update(named)
             keys.update((holder, batch) for batch in named)
@@ -89,7 +95,7 @@ class DatabaseState:
                 choosers.add(holder)
         unknown = {account for account in accounts if not self._known.exists(account)}
         found = (
-            set(self.session.scalars(select(Account.id).where(Account.id.in_(sorted(unknown)))))
+            {account for (account,) in _ACCOUNTS.rows(self.session, keys={"ids": sorted(unknown)})}
             if unknown
             else set()
         )
@@ -103,11 +109,9 @@ class DatabaseState:
 
     def _load_batches(self, batches: set[str]) -> None:
         todo = sorted(batch for batch in batches if batch not in self._batches)
-        for start in range(0, len(todo), KEYS_PER_QUERY):
-            chunk = todo[start : start + KEYS_PER_QUERY]
-            rows = self.session.execute(select(Batch.id, Batch.quantity_kg).where(Batch.id.in_(chunk)))
-            self._batches.update(dict.fromkeys(chunk))
-            self._batches.update(dict(as_tuples(rows)))
+        if todo:
+            self._batches.update(dict.fromkeys(todo))
+            self._batches.update(dict(_BATCHES.rows(self.session, keys={"ids": todo})))
 
     def _load_keys(self, keys: Iterable[Key]) -> None:
         """Read the stored ranges of every key not yet in memory (none exist for a batch issued here)."""
@@ -172,12 +176,7 @@ class DatabaseState:
         for start in range(0, len(todo), KEYS_PER_QUERY):
             chunk = todo[start : start + KEYS_PER_QUERY]
             stored: dict[Key, list[Span]] = {}
-            rows = self.session.execute(
-                select(Holding.account_id, Holding.batch_id, Holding.start_kg, Holding.end_kg)
-                .where(Holding.account_id.in_(chunk))
-                .order_by(Holding.account_id, Holding.batch_id, Holding.start_kg)
-            )
-            for account, batch, span_start, span_end in as_tuples(rows):
+            for account, batch, span_start, span_end in _HOLDINGS_OF.rows(self.session, keys={"ids": chunk}):
                 stored.setdefault((account, batch), []).append((span_start, span_end))
             for key, spans in stored.items():
                 self._stored_nonempty.add(key)
@@ -257,12 +256,7 @@ class DatabaseState:
             for account, batch in self._dirty
             if (account, batch) in self._stored_nonempty
         ]
-        if stale:
-            table = core_table(Holding)
-            self.session.execute(
-                delete(table).where(table.c.account_id == bindparam("a"), table.c.batch_id == bindparam("b")),
-                stale,
-            )
+        _DROP_HOLDINGS.execute(self.session, stale)
         fresh = [
             {"account_id": account, "batch_id": batch, "start_kg": start, "end_kg": end}
             for account, batch in sorted(self._dirty)
@@ -270,3 +264,35 @@ class DatabaseState:
         ]
         insert_rows(self.session, core_table(Holding), fresh)
         insert_rows(self.session, core_table(ClosedRange), self._closed)
+
+
+def _accounts_statement(dialect: Dialect) -> Any:
+    table = core_table(Account)
+    return select(table.c.id).where(key_in(dialect, table.c.id, "ids"))
+
+
+def _batches_statement(dialect: Dialect) -> Any:
+    table = core_table(Batch)
+    return select(table.c.id, table.c.quantity_kg).where(key_in(dialect, table.c.id, "ids"))
+
+
+def _holdings_of_statement(dialect: Dialect) -> Any:
+    """Every stored holding of the given accounts, in key order."""
+    table = core_table(Holding)
+    return (
+        select(table.c.account_id, table.c.batch_id, table.c.start_kg, table.c.end_kg)
+        .where(key_in(dialect, table.c.account_id, "ids"))
+        .order_by(table.c.account_id, table.c.batch_id, table.c.start_kg)
+    )
+
+
+def _drop_holdings_statement(_dialect: Dialect) -> Any:
+    table = core_table(Holding)
+    return delete(table).where(table.c.account_id == bindparam("a"), table.c.batch_id == bindparam("b"))
+
+
+# The statements every append runs, compiled once per dialect and sent as the driver's SQL.
+_ACCOUNTS: Final = DriverStatement(_accounts_statement)
+_BATCHES: Final = DriverStatement(_batches_statement)
+_HOLDINGS_OF: Final = DriverStatement(_holdings_of_statement)
+_DROP_HOLDINGS: Final = DriverStatement(_drop_holdings_statement)

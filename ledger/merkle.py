@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from typing import Final
 
-HASH_SIZE = 32
-EMPTY_ROOT = hashlib.sha256(b"").digest()  # RFC 9162 §2.1.1: MTH({}) = HASH().
-MAX_TREE_SIZE = 2**64 - 1  # Tree sizes and leaf indices are uint64 in RFC 9162 and in tlog implementations.
+HASH_SIZE: Final = 32
+EMPTY_ROOT: Final = hashlib.sha256(b"").digest()  # RFC 9162 §2.1.1: MTH({}) = HASH().
+# Tree sizes and leaf indices are uint64 in RFC 9162 and in tlog implementations.
+MAX_TREE_SIZE: Final = 2**64 - 1
 
 # RFC 9162 §2.1.1 domain-separation prefixes: leaves and interior nodes can never be confused.
-_LEAF_PREFIX = b"\x00"
-_NODE_PREFIX = b"\x01"
-_sha256 = hashlib.sha256
+_LEAF_PREFIX: Final = b"\x00"
+_NODE_PREFIX: Final = b"\x01"
+_sha256: Final = hashlib.sha256
 
 NodeId = tuple[int, int]
 """``(level, index)`` of an aligned complete subtree; see the module docstring."""

@@ -11,9 +11,8 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, MetaData, Table, any_, bindparam
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import DeclarativeBase, QueryableAttribute, Session
+from sqlalchemy import MetaData, Table
+from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -50,19 +49,3 @@ def as_tuples(rows: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
     """
     for row in rows:
         yield tuple(row)
-
-
-def one_of(
-    session: Session, column: ColumnElement[Any] | QueryableAttribute[Any], values: list[Any]
-) -> ColumnElement[bool]:
-    """``column`` is one of ``values``, for a hot query that names many rows of a large table by its key.
-
-    On PostgreSQL as ``= ANY(array)``: one parameter and one statement text whatever the number of values,
-    so the driver prepares it once and the server plans it once (an ``IN`` list of a new length is a new
-    statement, and each of its parameters is bound and planned apart). SQLite keeps ``IN``. Not for a
-    small table: once prepared, its generic plan may scan the table and test every row against the whole
-    array (measured: 9 ms for the 1,655 accounts against 1.7 ms with ``IN``).
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
-    return column.in_(values)

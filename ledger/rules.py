@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from abc import abstractmethod
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any, Protocol
+from typing import Any, Final
 
 from ledger import limits
 from ledger.canonical import canonical_bytes
@@ -44,28 +45,41 @@ from ledger.ranges import Span, covers, merge_spans, subtract, take_lowest
 from ledger.serials import check_account_id, parse_batch_id, serial_number
 from ledger.value_checks import check_quantity_kg, check_text
 
-KINDS = ("issue", "transfer", "retire", "cancel")
-CLOSING_KINDS = ("retire", "cancel")
-CLOSED_STATUS = {"retire": "retired", "cancel": "cancelled"}
+KINDS: Final = ("issue", "transfer", "retire", "cancel")
+CLOSING_KINDS: Final = ("retire", "cancel")
+CLOSED_STATUS: Final = {"retire": "retired", "cancel": "cancelled"}
 
 
-class HoldingsState(Protocol):
-    """What the rules need to know and change; backed by memory (replay) or the database (append)."""
+class HoldingsState:
+    """What the rules need to know and change; backed by memory (replay) or the database (append).
 
+    A base class that both states derive from, not a protocol: compiled (``ledger/native.py``), the rules
+    then reach a state's methods through the class's table of functions, instead of looking each one up
+    by name and parsing its arguments as a call from Python would; they make several calls per entry.
+    """
+
+    @abstractmethod
     def account_exists(self, account: str) -> bool: ...
 
+    @abstractmethod
     def batch_quantity(self, batch: str) -> int | None: ...
 
+    @abstractmethod
     def held(self, account: str, batch: str) -> list[Span]: ...
 
+    @abstractmethod
     def set_held(self, account: str, batch: str, spans: list[Span]) -> None: ...
 
+    @abstractmethod
     def credit(self, account: str, batch: str, span: Span) -> None: ...
 
+    @abstractmethod
     def batches_held_by(self, account: str) -> list[str]: ...
 
+    @abstractmethod
     def add_batch(self, batch: str, quantity_kg: int, seq: int) -> None: ...
 
+    @abstractmethod
     def close(self, status: str, account: str, batch: str, span: Span, seq: int) -> None: ...
 
 
@@ -366,14 +380,14 @@ def _exact_text(value: object, field: str, max_chars: int, *, required: bool) ->
 
 
 # Key sets as constants: apply() runs on every entry appended and every entry a verification replays.
-_RANGE_KEYS = frozenset({"batch", "start", "end", "serial"})
-_TRANSFER_KEYS = frozenset({"from", "to", "quantity_kg", "ranges"})
-_TRANSFER_OPTIONAL = frozenset({"memo"})
-_RETIRE_KEYS = frozenset({"account", "quantity_kg", "ranges", "reason", "details", "beneficiary"})
-_CANCEL_KEYS = frozenset({"account", "quantity_kg", "ranges", "reason"})
-_PUBLIC_BENEFICIARY_KEYS = frozenset({"public", "name"})
-_PRIVATE_BENEFICIARY_KEYS = frozenset({"public", "commitment"})
-_NO_KEYS: frozenset[str] = frozenset()
+_RANGE_KEYS: Final = frozenset({"batch", "start", "end", "serial"})
+_TRANSFER_KEYS: Final = frozenset({"from", "to", "quantity_kg", "ranges"})
+_TRANSFER_OPTIONAL: Final = frozenset({"memo"})
+_RETIRE_KEYS: Final = frozenset({"account", "quantity_kg", "ranges", "reason", "details", "beneficiary"})
+_CANCEL_KEYS: Final = frozenset({"account", "quantity_kg", "ranges", "reason"})
+_PUBLIC_BENEFICIARY_KEYS: Final = frozenset({"public", "name"})
+_PRIVATE_BENEFICIARY_KEYS: Final = frozenset({"public", "commitment"})
+_NO_KEYS: Final[frozenset[str]] = frozenset()
 
 
 def _expect_keys(data: dict[str, Any], required: AbstractSet[str], optional: AbstractSet[str]) -> None:
@@ -430,7 +444,7 @@ def repeats(command: Command, kind: str, data: dict[str, Any], salt: str | None)
     )
 
 
-class MemoryState:
+class MemoryState(HoldingsState):
     """Holdings in memory: what ``verify`` replays into, and what property tests model.
 
     Only *held* ranges are kept; retired and cancelled ranges are handed to ``on_close`` as they happen

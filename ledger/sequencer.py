@@ -12,29 +12,32 @@ before the caller commits.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from functools import partial
+from typing import Any, Final, NamedTuple
 
 from mypy_extensions import mypyc_attr
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from ledger import limits, merkle
 from ledger.bulk_insert import insert_rows
 from ledger.commands import Command
+from ledger.driver_sql import DriverStatement, key_in
 from ledger.entries import GENESIS_PREV, format_time, make_body, parse_body
 from ledger.errors import IdempotencyConflict, InvalidCommand
 from ledger.holdings_store import DatabaseState, KnownAccounts
 from ledger.models import BeneficiarySecret, Entry, Head
-from ledger.orm import as_tuples, core_table, one_of
+from ledger.orm import core_table
 from ledger.rules import BeneficiarySecret as Secret
 from ledger.rules import apply, repeats, resolve
 from ledger.tree_store import read_nodes
 
 
-@dataclass(frozen=True)
-class AppendedEntry:
+class AppendedEntry(NamedTuple):
+    """One entry as an append returns it: a named tuple, made cheaply for every entry appended."""
+
     seq: int
     kind: str
     request_id: str
@@ -44,10 +47,9 @@ class AppendedEntry:
     repeated: bool = False
     """True when the request id had been seen: this is the first entry, nothing new was appended."""
 
-    def __reduce__(self) -> tuple[type[AppendedEntry], tuple[Any, ...]]:
-        # Through the constructor, as compiled frozen dataclasses need (ledger/native.py).
-        fields = (self.seq, self.kind, self.request_id, self.body, self.leaf_hash)
-        return (AppendedEntry, (*fields, self.data, self.repeated))
+
+# A NamedTuple's own __new__ is Python code; the tuple constructor is not (one is made per entry).
+_new_entry: Final = partial(tuple.__new__, AppendedEntry)
 
 
 def utc_now() -> datetime:
@@ -72,16 +74,14 @@ class Sequencer:
         if len(set(request_ids)) != len(request_ids):
             raise InvalidCommand("request ids repeat within one append", field="request_id")
 
-        head = self._lock_head(session)
+        size, last_leaf_hash, last_time = self._lock_head(session)
         seen = self._seen(session, commands)
         state = DatabaseState(session, self._known_accounts)
         state.prefetch(commands)
-        tree = merkle.TreeBuilder.from_nodes(
-            head.size, read_nodes(session, merkle.frontier_node_ids(head.size))
-        )
-        prev = head.last_leaf_hash.hex() if head.size else GENESIS_PREV
-        time = max(format_time(self._clock()), head.last_time)
-        seq = head.size
+        tree = merkle.TreeBuilder.from_nodes(size, read_nodes(session, merkle.frontier_node_ids(size)))
+        prev = last_leaf_hash.hex() if size else GENESIS_PREV
+        time = max(format_time(self._clock()), last_time)
+        seq = size
         results: list[AppendedEntry] = []
         rows: list[dict[str, Any]] = []
         secrets: list[dict[str, Any]] = []
@@ -109,7 +109,7 @@ class Sequencer:
             )
             if secret is not None:
                 secrets.append(_secret_row(seq, secret))
-            results.append(AppendedEntry(seq, command.kind, command.request_id, text, leaf, data))
+            results.append(_new_entry((seq, command.kind, command.request_id, text, leaf, data, False)))
             prev = leaf.hex()
             seq += 1
         if rows:
@@ -117,32 +117,23 @@ class Sequencer:
             state.flush()
             if secrets:
                 insert_rows(session, core_table(BeneficiarySecret), secrets)
-            session.execute(
-                update(Head)
-                .where(Head.id == 1)
-                .values(size=seq, last_leaf_hash=rows[-1]["leaf_hash"], last_time=time)
-            )
+            _MOVE_HEAD.execute(session, [{"size": seq, "leaf": rows[-1]["leaf_hash"], "time": time}])
         return results
 
     @staticmethod
-    def _lock_head(session: Session) -> Head:
-        head = session.execute(select(Head).where(Head.id == 1).with_for_update()).scalar_one_or_none()
-        if head is None:
+    def _lock_head(session: Session) -> tuple[int, bytes, str]:
+        """The head's size, last leaf hash and last time, its row locked until the transaction ends."""
+        rows = _LOCK_HEAD.rows(session)
+        if not rows:
             raise RuntimeError("the ledger head row is missing: run the migrations (tanhui db upgrade)")
-        return head
+        size, last_leaf_hash, last_time = rows[0]
+        return size, bytes(last_leaf_hash), last_time
 
     @staticmethod
     def _seen(session: Session, commands: Sequence[Command]) -> dict[str, AppendedEntry]:
         by_id = {command.request_id: command for command in commands}
-        rows = session.execute(
-            select(
-                Entry.seq, Entry.request_id, Entry.kind, Entry.body, Entry.leaf_hash, BeneficiarySecret.salt
-            )
-            .outerjoin(BeneficiarySecret, BeneficiarySecret.seq == Entry.seq)
-            .where(one_of(session, Entry.request_id, list(by_id)))
-        ).all()
         seen = {}
-        for seq, request_id, kind, body, leaf, salt in as_tuples(rows):
+        for seq, request_id, kind, body, leaf, salt in _SEEN.rows(session, keys={"ids": list(by_id)}):
             data = parse_body(body.encode("utf-8")).data
             command = by_id[request_id]
             if not repeats(command, kind, data, salt):
@@ -152,6 +143,40 @@ class Sequencer:
                 )
             seen[request_id] = AppendedEntry(seq, kind, request_id, body, bytes(leaf), data, repeated=True)
         return seen
+
+
+def _lock_head_statement(_dialect: Dialect) -> Any:
+    head = core_table(Head)
+    # SQLite leaves out FOR UPDATE: there the BEGIN IMMEDIATE of the unit of work holds the write lock.
+    return (
+        select(head.c.size, head.c.last_leaf_hash, head.c.last_time).where(head.c.id == 1).with_for_update()
+    )
+
+
+def _move_head_statement(_dialect: Dialect) -> Any:
+    head = core_table(Head)
+    values: dict[str, Any] = {
+        "size": bindparam("size"),
+        "last_leaf_hash": bindparam("leaf"),
+        "last_time": bindparam("time"),
+    }
+    return update(head).where(head.c.id == 1).values(values)
+
+
+def _seen_statement(dialect: Dialect) -> Any:
+    """The entries of the given request ids, with the salt of a private beneficiary's commitment."""
+    entry, secret = core_table(Entry), core_table(BeneficiarySecret)
+    columns = (entry.c.seq, entry.c.request_id, entry.c.kind, entry.c.body, entry.c.leaf_hash)
+    return (
+        select(*columns, secret.c.salt)
+        .select_from(entry.outerjoin(secret, secret.c.seq == entry.c.seq))
+        .where(key_in(dialect, entry.c.request_id, "ids"))
+    )
+
+
+_LOCK_HEAD: Final = DriverStatement(_lock_head_statement)
+_MOVE_HEAD: Final = DriverStatement(_move_head_statement)
+_SEEN: Final = DriverStatement(_seen_statement)
 
 
 def _secret_row(seq: int, secret: Secret) -> dict[str, Any]:

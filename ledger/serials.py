@@ -10,18 +10,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Final
 
 from ledger.errors import InvalidCommand
 
-SERIAL_PREFIX = "SC"
-ACCOUNT_ID = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,62}[A-Z0-9]$")
-PROJECT_CODE = re.compile(r"^[A-Z0-9]{2,16}$")
-VINTAGE = re.compile(r"^(19|20|21)\d{2}$")
-BATCH_ID = re.compile(r"^(?P<project>[A-Z0-9]{2,16})-(?P<vintage>\d{4})-(?P<number>\d{3})$")
-SERIAL = re.compile(
+SERIAL_PREFIX: Final = "SC"
+ACCOUNT_ID: Final = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,62}[A-Z0-9]$")
+PROJECT_CODE: Final = re.compile(r"^[A-Z0-9]{2,16}$")
+VINTAGE: Final = re.compile(r"^(19|20|21)\d{2}$")
+BATCH_ID: Final = re.compile(r"^(?P<project>[A-Z0-9]{2,16})-(?P<vintage>\d{4})-(?P<number>\d{3})$")
+SERIAL: Final = re.compile(
     r"^SC-(?P<project>[A-Z0-9]{2,16})-(?P<vintage>\d{4})-(?P<number>\d{3})-(?P<start>[1-9]\d*)-(?P<end>[1-9]\d*)$"
 )
-MAX_BATCH_NUMBER = 999
+MAX_BATCH_NUMBER: Final = 999
 
 
 @dataclass(frozen=True, slots=True)

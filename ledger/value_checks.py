@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from typing import Final
 
 from ledger import limits
 from ledger.errors import InvalidCommand
 
-REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]*$")
+REQUEST_ID: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]*$")
 
 
 def check_quantity_kg(value: object, field: str = "quantity_kg") -> int:

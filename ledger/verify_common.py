@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from ledger.models import Entry
 from ledger.orm import core_table
 
-CHUNK_ENTRIES = 2_000
+CHUNK_ENTRIES: Final = 2_000
 
 
 class VerificationFailure(Exception):
@@ -33,7 +33,7 @@ class VerificationFailure(Exception):
         return (VerificationFailure, (self.seq, self.what, self.detail))
 
 
-FAILURE_KINDS = (
+FAILURE_KINDS: Final = (
     "missing entry",
     "extra entry",
     "leaf hash",
@@ -61,10 +61,10 @@ class StoredCheckpoint(NamedTuple):
     note: str
 
 
-ALL_COLUMNS = ("seq", "request_id", "kind", "body", "leaf_hash", "subtree_hashes")
-INTEGRITY_COLUMNS = ("seq", "body", "leaf_hash", "subtree_hashes")
+ALL_COLUMNS: Final = ("seq", "request_id", "kind", "body", "leaf_hash", "subtree_hashes")
+INTEGRITY_COLUMNS: Final = ("seq", "body", "leaf_hash", "subtree_hashes")
 """What the integrity checks read: the row's kind and request id are the replay's to compare."""
-REPLAY_COLUMNS = ("seq", "request_id", "kind", "body")
+REPLAY_COLUMNS: Final = ("seq", "request_id", "kind", "body")
 """What the replay reads beside an integrity process: no hashes."""
 
 

@@ -160,7 +160,6 @@ def test_ids_that_are_not_text_are_refused_as_bad_input(value: object) -> None:
 
 
 SAMPLE_VALUES: dict[str, tuple[object, ...]] = {
-    "AppendedEntry": (3, "transfer", "req-3", '{"v":1}', b"\x01" * 32, {"from": "OWN-A"}, True),
     "SerialRange": ("LS01-2024-001", 1, 5),
     "BatchId": ("LS01", "2024", 1),
     "BeneficiarySecret": ("张三", "00" * 16),
