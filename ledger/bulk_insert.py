@@ -16,19 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import Integer, LargeBinary, String, Table, insert
+from sqlalchemy import Table, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
-PASSED_AS_THEY_ARE = (Integer, String, LargeBinary)  # BigInteger and Text are among them
-
-
-class _Prepared(NamedTuple):
-    sql: str
-    order: tuple[str, ...] | None
-    """The column of each positional parameter; ``None`` when the driver takes named parameters."""
+from ledger.driver_sql import Prepared, check_plain, prepare
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -45,19 +39,15 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
 
 
 @lru_cache(maxsize=64)
-def _prepare(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> _Prepared:
+def _prepare(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> Prepared:
+    check_plain(table.columns, table.name)
     for column in table.columns:
-        if not isinstance(column.type, PASSED_AS_THEY_ARE):
-            raise TypeError(
-                f"{table.name}.{column.name} is {column.type!r}, which the driver may not take as it is"
-            )
         if column.default is not None and column.name not in columns:
             raise TypeError(f"{table.name}.{column.name} has a default, which only SQLAlchemy would apply")
     unknown = set(columns) - set(table.columns.keys())
     if unknown:
         raise KeyError(f"{table.name} has no column {sorted(unknown)[0]}")
-    compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
-    if set(compiled.binds) != set(columns):  # bind names differ from column names: not a plain statement
-        raise ValueError(f"unexpected parameters {sorted(compiled.binds)} for {table.name}")
-    order = tuple(compiled.positiontup) if compiled.positiontup is not None else None
-    return _Prepared(str(compiled), order)
+    prepared = prepare(dialect, insert(table), column_keys=columns)
+    if prepared.names != set(columns):  # bind names differ from column names: not a plain statement
+        raise ValueError(f"unexpected parameters {sorted(prepared.names)} for {table.name}")
+    return prepared

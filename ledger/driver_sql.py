@@ -45,6 +45,8 @@ class Prepared(NamedTuple):
     """The name of each positional parameter; ``None`` when the driver takes named parameters."""
     fixed: dict[str, Any]
     """Values the statement states itself (``Head.id == 1``), added to every execution's."""
+    names: frozenset[str]
+    """The names of all its parameters."""
 
 
 def prepare(dialect: Dialect, statement: Any, column_keys: Sequence[str] | None = None) -> Prepared:
@@ -66,7 +68,7 @@ def prepare(dialect: Dialect, statement: Any, column_keys: Sequence[str] | None 
     check_plain(getattr(statement, "selected_columns", ()), "result column")
     order = tuple(compiled.positiontup) if compiled.positiontup is not None else None
     fixed = {name: value for name, value in compiled.params.items() if value is not None}
-    return Prepared(str(compiled), order, fixed)
+    return Prepared(str(compiled), order, fixed, frozenset(compiled.binds))
 
 
 def check_plain(columns: Iterable[Any], what: str) -> None:
@@ -103,7 +105,7 @@ def key_in(dialect: Dialect, column: ColumnElement[Any], name: str) -> ColumnEle
 
 def key_list(dialect: Dialect, keys: Sequence[str | int]) -> Any:
     """The value of a :func:`key_in` parameter: the list itself, or its JSON text for SQLite."""
-    return list(keys) if dialect.name == "postgresql" else orjson.dumps(list(keys)).decode("ascii")
+    return list(keys) if dialect.name == "postgresql" else orjson.dumps(list(keys)).decode("utf-8")
 
 
 class DriverStatement:

@@ -48,6 +48,8 @@ from ledger.value_checks import check_quantity_kg, check_text
 KINDS: Final = ("issue", "transfer", "retire", "cancel")
 CLOSING_KINDS: Final = ("retire", "cancel")
 CLOSED_STATUS: Final = {"retire": "retired", "cancel": "cancelled"}
+ClosedRow = tuple[int, str, int, int, str, str]
+"""``(seq, batch, start, end, account, status)`` of a retired or cancelled range, as stored."""
 
 
 class HoldingsState:
@@ -447,16 +449,17 @@ def repeats(command: Command, kind: str, data: dict[str, Any], salt: str | None)
 class MemoryState(HoldingsState):
     """Holdings in memory: what ``verify`` replays into, and what property tests model.
 
-    Only *held* ranges are kept; retired and cancelled ranges are handed to ``on_close`` as they happen
-    (verify compares them with the stored ones as a stream), so memory grows with the number of live
-    holdings, not with the length of the ledger.
+    Only *held* ranges are kept; retired and cancelled ranges are appended to ``closes`` as they happen,
+    as ``(seq, batch, start, end, account, status)`` (verify compares them with the stored ones chunk by
+    chunk, and empties the list), so memory grows with the number of live holdings, not with the length
+    of the ledger.
     """
 
-    def __init__(self, accounts: Sequence[str] | set[str], on_close: Any = None) -> None:
+    def __init__(self, accounts: Sequence[str] | set[str], closes: list[ClosedRow] | None = None) -> None:
         self.accounts = set(accounts)
         self.batches: dict[str, int] = {}
         self.holdings: dict[tuple[str, str], list[Span]] = {}
-        self.on_close = on_close
+        self.closes = closes
 
     def account_exists(self, account: str) -> bool:
         return account in self.accounts
@@ -486,5 +489,5 @@ class MemoryState(HoldingsState):
         self.batches[batch] = quantity_kg
 
     def close(self, status: str, account: str, batch: str, span: Span, seq: int) -> None:
-        if self.on_close is not None:
-            self.on_close(status, account, batch, span, seq)
+        if self.closes is not None:
+            self.closes.append((seq, batch, span[0], span[1], account, status))

@@ -31,7 +31,7 @@ from ledger.errors import LedgerError
 from ledger.models import Account, Batch, Checkpoint, ClosedRange, Entry, Head, Holding
 from ledger.note import NoteVerifier
 from ledger.orm import as_tuples, core_table
-from ledger.rules import MemoryState, apply
+from ledger.rules import ClosedRow, MemoryState, apply
 from ledger.serials import serial_number
 from ledger.verify_common import (
     ALL_COLUMNS,
@@ -60,10 +60,6 @@ class VerificationReport:
         # Through the constructor, as compiled frozen dataclasses need (ledger/native.py).
         fields = (self.size, self.checkpoints, self.latest_checkpoint_size)
         return (VerificationReport, (*fields, self.live_ranges, self.closed_ranges, self.batches))
-
-
-ClosedRow = tuple[int, str, int, int, str, str]
-"""``(seq, batch, start, end, account, status)`` of a retired or cancelled range, as stored."""
 
 
 def verify_ledger(
@@ -220,12 +216,9 @@ class _Replay:
     def __init__(self, accounts: set[str]) -> None:
         self.closes: list[ClosedRow] = []
         self.issued: list[tuple[int, str, int]] = []
-        self.state = MemoryState(accounts, on_close=self._closed)
+        self.state = MemoryState(accounts, closes=self.closes)
         self.expected = 0
         self.last_time = ""
-
-    def _closed(self, status: str, account: str, batch: str, span: tuple[int, int], seq: int) -> None:
-        self.closes.append((seq, batch, span[0], span[1], account, status))
 
     def apply(self, seq: int, request_id: str, kind: str, stated: Stated) -> None:
         """Check and replay one entry: its stored row (seq, request id, kind) and what its body states."""
