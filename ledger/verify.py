@@ -14,7 +14,6 @@ one replays the rules; the report is the same, and the first problem in ``seq`` 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,6 +26,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from ledger.checkpoint import open_checkpoint
+from ledger.entries import request_digest
 from ledger.errors import LedgerError
 from ledger.models import Account, Batch, Checkpoint, ClosedRange, Entry, Head, Holding
 from ledger.note import NoteVerifier
@@ -227,7 +227,7 @@ class _Replay:
             raise VerificationFailure(self.expected, "missing entry", f"the next stored entry is {seq}")
         if body_kind != kind:
             raise VerificationFailure(seq, "body", f"stored kind {kind!r} but the body says {body_kind!r}")
-        if request != hashlib.sha256(request_id.encode("utf-8")).hexdigest():
+        if request != request_digest(request_id):
             raise VerificationFailure(seq, "request id", "the stored request id does not match the body")
         if time < self.last_time:
             raise VerificationFailure(seq, "time", f"{time} is earlier than the entry before")
