@@ -802,7 +802,7 @@ def in_fresh_process(function: Callable[..., dict[str, Any]], *args: Any) -> dic
         return pool.submit(function, *args).result()
 
 
-VERIFY_PAIRS = 3
+VERIFY_PAIRS = 5
 """Bare loop and two-process verification run alternately this many times (see :func:`bench_verify`)."""
 
 
