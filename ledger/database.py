@@ -9,6 +9,7 @@ run at REPEATABLE READ, one snapshot per unit of work.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -41,6 +42,22 @@ def is_sqlite(engine_or_session: Engine | Session | Connection) -> bool:
     return bind.dialect.name == "sqlite"
 
 
+def require_json_functions(cursor: Any) -> None:
+    """Refuse, on connecting, an SQLite without its JSON functions: the ledger names keys with json_each.
+
+    SQLite has them built in since 3.38 (2022), and most builds had them before; without them every
+    append would fail at its first statement (``ledger/driver_sql.py``), so this says why at once.
+    """
+    try:
+        cursor.execute("SELECT count(*) FROM json_each('[]')")
+    except sqlite3.OperationalError as exc:
+        version = sqlite3.sqlite_version
+        raise RuntimeError(
+            f"SQLite {version} has no JSON functions (json_each), which the ledger needs: "
+            "use SQLite 3.38 or newer, or a build with JSON1"
+        ) from exc
+
+
 def _configure_sqlite(engine: Engine) -> None:
     # pysqlite's own transaction handling is switched off so that we can say BEGIN ourselves
     # (SQLAlchemy docs, "Serializable isolation / Savepoints / Transactional DDL" for pysqlite).
@@ -54,6 +71,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        require_json_functions(cursor)
         cursor.close()
 
     @event.listens_for(engine, "begin")
