@@ -16,9 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import zip_longest
-from typing import Any
+from typing import Any, Final
 
 import orjson
 from sqlalchemy import Select, bindparam, func, select
@@ -26,6 +25,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from ledger.checkpoint import open_checkpoint
+from ledger.driver_sql import DriverStatement, parameters
 from ledger.entries import request_digest
 from ledger.errors import LedgerError
 from ledger.models import Account, Batch, Checkpoint, ClosedRange, Entry, Head, Holding
@@ -292,41 +292,33 @@ def _compare_closed(session: Session, first: int, end: int, replayed: list[Close
     return len(stored)
 
 
-@lru_cache(maxsize=8)
-def _closed_rows_statement(dialect: Dialect) -> tuple[str, tuple[str, ...] | None]:
-    """The SQL of the closed ranges of entries ``first <= seq < end``, and its positional parameter order."""
+def _closed_rows_statement(_dialect: Dialect) -> Any:
+    """The closed ranges of entries ``first <= seq < end``, in the order the replay sorts them."""
     table = core_table(ClosedRange)
-    compiled = (
-        select(
-            table.c.entry_seq,
-            table.c.batch_id,
-            table.c.start_kg,
-            table.c.end_kg,
-            table.c.account_id,
-            table.c.status,
-        )
+    columns = (table.c.entry_seq, table.c.batch_id, table.c.start_kg, table.c.end_kg)
+    return (
+        select(*columns, table.c.account_id, table.c.status)
         .where(table.c.entry_seq >= bindparam("first"), table.c.entry_seq < bindparam("end"))
         .order_by(table.c.entry_seq, table.c.batch_id, table.c.start_kg)
-        .compile(dialect=dialect)
     )
-    order = tuple(compiled.positiontup) if compiled.positiontup is not None else None
-    return str(compiled), order
+
+
+_CLOSED_ROWS: Final = DriverStatement(_closed_rows_statement)
 
 
 def _closed_rows(session: Session, first: int, end: int) -> list[ClosedRow]:
     """The stored closed ranges of a chunk, read by the driver's own cursor in the session's transaction.
 
-    About two thirds of entries close a range, so these rows are read as often as the entries; as plain
-    driver tuples they cost a third less than as SQLAlchemy rows (all six columns are integers and text,
-    which every driver gives back as they are).
+    About two thirds of entries close a range, so these rows are read as often as the entries; as the
+    driver's own tuples (both drivers give rows as tuples) they cost a third less than as SQLAlchemy rows
+    (all six columns are integers and text, which every driver gives back as they are).
     """
     connection = session.connection()
-    sql, order = _closed_rows_statement(connection.dialect)
-    bounds = {"first": first, "end": end}
+    prepared = _CLOSED_ROWS.prepared(connection.dialect)
     cursor = connection.connection.cursor()
     try:
-        cursor.execute(sql, tuple(bounds[name] for name in order) if order is not None else bounds)
-        return [tuple(row) for row in cursor.fetchall()]
+        cursor.execute(prepared.sql, parameters(prepared, {"first": first, "end": end}))
+        return list(cursor.fetchall())
     finally:
         cursor.close()
 
