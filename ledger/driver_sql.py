@@ -17,7 +17,7 @@ every append: on PostgreSQL an array, on SQLite a JSON array read by ``json_each
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import orjson
 from sqlalchemy import (
@@ -130,7 +130,12 @@ class DriverStatement:
         values: Mapping[str, Any] | None = None,
         keys: Mapping[str, Sequence[str | int]] | None = None,
     ) -> list[tuple[Any, ...]]:
-        """The result rows as plain tuples (what the compiled modules unpack: ``ledger/native.py``)."""
+        """The result rows as plain tuples (what the compiled modules unpack: ``ledger/native.py``).
+
+        Fetched from the driver's cursor as the driver made them (both drivers make tuples), not as
+        SQLAlchemy rows copied into tuples one by one: the holdings of an append's accounts run to
+        hundreds of rows.
+        """
         connection = session.connection()
         dialect = connection.dialect
         given = dict(values) if values else {}
@@ -139,7 +144,11 @@ class DriverStatement:
                 given[name] = key_list(dialect, listed)
         prepared = self.prepared(dialect)
         result = connection.exec_driver_sql(prepared.sql, parameters(prepared, given))
-        return [tuple(row) for row in result]
+        try:
+            rows = cast("list[tuple[Any, ...]]", result.cursor.fetchall())  # a list from both drivers
+        finally:
+            result.close()
+        return rows
 
     def execute(self, session: Session, values: Sequence[Mapping[str, Any]]) -> None:
         """Run a write once for each set of ``values``, as one executemany; nothing if there are none."""

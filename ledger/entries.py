@@ -80,17 +80,33 @@ def request_digest(request_id: str) -> str:
     return hasher.hexdigest()
 
 
-def make_body(*, seq: int, prev: str, time: str, kind: str, request_id: str, data: dict[str, Any]) -> bytes:
+def make_body(
+    *,
+    seq: int,
+    prev: str,
+    time: str,
+    kind: str,
+    request_id: str,
+    data: dict[str, Any],
+    plain_data: bool = False,
+) -> bytes:
+    """The canonical body of an entry.
+
+    ``plain_data``: the caller vouches that ``data`` holds nothing but ASCII keys, text, booleans and
+    integers within ±2**53, which orjson writes exactly as RFC 8785 does. The sequencer does, for the
+    data :func:`ledger.rules.resolve` builds from a validated command: its keys are the rules' own or
+    attribute names (lower-case identifiers), and ``limits.MAX_QUANTITY_KG`` bounds every integer. The
+    walk of ``data`` that would establish it is then skipped.
+    """
     # The top level is ours: ASCII keys, text and a small integer, which orjson writes exactly as RFC 8785
-    # does; only ``data`` needs walking to know whether the fast path applies (it is walked for every
-    # entry appended).
+    # does; only ``data`` may need walking to know whether the fast path applies.
     fast = (
         type(seq) is int
         and 0 <= seq <= MAX_SAFE_INTEGER
         and type(prev) is str
         and type(time) is str
         and type(kind) is str
-        and fast_path_applies(data)
+        and (plain_data or fast_path_applies(data))
     )
     body = canonical_bytes(
         {

@@ -92,7 +92,13 @@ class Sequencer:
             data, secret = resolve(command, state)
             apply(state, seq, command.kind, data)
             body = make_body(
-                seq=seq, prev=prev, time=time, kind=command.kind, request_id=command.request_id, data=data
+                seq=seq,
+                prev=prev,
+                time=time,
+                kind=command.kind,
+                request_id=command.request_id,
+                data=data,
+                plain_data=True,  # resolved from a validated command (see make_body)
             )
             leaf = merkle.leaf_hash(body)
             completed = tree.append(leaf)
