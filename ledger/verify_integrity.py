@@ -91,6 +91,10 @@ class IntegrityOutcome:
         return (IntegrityOutcome, (self.last_leaf, self.failure))
 
 
+class IntegrityProcessFailed(Exception):
+    """The integrity process could not finish its checks: it raised an error, or it died."""
+
+
 class IntegrityProcess:
     """The integrity checks of the entries ``seq < end``, run in a spawned process over its own connection.
 
@@ -120,11 +124,8 @@ class IntegrityProcess:
     def outcome_through(self, seq: int | None) -> IntegrityOutcome | None:
         """Wait until the checks have passed ``seq`` (or finished if ``None``); the outcome if finished."""
         while self._outcome is None and (seq is None or self._checked <= seq):
-            if not self._receive.poll(1.0):
-                if not self._process.is_alive() and not self._receive.poll():
-                    raise RuntimeError(f"the integrity process died (exit code {self._process.exitcode})")
-                continue
-            self._take()
+            if self._receive.poll(1.0):  # a message, or the end of the pipe if the process died
+                self._take()
         return self._outcome
 
     def close(self) -> None:
@@ -134,7 +135,13 @@ class IntegrityProcess:
         self._receive.close()
 
     def _take(self) -> None:
-        message = self._receive.recv()
+        try:
+            message = self._receive.recv()
+        except EOFError:  # the process ended without a last word: killed, or it could not start
+            self._process.join(5.0)
+            raise IntegrityProcessFailed(
+                f"the integrity process died (exit code {self._process.exitcode})"
+            ) from None
         if message[0] == "progress":
             self._checked = message[1]
         elif message[0] == "done":
@@ -143,7 +150,7 @@ class IntegrityProcess:
         elif message[0] == "failure":
             self._outcome = IntegrityOutcome("", message[1])
         else:
-            raise RuntimeError(f"the integrity process failed: {message[1]}")
+            raise IntegrityProcessFailed(f"the integrity process failed: {message[1]}")
 
 
 def _run(url: str, end: int, checkpoints: list[StoredCheckpoint], send: Connection) -> None:

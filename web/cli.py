@@ -20,6 +20,7 @@ from ledger.keys import KeyFileError, write_key_file
 from ledger.note import NoteSigner
 from ledger.runtime import tune_gc
 from ledger.verify import VerificationFailure
+from ledger.verify_integrity import IntegrityProcessFailed
 from offsets.models import ORGANISATION_KINDS
 from web.app import create_app
 
@@ -159,6 +160,8 @@ def ledger_verify(pinned: tuple[str, ...], jobs: int | None) -> None:
             report = service.verify(pinned, jobs=jobs)
     except VerificationFailure as failure:
         fail(f"ledger verification failed: {failure}")
+    except IntegrityProcessFailed as exc:
+        fail(f"ledger verification could not finish: {exc}; try --jobs 1")
     except ValueError as exc:
         fail(f"bad verifier key: {exc}")
     click.echo(

@@ -8,6 +8,9 @@ derived holdings, the account and range). The ``tanhui ledger verify`` command i
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +26,7 @@ from ledger.database import Database
 from ledger.ranges import SerialRange
 from ledger.service import LedgerConfig, LedgerService
 from ledger.verify import VerificationFailure, verify_ledger
+from ledger.verify_integrity import IntegrityProcess, IntegrityProcessFailed
 from migrations import alembic_config
 from web.cli import main
 
@@ -712,13 +716,44 @@ def test_two_processes_name_whichever_problem_comes_first(built: Built, copy: Pa
 def test_a_failing_integrity_process_is_reported_not_waited_for(built: Built, copy: Path, tmp_path: Path):
     service = open_service(copy, built.key)
     try:
-        with service.database.reading() as session, pytest.raises(RuntimeError, match="integrity process"):
+        with (
+            service.database.reading() as session,
+            pytest.raises(IntegrityProcessFailed, match="integrity process failed"),
+        ):
             # The second process opens an empty database: it fails, and the verification says so.
             verify_ledger(
                 session, service.verifiers(), ORIGIN, parallel_url=f"sqlite:///{tmp_path / 'empty.db'}"
             )
     finally:
         service.database.dispose()
+
+
+def test_an_integrity_process_that_dies_is_reported_with_its_exit_code(copy: Path):
+    process = IntegrityProcess(f"sqlite:///{copy}", ENTRY_COUNT, [])
+    try:
+        (child,) = [c for c in multiprocessing.active_children() if c.name == "tanhui-verify-integrity"]
+        os.kill(child.pid, signal.SIGKILL)  # long before it has started checking: a spawn takes a while
+        with pytest.raises(IntegrityProcessFailed, match=r"died \(exit code -9\)"):
+            process.outcome_through(None)
+        with pytest.raises(IntegrityProcessFailed, match="died"):
+            process.failure_before(ENTRY_COUNT)
+    finally:
+        process.close()
+
+
+def test_the_cli_says_in_one_line_that_verification_could_not_finish(
+    built: Built, copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    def dies(*_args: object, **_kwargs: object) -> None:
+        raise IntegrityProcessFailed("the integrity process died (exit code -9)")
+
+    monkeypatch.setattr(LedgerService, "verify", dies)
+    result = run_verify(copy, built.key, tmp_path / "instance", "--jobs", "2")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "tanhui: ledger verification could not finish: the integrity process died (exit code -9); "
+        "try --jobs 1\n"
+    )
 
 
 def test_two_processes_need_a_database_a_second_process_can_open(built: Built):
