@@ -12,7 +12,6 @@ property test holds the two to the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any, Final
 
 import orjson
@@ -92,28 +91,46 @@ def fast_path_applies(value: Any) -> bool:
     if type(value) is not dict and type(value) is not list and type(value) is not tuple:
         return _scalar_applies(value)
     applies = True
-    pending = [value]
+    pending: list[Any] = [value]
     while pending:
         item = pending.pop()
-        children: Iterable[Any]
+        # One typed loop per container type: compiled, each iterates natively (a dict's items without
+        # making a tuple per item), where one loop over an untyped iterable goes through the iterator
+        # protocol for every child.
         if type(item) is dict:
-            for key in item:
+            mapping: dict[Any, Any] = item
+            for key, child in mapping.items():
                 if type(key) is not str or not key.isascii():
                     applies = False
-            children = item.values()
+                if not _child_applies(child, pending):
+                    applies = False
+        elif type(item) is list:
+            items: list[Any] = item
+            for child in items:
+                if not _child_applies(child, pending):
+                    applies = False
         else:
-            children = item
-        for child in children:
-            kind = type(child)
-            if kind is str or kind is bool or child is None:
-                continue
-            if kind is dict or kind is list or kind is tuple:
-                pending.append(child)
-            elif kind is int:
-                applies = _safe_integer(child) and applies
-            else:
-                applies = _scalar_applies(child) and applies
+            members: tuple[Any, ...] = item
+            for child in members:
+                if not _child_applies(child, pending):
+                    applies = False
     return applies
+
+
+def _child_applies(child: Any, pending: list[Any]) -> bool:
+    """Judge a scalar inside a container, or push a container to be walked (and count it as applying).
+
+    Every child is judged, even once the answer is known, so that a float anywhere raises.
+    """
+    kind = type(child)
+    if kind is str or kind is bool or child is None:
+        return True
+    if kind is dict or kind is list or kind is tuple:
+        pending.append(child)
+        return True
+    if kind is int:
+        return _safe_integer(child)
+    return _scalar_applies(child)
 
 
 def _safe_integer(value: int) -> bool:

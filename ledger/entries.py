@@ -142,10 +142,12 @@ _new_parsed_body = partial(tuple.__new__, ParsedBody)
 BODY_FIELDS: Final = frozenset({"v", "seq", "prev", "time", "kind", "request", "data"})
 
 
-def parse_body(raw: bytes) -> ParsedBody:
+def parse_body(raw: bytes, expected_prev: str | None = None) -> ParsedBody:
     """Read a stored body strictly; raises ``ValueError`` saying what is wrong.
 
     Its fields are checked before its canonical form, so a body wrong in both is named for its field.
+    ``expected_prev``: the leaf hash (lowercase hex) that the caller expects the body to name as
+    ``prev``, as verification knows it; a ``prev`` equal to it needs no check of its digits.
     """
     value = load_object(raw)
     if value.keys() != BODY_FIELDS:
@@ -162,7 +164,7 @@ def parse_body(raw: bytes) -> ParsedBody:
     )
     if type(seq) is not int or seq < 0:
         raise ValueError("seq is not a non-negative integer")
-    if type(prev) is not str or not is_digest_hex(prev):
+    if type(prev) is not str or (prev != expected_prev and not is_digest_hex(prev)):
         raise ValueError("prev is not 64 lowercase hex digits")
     if type(request) is not str or not is_digest_hex(request):
         raise ValueError("request is not 64 lowercase hex digits")

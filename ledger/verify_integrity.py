@@ -45,7 +45,7 @@ class EntryIntegrity:
         if leaf != stored_leaf:
             raise VerificationFailure(seq, "leaf hash", "the stored leaf hash is not SHA-256(0x00 || body)")
         try:
-            parsed = parse_body(raw)
+            parsed = parse_body(raw, self.prev)
         except ValueError as exc:
             raise VerificationFailure(seq, "body", str(exc)) from exc
         if parsed.seq != seq:

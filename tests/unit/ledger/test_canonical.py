@@ -55,3 +55,22 @@ def test_bodies_that_are_not_canonical_are_refused(raw):
 def test_floats_are_refused_when_writing():
     with pytest.raises(TypeError):
         canonical_bytes({"quantity": 1.5})
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"a": ({"b": [1, {"c": 1.5}]},)},  # deep inside a tuple, a list and a dict
+        {"a": [{"\U0001f600": 1}, 2.0]},  # after a key that already rules the fast path out
+        {"a": (1, 2, 3.0)},
+    ],
+)
+def test_a_float_anywhere_is_refused_when_writing(value):
+    with pytest.raises(TypeError):
+        canonical_bytes(value)
+
+
+def test_keys_beyond_ascii_deep_inside_any_container_are_written_by_rfc8785():
+    value = {"a": ({"z": [{"\U0001f600": 1, "\uff21": (2, 2**53 - 1)}]},)}
+    assert canonical_bytes(value) == rfc8785.dumps(value)
+    assert canonical_bytes(value) == '{"a":[{"z":[{"\U0001f600":1,"\uff21":[2,9007199254740991]}]}]}'.encode()

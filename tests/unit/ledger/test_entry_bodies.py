@@ -81,6 +81,18 @@ def test_each_field_of_a_body_is_checked(changes: dict[str, Any], message: str) 
         parse_body(_body(**changes))
 
 
+@pytest.mark.parametrize("expected", [None, "ab" * 32, "AB" * 32])
+def test_a_prev_that_is_not_a_digest_is_refused_whatever_the_reader_expects(expected: str | None) -> None:
+    with pytest.raises(ValueError, match="prev is not 64 lowercase hex digits"):
+        parse_body(_body(prev="AB" * 32), expected_prev=None if expected is None else "ab" * 32)
+
+
+def test_a_prev_the_reader_expects_reads_back() -> None:
+    assert parse_body(_body(prev="ab" * 32), expected_prev="ab" * 32).prev == "ab" * 32
+    # A digest other than the one expected is read as it is: the chain check names that problem.
+    assert parse_body(_body(prev="cd" * 32), expected_prev="ab" * 32).prev == "cd" * 32
+
+
 @pytest.mark.parametrize("version", [True, 1.0, 2, "1"])
 def test_only_the_integer_1_is_a_body_version(version: object) -> None:
     raw = _body().replace(b'"v":1', b'"v":' + json.dumps(version).encode())
