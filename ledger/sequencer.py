@@ -86,17 +86,19 @@ class Sequencer:
         rows: list[dict[str, Any]] = []
         secrets: list[dict[str, Any]] = []
         for command in commands:
-            if command.request_id in seen:
-                results.append(seen[command.request_id])
+            # Read once: each read of a command's field is a look-up in an interpreted object.
+            request_id, kind = command.request_id, command.kind
+            if request_id in seen:
+                results.append(seen[request_id])
                 continue
             data, secret = resolve(command, state)
-            apply(state, seq, command.kind, data)
+            apply(state, seq, kind, data)
             body = make_body(
                 seq=seq,
                 prev=prev,
                 time=time,
-                kind=command.kind,
-                request_id=command.request_id,
+                kind=kind,
+                request_id=request_id,
                 data=data,
                 plain_data=True,  # resolved from a validated command (see make_body)
             )
@@ -106,8 +108,8 @@ class Sequencer:
             rows.append(
                 {
                     "seq": seq,
-                    "request_id": command.request_id,
-                    "kind": command.kind,
+                    "request_id": request_id,
+                    "kind": kind,
                     "body": text,
                     "leaf_hash": leaf,
                     "subtree_hashes": b"".join(completed),
@@ -115,7 +117,7 @@ class Sequencer:
             )
             if secret is not None:
                 secrets.append(_secret_row(seq, secret))
-            results.append(_new_entry((seq, command.kind, command.request_id, text, leaf, data, False)))
+            results.append(_new_entry((seq, kind, request_id, text, leaf, data, False)))
             prev = leaf.hex()
             seq += 1
         if rows:
