@@ -25,7 +25,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from ledger.checkpoint import open_checkpoint
-from ledger.driver_sql import DriverStatement, parameters
+from ledger.driver_sql import DriverStatement
 from ledger.entries import request_digest
 from ledger.errors import LedgerError
 from ledger.models import Account, Batch, Checkpoint, ClosedRange, Entry, Head, Holding
@@ -307,20 +307,13 @@ _CLOSED_ROWS: Final = DriverStatement(_closed_rows_statement)
 
 
 def _closed_rows(session: Session, first: int, end: int) -> list[ClosedRow]:
-    """The stored closed ranges of a chunk, read by the driver's own cursor in the session's transaction.
+    """The stored closed ranges of a chunk, as the driver's own tuples.
 
     About two thirds of entries close a range, so these rows are read as often as the entries; as the
-    driver's own tuples (both drivers give rows as tuples) they cost a third less than as SQLAlchemy rows
-    (all six columns are integers and text, which every driver gives back as they are).
+    driver's tuples they cost a third less than as SQLAlchemy rows (all six columns are integers and
+    text, which every driver gives back as they are).
     """
-    connection = session.connection()
-    prepared = _CLOSED_ROWS.prepared(connection.dialect)
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(prepared.sql, parameters(prepared, {"first": first, "end": end}))
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
+    return _CLOSED_ROWS.rows(session, {"first": first, "end": end})
 
 
 def _compare_batches(session: Session, first: int, end: int, issued: list[tuple[int, str, int]]) -> int:
