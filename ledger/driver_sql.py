@@ -17,6 +17,7 @@ every append: on PostgreSQL an array, on SQLite a JSON array read by ``json_each
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any, NamedTuple, cast
 
 import orjson
@@ -49,14 +50,24 @@ class Prepared(NamedTuple):
     """The names of all its parameters."""
 
 
-def prepare(dialect: Dialect, statement: Any, column_keys: Sequence[str] | None = None) -> Prepared:
+def prepare(
+    dialect: Dialect,
+    statement: Any,
+    column_keys: Sequence[str] | None = None,
+    *,
+    positional: bool = False,
+) -> Prepared:
     """The driver's SQL for ``statement`` and the order of its parameters (``column_keys``: of an INSERT).
 
-    Refuses a statement whose parameters or result columns SQLAlchemy would have to convert, and an
-    ``IN`` list rendered per execution (name keys with :func:`key_in` instead).
+    ``positional``: with positional parameters (``?`` or ``%s``) even where the dialect names them, so
+    that the driver takes tuples (psycopg, which PostgreSQL's dialect uses, takes both styles). Refuses a
+    statement whose parameters or result columns SQLAlchemy would have to convert, and an ``IN`` list
+    rendered per execution (name keys with :func:`key_in` instead).
     """
     if dialect.name not in DIALECTS:
         raise NotImplementedError(f"no driver statements for {dialect.name}: the ledger runs on {DIALECTS}")
+    if positional and not dialect.positional:
+        dialect = _positional_twin(dialect)
     compiled = statement.compile(
         dialect=dialect, column_keys=list(column_keys) if column_keys is not None else None
     )
@@ -69,6 +80,14 @@ def prepare(dialect: Dialect, statement: Any, column_keys: Sequence[str] | None 
     order = tuple(compiled.positiontup) if compiled.positiontup is not None else None
     fixed = {name: value for name, value in compiled.params.items() if value is not None}
     return Prepared(str(compiled), order, fixed, frozenset(compiled.binds))
+
+
+@lru_cache(maxsize=8)
+def _positional_twin(dialect: Dialect) -> Dialect:
+    """A dialect of the same kind that writes ``%s`` placeholders: only to compile statements with."""
+    kind: Any = type(dialect)  # a DefaultDialect, whose constructor takes the paramstyle
+    twin: Dialect = kind(paramstyle="format")
+    return twin
 
 
 def check_plain(columns: Iterable[Any], what: str) -> None:

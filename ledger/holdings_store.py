@@ -29,6 +29,11 @@ Key = tuple[str, str]
 
 KEYS_PER_QUERY: Final = 500
 
+# The columns of the rows written, in each table's own order (see ledger.bulk_insert).
+BATCH_COLUMNS: Final = ("id", "project", "vintage", "number", "quantity_kg", "issue_seq")
+HOLDING_COLUMNS: Final = ("batch_id", "start_kg", "end_kg", "account_id")
+CLOSED_COLUMNS: Final = ("batch_id", "start_kg", "end_kg", "account_id", "status", "entry_seq")
+
 
 class KnownAccounts:
     """Account ids the database has been seen to hold, kept across appends by one sequencer.
@@ -65,8 +70,8 @@ class DatabaseState(HoldingsState):
         self._dirty: set[Key] = set()
         self._account_batches: dict[str, set[str]] = {}
         self._batches_in_memory: dict[str, set[str]] = {}
-        self._new_batches: list[dict[str, Any]] = []
-        self._closed: list[dict[str, Any]] = []
+        self._new_batches: list[tuple[str, str, str, int, int, int]] = []  # BATCH_COLUMNS
+        self._closed: list[tuple[str, int, int, str, str, int]] = []  # CLOSED_COLUMNS
 
     # --- reading ------------------------------------------------------------------------------------
 
@@ -224,33 +229,15 @@ class DatabaseState(HoldingsState):
         self._batches[batch] = quantity_kg
         self._new_batch_ids.add(batch)
         project, vintage, number = batch.split("-")
-        self._new_batches.append(
-            {
-                "id": batch,
-                "project": project,
-                "vintage": vintage,
-                "number": int(number),
-                "quantity_kg": quantity_kg,
-                "issue_seq": seq,
-            }
-        )
+        self._new_batches.append((batch, project, vintage, int(number), quantity_kg, seq))
 
     def close(self, status: str, account: str, batch: str, span: Span, seq: int) -> None:
-        self._closed.append(
-            {
-                "batch_id": batch,
-                "start_kg": span[0],
-                "end_kg": span[1],
-                "account_id": account,
-                "status": status,
-                "entry_seq": seq,
-            }
-        )
+        self._closed.append((batch, span[0], span[1], account, status, seq))
 
     def flush(self) -> None:
         """Write the changes: new batches, rewritten holdings of every changed key, closed ranges."""
         self._load_keys(list(self._pending))
-        insert_rows(self.session, core_table(Batch), self._new_batches)
+        insert_rows(self.session, core_table(Batch), BATCH_COLUMNS, self._new_batches)
         stale = [
             {"a": account, "b": batch}
             for account, batch in self._dirty
@@ -258,12 +245,12 @@ class DatabaseState(HoldingsState):
         ]
         _DROP_HOLDINGS.execute(self.session, stale)
         fresh = [
-            {"account_id": account, "batch_id": batch, "start_kg": start, "end_kg": end}
+            (batch, start, end, account)
             for account, batch in sorted(self._dirty)
             for start, end in self._held[(account, batch)]
         ]
-        insert_rows(self.session, core_table(Holding), fresh)
-        insert_rows(self.session, core_table(ClosedRange), self._closed)
+        insert_rows(self.session, core_table(Holding), HOLDING_COLUMNS, fresh)
+        insert_rows(self.session, core_table(ClosedRange), CLOSED_COLUMNS, self._closed)
 
 
 def _accounts_statement(dialect: Dialect) -> Any:

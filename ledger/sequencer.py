@@ -30,7 +30,6 @@ from ledger.errors import IdempotencyConflict, InvalidCommand
 from ledger.holdings_store import DatabaseState, KnownAccounts
 from ledger.models import BeneficiarySecret, Entry, Head
 from ledger.orm import core_table
-from ledger.rules import BeneficiarySecret as Secret
 from ledger.rules import apply, repeats, resolve
 from ledger.tree_store import read_nodes
 
@@ -50,6 +49,10 @@ class AppendedEntry(NamedTuple):
 
 # A NamedTuple's own __new__ is Python code; the tuple constructor is not (one is made per entry).
 _new_entry: Final = partial(tuple.__new__, AppendedEntry)
+
+ENTRY_COLUMNS: Final = ("seq", "request_id", "kind", "body", "leaf_hash", "subtree_hashes")
+SECRET_COLUMNS: Final = ("seq", "name", "salt")
+"""The columns of the rows the sequencer writes, in each table's own order (see ledger.bulk_insert)."""
 
 
 def utc_now() -> datetime:
@@ -83,8 +86,8 @@ class Sequencer:
         time = max(format_time(self._clock()), last_time)
         seq = size
         results: list[AppendedEntry] = []
-        rows: list[dict[str, Any]] = []
-        secrets: list[dict[str, Any]] = []
+        rows: list[tuple[int, str, str, str, bytes, bytes]] = []  # ENTRY_COLUMNS
+        secrets: list[tuple[int, str, str]] = []  # SECRET_COLUMNS
         for command in commands:
             # Read once: each read of a command's field is a look-up in an interpreted object.
             request_id, kind = command.request_id, command.kind
@@ -105,27 +108,17 @@ class Sequencer:
             leaf = merkle.leaf_hash(body)
             completed = tree.append(leaf)
             text = body.decode("utf-8")
-            rows.append(
-                {
-                    "seq": seq,
-                    "request_id": request_id,
-                    "kind": kind,
-                    "body": text,
-                    "leaf_hash": leaf,
-                    "subtree_hashes": b"".join(completed),
-                }
-            )
+            rows.append((seq, request_id, kind, text, leaf, b"".join(completed)))
             if secret is not None:
-                secrets.append(_secret_row(seq, secret))
+                secrets.append((seq, secret.name, secret.salt))
             results.append(_new_entry((seq, kind, request_id, text, leaf, data, False)))
             prev = leaf.hex()
             seq += 1
         if rows:
-            insert_rows(session, core_table(Entry), rows)
+            insert_rows(session, core_table(Entry), ENTRY_COLUMNS, rows)
             state.flush()
-            if secrets:
-                insert_rows(session, core_table(BeneficiarySecret), secrets)
-            _MOVE_HEAD.execute(session, [{"size": seq, "leaf": rows[-1]["leaf_hash"], "time": time}])
+            insert_rows(session, core_table(BeneficiarySecret), SECRET_COLUMNS, secrets)
+            _MOVE_HEAD.execute(session, [{"size": seq, "leaf": rows[-1][4], "time": time}])
         return results
 
     @staticmethod
@@ -185,7 +178,3 @@ def _seen_statement(dialect: Dialect) -> Any:
 _LOCK_HEAD: Final = DriverStatement(_lock_head_statement)
 _MOVE_HEAD: Final = DriverStatement(_move_head_statement)
 _SEEN: Final = DriverStatement(_seen_statement)
-
-
-def _secret_row(seq: int, secret: Secret) -> dict[str, Any]:
-    return {"seq": seq, "name": secret.name, "salt": secret.salt}

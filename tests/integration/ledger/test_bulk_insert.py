@@ -42,14 +42,17 @@ def database(request: pytest.FixtureRequest) -> Iterator[Database]:
     database.dispose()
 
 
-def _rows(first: int, count: int) -> list[dict[str, object]]:
+COLUMNS = ("seq", "name", "note", "digest")
+
+
+def _rows(first: int, count: int) -> list[tuple[object, ...]]:
     return [
-        {
-            "seq": first + i,
-            "name": f"账户-{i}",
-            "note": None if i % 3 else '备注 "quoted" \\ and \n newline',
-            "digest": bytes([i % 256]) * 32,
-        }
+        (
+            first + i,
+            f"账户-{i}",
+            None if i % 3 else '备注 "quoted" \\ and \n newline',
+            bytes([i % 256]) * 32,
+        )
         for i in range(count)
     ]
 
@@ -57,16 +60,52 @@ def _rows(first: int, count: int) -> list[dict[str, object]]:
 def test_every_row_and_value_arrives_exactly(database: Database) -> None:
     rows = _rows(0, 1_500)
     with database.unit_of_work() as uow:
-        insert_rows(uow.session, PLAIN, rows)
+        insert_rows(uow.session, PLAIN, COLUMNS, rows)
         uow.commit()
     with database.reading() as session:
-        stored = [dict(row._mapping) for row in session.execute(select(PLAIN).order_by(PLAIN.c.seq))]
-    assert [{**row, "digest": bytes(row["digest"])} for row in stored] == rows
+        stored = session.execute(select(PLAIN).order_by(PLAIN.c.seq)).all()
+    assert [(*row[:3], bytes(row[3])) for row in stored] == rows
+
+
+def test_some_columns_only(database: Database) -> None:
+    with database.unit_of_work() as uow:
+        insert_rows(uow.session, PLAIN, ("seq", "name", "digest"), [(7, "名", b"d" * 32)])
+        uow.commit()
+    with database.reading() as session:
+        assert session.execute(select(PLAIN.c.seq, PLAIN.c.name, PLAIN.c.note)).all() == [(7, "名", None)]
+
+
+def test_columns_out_of_the_tables_order_are_refused(database: Database) -> None:
+    with database.unit_of_work() as uow:
+        with pytest.raises(ValueError, match="in its own order: seq, name, note, digest"):
+            insert_rows(uow.session, PLAIN, ("name", "seq", "note", "digest"), [("x", 1, None, b"d" * 32)])
+        assert uow.session.execute(select(PLAIN)).all() == []
+
+
+def test_the_driver_gets_positional_parameters_on_both_databases(database: Database) -> None:
+    """Rows go to the driver as the tuples given: PostgreSQL's statement is compiled with ``%s``."""
+    seen: list[tuple[str, object]] = []
+
+    def listener(*args: object) -> None:
+        seen.append((str(args[2]), args[3]))
+
+    rows = _rows(0, 3)
+    event.listen(database.engine, "before_cursor_execute", listener)
+    try:
+        with database.unit_of_work() as uow:
+            insert_rows(uow.session, PLAIN, COLUMNS, rows)
+            uow.commit()
+    finally:
+        event.remove(database.engine, "before_cursor_execute", listener)
+    [(statement, parameters)] = [(sql, params) for sql, params in seen if "bulk_plain" in sql]
+    assert parameters == rows
+    assert "%(" not in statement
+    assert statement.count("?" if database.is_sqlite else "%s") == len(COLUMNS)
 
 
 def test_the_rows_are_part_of_the_sessions_transaction(database: Database) -> None:
     with database.unit_of_work() as uow:
-        insert_rows(uow.session, PLAIN, _rows(0, 10))
+        insert_rows(uow.session, PLAIN, COLUMNS, _rows(0, 10))
         assert uow.session.scalar(select(PLAIN.c.seq).order_by(PLAIN.c.seq.desc()).limit(1)) == 9
         # leaving without commit rolls back
     with database.reading() as session:
@@ -75,10 +114,10 @@ def test_the_rows_are_part_of_the_sessions_transaction(database: Database) -> No
 
 def test_a_duplicate_key_fails_the_whole_statement(database: Database) -> None:
     with database.unit_of_work() as uow:
-        insert_rows(uow.session, PLAIN, _rows(0, 5))
+        insert_rows(uow.session, PLAIN, COLUMNS, _rows(0, 5))
         uow.commit()
     with database.unit_of_work() as uow, pytest.raises(Exception, match=r"(?i)unique|duplicate"):
-        insert_rows(uow.session, PLAIN, _rows(5, 5) + _rows(4, 1))
+        insert_rows(uow.session, PLAIN, COLUMNS, _rows(5, 5) + _rows(4, 1))
     with database.reading() as session:
         assert len(session.execute(select(PLAIN)).all()) == 5
 
@@ -91,8 +130,8 @@ def test_engine_events_see_the_statement(database: Database) -> None:
 
     event.listen(database.engine, "before_cursor_execute", listener)
     with database.unit_of_work() as uow:
-        insert_rows(uow.session, PLAIN, _rows(0, 3))
-        insert_rows(uow.session, PLAIN, [])  # nothing to write: no statement
+        insert_rows(uow.session, PLAIN, COLUMNS, _rows(0, 3))
+        insert_rows(uow.session, PLAIN, COLUMNS, [])  # nothing to write: no statement
         uow.commit()
     event.remove(database.engine, "before_cursor_execute", listener)
     assert [statement.split("(")[0].strip() for statement in seen if "bulk_plain" in statement] == [
@@ -101,21 +140,21 @@ def test_engine_events_see_the_statement(database: Database) -> None:
 
 
 @pytest.mark.parametrize(
-    ("table", "rows", "message"),
+    ("table", "columns", "rows", "message"),
     [
-        (WITH_TIME, [{"id": 1, "at": datetime(2026, 1, 1, tzinfo=UTC)}], "driver may not take"),
-        (WITH_DEFAULT, [{"id": 1}], "default"),
-        (PLAIN, [{"seq": 1, "name": "x", "digest": b"0" * 32, "nope": 1}], "no column nope"),
+        (WITH_TIME, ("id", "at"), [(1, datetime(2026, 1, 1, tzinfo=UTC))], "driver may not take"),
+        (WITH_DEFAULT, ("id",), [(1,)], "default"),
+        (PLAIN, ("seq", "name", "digest", "nope"), [(1, "x", b"0" * 32, 1)], "no column nope"),
     ],
 )
 def test_what_the_driver_would_not_take_as_it_is_is_refused_before_writing(
-    sqlite_url: str, table: Table, rows: list[dict[str, object]], message: str
+    sqlite_url: str, table: Table, columns: tuple[str, ...], rows: list[tuple[object, ...]], message: str
 ) -> None:
     database = Database(sqlite_url)
     metadata.create_all(database.engine)
     try:
         with Session(database.engine) as session, pytest.raises((TypeError, KeyError), match=message):
-            insert_rows(session, table, rows)
+            insert_rows(session, table, columns, rows)
         with database.reading() as session:
             assert session.execute(select(table)).all() == []
     finally:
