@@ -30,6 +30,9 @@ RETIREMENT_REASONS = (
 
 REASONS_NEEDING_DETAILS = frozenset({"compliance_period", "event", "other"})
 
+ATTRIBUTE_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+"""A batch attribute's name: a lower-case identifier, matched whole (no trailing newline either)."""
+
 
 def _check_ranges(ranges: tuple[SerialRange, ...]) -> None:
     if len(ranges) > limits.MAX_RANGES_PER_ENTRY:
@@ -197,7 +200,7 @@ def _check_attributes(attributes: Mapping[str, object]) -> None:
     if not isinstance(attributes, Mapping) or len(attributes) > limits.MAX_ATTRIBUTES:
         raise InvalidCommand(f"at most {limits.MAX_ATTRIBUTES} attributes", field="attributes")
     for key, value in attributes.items():
-        if not isinstance(key, str) or not re.match(r"^[a-z][a-z0-9_]{0,39}$", key):
+        if not isinstance(key, str) or not ATTRIBUTE_NAME.fullmatch(key):
             raise InvalidCommand("attribute names are lower-case identifiers", field="attributes")
         if isinstance(value, str):
             check_text(value, f"attributes.{key}", limits.MAX_ATTRIBUTE_CHARS, required=False)

@@ -21,9 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger import limits
-from ledger.commands import Beneficiary, Retire, Selection, check_text
+from ledger.commands import Beneficiary, Retire, Selection
 from ledger.ranges import SerialRange
 from ledger.sequencer import Sequencer
+from ledger.value_checks import check_text
 from marketplace.models import Certificate
 from marketplace.order_store import new_certificate_id
 from offsets.errors import Conflict, InvalidInput, NotFound

@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger import limits
-from ledger.commands import check_text
+from ledger.value_checks import check_text
 from marketplace import order_store
 from marketplace.journey_models import CarbonNeutralEvent
 from marketplace.lots import LotFilters

@@ -17,9 +17,10 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from ledger.accounts import RETAIL
-from ledger.commands import Selection, Transfer, check_quantity_kg
+from ledger.commands import Selection, Transfer
 from ledger.models import Batch, Holding
 from ledger.sequencer import Sequencer
+from ledger.value_checks import check_quantity_kg
 from marketplace.errors import MarketplaceError, check_utc
 from marketplace.models import Lot, LotReservation
 from marketplace.money import MoneyError, check_amount_fen

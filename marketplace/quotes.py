@@ -27,9 +27,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger import limits
-from ledger.commands import check_quantity_kg
 from ledger.errors import InvalidCommand, LedgerError
 from ledger.orm import as_utc
+from ledger.value_checks import check_quantity_kg
 from marketplace.journey_models import Quote, QuoteLine
 from marketplace.lots import InvalidLot, LotFilters, available_kg_of, find_lots
 from marketplace.models import Lot, LotReservation, MarketOrder

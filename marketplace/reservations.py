@@ -26,8 +26,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ledger import limits
-from ledger.commands import check_quantity_kg
 from ledger.errors import InvalidCommand
+from ledger.value_checks import check_quantity_kg
 from marketplace.errors import check_utc
 from marketplace.lots import (
     InsufficientStock,

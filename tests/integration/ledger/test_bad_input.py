@@ -417,6 +417,8 @@ def test_text_and_lists_beyond_their_limits_are_refused(seeded, command, field):
     [
         pytest.param({"County": "雅安"}, "attributes", id="capitalised-name"),
         pytest.param({"area mu": 5}, "attributes", id="name-with-space"),
+        pytest.param({"area_mu\n": 5}, "attributes", id="name-with-trailing-newline"),
+        pytest.param({"a" * 41: 5}, "attributes", id="name-too-long"),
         pytest.param({"area_ha": 1.5}, "attributes.area_ha", id="float-value"),
         pytest.param({"area_ha": Decimal("1.5")}, "attributes.area_ha", id="decimal-value"),
         pytest.param({"big": limits.MAX_QUANTITY_KG + 1}, "attributes.big", id="integer-beyond-limit"),
