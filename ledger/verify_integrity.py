@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Final
 
 from ledger import merkle
 from ledger.database import Database
@@ -92,7 +93,16 @@ class IntegrityOutcome:
 
 
 class IntegrityProcessFailed(Exception):
-    """The integrity process could not finish its checks: it raised an error, or it died."""
+    """The integrity process could not finish its checks: it raised an error, died, or stopped moving."""
+
+
+STALL_LIMIT_S: Final = 300.0
+"""How long the integrity process may go without a word before it is taken to hang, and stopped.
+
+It reports after every chunk of entries, which takes well under a second, and each of its statements
+is bounded by the database's own limits (PostgreSQL: the statement timeout of ``ledger.database``):
+five minutes of silence means it is stuck (a connection that never answers, for one), not slow.
+"""
 
 
 class IntegrityProcess:
@@ -100,10 +110,16 @@ class IntegrityProcess:
 
     The process reports its progress after every chunk, so the replay can stop as soon as the first
     problem of either half is known: :meth:`outcome_through` waits only until the integrity checks have
-    passed the seq that matters.
+    passed the seq that matters, and no longer than ``stall_limit`` seconds after the process last spoke.
     """
 
-    def __init__(self, url: str, end: int, checkpoints: Sequence[StoredCheckpoint]) -> None:
+    def __init__(
+        self,
+        url: str,
+        end: int,
+        checkpoints: Sequence[StoredCheckpoint],
+        stall_limit: float = STALL_LIMIT_S,
+    ) -> None:
         context = multiprocessing.get_context("spawn")
         self._receive, send = context.Pipe(duplex=False)
         self._process = context.Process(
@@ -113,6 +129,8 @@ class IntegrityProcess:
         send.close()
         self._checked = 0
         self._outcome: IntegrityOutcome | None = None
+        self._stall_limit = stall_limit
+        self._last_heard = time.monotonic()
 
     def failure_before(self, seq: int) -> VerificationFailure | None:
         """A failure already reported at a seq below ``seq``, without waiting."""
@@ -126,6 +144,12 @@ class IntegrityProcess:
         while self._outcome is None and (seq is None or self._checked <= seq):
             if self._receive.poll(1.0):  # a message, or the end of the pipe if the process died
                 self._take()
+            elif time.monotonic() - self._last_heard > self._stall_limit:
+                self._process.terminate()
+                self._process.join(5.0)
+                raise IntegrityProcessFailed(
+                    f"the integrity process made no progress for {self._stall_limit:g} s and was stopped"
+                )
         return self._outcome
 
     def close(self) -> None:
@@ -142,6 +166,7 @@ class IntegrityProcess:
             raise IntegrityProcessFailed(
                 f"the integrity process died (exit code {self._process.exitcode})"
             ) from None
+        self._last_heard = time.monotonic()
         if message[0] == "progress":
             self._checked = message[1]
         elif message[0] == "done":

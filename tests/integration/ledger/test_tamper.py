@@ -11,7 +11,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import socket
 import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -739,6 +741,21 @@ def test_an_integrity_process_that_dies_is_reported_with_its_exit_code(copy: Pat
             process.failure_before(ENTRY_COUNT)
     finally:
         process.close()
+
+
+def test_an_integrity_process_that_hangs_is_stopped_after_its_stall_limit():
+    # A server that accepts the connection and never says a word: the process's connect hangs for good.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        url = f"postgresql+psycopg://nobody@127.0.0.1:{silent.getsockname()[1]}/none"
+        process = IntegrityProcess(url, 10, [], stall_limit=3)
+        try:
+            started = time.monotonic()
+            with pytest.raises(IntegrityProcessFailed, match=r"made no progress for 3 s and was stopped"):
+                process.outcome_through(None)
+            assert 3 <= time.monotonic() - started < 30
+            assert not [c for c in multiprocessing.active_children() if c.name == "tanhui-verify-integrity"]
+        finally:
+            process.close()
 
 
 def test_the_cli_says_in_one_line_that_verification_could_not_finish(
