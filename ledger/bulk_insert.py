@@ -6,7 +6,7 @@ every row in Python: measured here, about as long as the database's own work for
 PostgreSQL). A batch append writes about two thousand rows, so the sequencer compiles each INSERT once
 per dialect and table and hands the rows to the driver in the form the driver takes: tuples, in the
 order of the statement's positional parameters, which the callers build directly (a row built as a
-mapping and then copied into a tuple cost the sequencer about 3 % of a batch append on SQLite).
+mapping and then copied into a tuple cost about 3 % of a batch append's instructions on SQLite).
 
 That skips SQLAlchemy's per-value processing, so it is allowed only for columns whose values every
 driver takes as they are (integers, text and bytes) and for tables with no Python-side defaults: the

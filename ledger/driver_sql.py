@@ -46,8 +46,6 @@ class Prepared(NamedTuple):
     """The name of each positional parameter; ``None`` when the driver takes named parameters."""
     fixed: dict[str, Any]
     """Values the statement states itself (``Head.id == 1``), added to every execution's."""
-    names: frozenset[str]
-    """The names of all its parameters."""
 
 
 def prepare(
@@ -79,7 +77,7 @@ def prepare(
     check_plain(getattr(statement, "selected_columns", ()), "result column")
     order = tuple(compiled.positiontup) if compiled.positiontup is not None else None
     fixed = {name: value for name, value in compiled.params.items() if value is not None}
-    return Prepared(str(compiled), order, fixed, frozenset(compiled.binds))
+    return Prepared(str(compiled), order, fixed)
 
 
 @lru_cache(maxsize=8)
