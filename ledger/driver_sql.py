@@ -11,7 +11,8 @@ session's transaction and engine events see it, but SQLAlchemy does nothing per 
 are (integers, text and bytes): a statement naming another column is refused when it is compiled.
 
 A list of keys is one parameter whatever its length (:func:`key_in`), so one statement text serves
-every append: on PostgreSQL an array, on SQLite a JSON array read by ``json_each``.
+every append: on PostgreSQL an array, on SQLite a JSON array read by ``json_each``. Keys of two columns
+(:func:`pair_in`) are two arrays on PostgreSQL and one JSON array of pairs on SQLite.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from sqlalchemy import (
     String,
     bindparam,
     func,
+    literal_column,
     select,
+    tuple_,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
@@ -125,10 +128,47 @@ def key_list(dialect: Dialect, keys: Sequence[str | int]) -> Any:
     return list(keys) if dialect.name == "postgresql" else orjson.dumps(list(keys)).decode("utf-8")
 
 
+def pair_in(
+    dialect: Dialect, left: ColumnElement[Any], right: ColumnElement[Any], name: str
+) -> ColumnElement[bool]:
+    """``(left, right)`` is one of the pairs passed as ``name`` (see :func:`pair_values`).
+
+    :func:`key_in` for a key of two columns. PostgreSQL: ``IN`` over ``unnest`` of two arrays of the
+    same length, zipped (parameters ``name_0`` and ``name_1``). SQLite: ``IN`` over ``json_each`` of one
+    JSON array of pairs, answered with one search of an index on both columns per pair (not a join of
+    two ``json_each``, which SQLite answers by scanning the second array for every element of the first).
+    """
+    if dialect.name == "postgresql":
+        columns = (
+            func.unnest(
+                bindparam(f"{name}_0", type_=ARRAY(left.type)),
+                bindparam(f"{name}_1", type_=ARRAY(right.type)),
+            )
+            .table_valued("left_key", "right_key")
+            .render_derived()
+        )  # AS anon(left_key, right_key)
+        pairs = select(columns.c.left_key, columns.c.right_key)
+    else:
+        items = func.json_each(bindparam(name, type_=String)).table_valued("value")
+        pairs = select(
+            func.json_extract(items.c.value, literal_column("'$[0]'")),
+            func.json_extract(items.c.value, literal_column("'$[1]'")),
+        )
+    return tuple_(left, right).in_(pairs)
+
+
+def pair_values(dialect: Dialect, name: str, pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """The parameters of a :func:`pair_in` named ``name``, for ``pairs``."""
+    if dialect.name == "postgresql":
+        return {f"{name}_0": [left for left, _ in pairs], f"{name}_1": [right for _, right in pairs]}
+    return {name: orjson.dumps(list(pairs)).decode("utf-8")}
+
+
 class DriverStatement:
     """A Core statement built per dialect by ``build``, compiled once, and sent as the driver's SQL.
 
-    ``build`` may name lists of keys with :func:`key_in`; :meth:`rows` takes them by name in ``keys``.
+    ``build`` may name lists of keys with :func:`key_in`, and of pairs with :func:`pair_in`; :meth:`rows`
+    takes them by name in ``keys`` and ``pairs``.
     """
 
     def __init__(self, build: Callable[[Dialect], Any]) -> None:
@@ -146,6 +186,7 @@ class DriverStatement:
         session: Session,
         values: Mapping[str, Any] | None = None,
         keys: Mapping[str, Sequence[str | int]] | None = None,
+        pairs: Mapping[str, Sequence[tuple[str, str]]] | None = None,
     ) -> list[tuple[Any, ...]]:
         """The result rows as plain tuples (what the compiled modules unpack: ``ledger/native.py``).
 
@@ -159,6 +200,9 @@ class DriverStatement:
         if keys:
             for name, listed in keys.items():
                 given[name] = key_list(dialect, listed)
+        if pairs:
+            for name, listed_pairs in pairs.items():
+                given.update(pair_values(dialect, name, listed_pairs))
         prepared = self.prepared(dialect)
         result = connection.exec_driver_sql(prepared.sql, parameters(prepared, given))
         try:

@@ -12,15 +12,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
-from sqlalchemy import bindparam, delete, select, tuple_
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from ledger.bulk_insert import insert_rows
 from ledger.commands import Command, Issue, Transfer
-from ledger.driver_sql import DriverStatement, key_in
+from ledger.driver_sql import DriverStatement, key_in, pair_in
 from ledger.models import Account, Batch, ClosedRange, Holding
-from ledger.orm import as_tuples, core_table
+from ledger.orm import core_table
 from ledger.ranges import Span, merge_spans
 from ledger.rules import HoldingsState
 
@@ -127,12 +127,9 @@ class DatabaseState(HoldingsState):
             self._keys_of(key[0]).add(key[1])
         for start in range(0, len(stored), KEYS_PER_QUERY):
             chunk = stored[start : start + KEYS_PER_QUERY]
-            rows = self.session.execute(
-                select(Holding.account_id, Holding.batch_id, Holding.start_kg, Holding.end_kg)
-                .where(tuple_(Holding.account_id, Holding.batch_id).in_(chunk))
-                .order_by(Holding.account_id, Holding.batch_id, Holding.start_kg)
-            )
-            for account, batch, span_start, span_end in as_tuples(rows):
+            for account, batch, span_start, span_end in _HOLDINGS_AT.rows(
+                self.session, pairs={"keys": chunk}
+            ):
                 self._held[(account, batch)].append((span_start, span_end))
                 self._stored_nonempty.add((account, batch))
         for key in wanted:
@@ -273,6 +270,16 @@ def _holdings_of_statement(dialect: Dialect) -> Any:
     )
 
 
+def _holdings_at_statement(dialect: Dialect) -> Any:
+    """The stored holdings of the given ``(account, batch)`` keys, in key order."""
+    table = core_table(Holding)
+    return (
+        select(table.c.account_id, table.c.batch_id, table.c.start_kg, table.c.end_kg)
+        .where(pair_in(dialect, table.c.account_id, table.c.batch_id, "keys"))
+        .order_by(table.c.account_id, table.c.batch_id, table.c.start_kg)
+    )
+
+
 def _drop_holdings_statement(_dialect: Dialect) -> Any:
     table = core_table(Holding)
     return delete(table).where(table.c.account_id == bindparam("a"), table.c.batch_id == bindparam("b"))
@@ -282,4 +289,5 @@ def _drop_holdings_statement(_dialect: Dialect) -> Any:
 _ACCOUNTS: Final = DriverStatement(_accounts_statement)
 _BATCHES: Final = DriverStatement(_batches_statement)
 _HOLDINGS_OF: Final = DriverStatement(_holdings_of_statement)
+_HOLDINGS_AT: Final = DriverStatement(_holdings_at_statement)
 _DROP_HOLDINGS: Final = DriverStatement(_drop_holdings_statement)

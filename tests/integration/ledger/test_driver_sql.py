@@ -29,7 +29,7 @@ from sqlalchemy.engine import Dialect
 
 from ledger.bulk_insert import insert_rows
 from ledger.database import Database
-from ledger.driver_sql import DriverStatement, key_in, prepare
+from ledger.driver_sql import DriverStatement, key_in, pair_in, prepare
 
 metadata = MetaData()
 ITEMS = Table(
@@ -40,6 +40,13 @@ ITEMS = Table(
     Column("digest", LargeBinary(32), nullable=False),
 )
 TIMED = Table("driver_timed", metadata, Column("id", BigInteger, primary_key=True), Column("at", DateTime))
+PAIRED = Table(
+    "driver_paired",
+    metadata,
+    Column("owner", String(40), primary_key=True),
+    Column("lot", String(40), primary_key=True),
+    Column("n", BigInteger, nullable=False),
+)
 
 NAMES = ["账户-甲", 'quote " and \\ backslash', "plain", "x" * 40, "emoji-🌲"]
 
@@ -49,6 +56,10 @@ def _row(seq: int) -> tuple[int, str, bytes]:
     return (seq, name, bytes([seq % 256]) * 32)
 
 
+PAIRS = [(owner, lot) for owner in (*NAMES, *(f"owner-{i}" for i in range(100))) for lot in ("甲", "b", "c")]
+"""Every owner holds every lot: pairs whose halves both exist elsewhere but not together need other keys."""
+
+
 @pytest.fixture(params=["sqlite", "pg"])
 def database(request: pytest.FixtureRequest) -> Iterator[Database]:
     url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
@@ -56,6 +67,7 @@ def database(request: pytest.FixtureRequest) -> Iterator[Database]:
     metadata.create_all(database.engine)
     with database.unit_of_work() as uow:
         insert_rows(uow.session, ITEMS, ("seq", "name", "digest"), [_row(seq) for seq in range(12_000)])
+        insert_rows(uow.session, PAIRED, ("owner", "lot", "n"), [(*pair, n) for n, pair in enumerate(PAIRS)])
         uow.commit()
     yield database
     database.dispose()
@@ -71,6 +83,50 @@ def _by_name(dialect: Dialect) -> Any:
 
 BY_SEQ = DriverStatement(_by_seq)
 BY_NAME = DriverStatement(_by_name)
+BY_PAIR = DriverStatement(
+    lambda dialect: select(PAIRED.c.owner, PAIRED.c.lot, PAIRED.c.n).where(
+        pair_in(dialect, PAIRED.c.owner, PAIRED.c.lot, "keys")
+    )
+)
+
+
+def test_pairs_find_exactly_their_rows(database: Database) -> None:
+    wanted = [
+        (NAMES[0], "甲"),
+        (NAMES[1], "c"),
+        (NAMES[1], "c"),  # a repeat
+        ("owner-7", "b"),
+        ("owner-7", "zz"),  # an owner and a lot that exist, not as a pair
+        ("zz", "b"),
+        ('quote " and \\ backslash', "甲"),
+        ("emoji-🌲", "甲"),
+    ]
+    with database.reading() as session:
+        rows = BY_PAIR.rows(session, pairs={"keys": wanted})
+    expected = {pair for pair in wanted if pair in PAIRS}
+    assert sorted(rows) == sorted((*pair, PAIRS.index(pair)) for pair in expected)
+    assert all(type(row) is tuple for row in rows)
+
+
+def test_ten_thousand_pairs_are_one_statement_whatever_their_number(database: Database) -> None:
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    many = [(f"owner-{i % 100}", "b") for i in range(10_000)]
+    event.listen(database.engine, "before_cursor_execute", seen)
+    try:
+        with database.reading() as session:
+            few = BY_PAIR.rows(session, pairs={"keys": PAIRS[:2]})
+            found = BY_PAIR.rows(session, pairs={"keys": many})
+    finally:
+        event.remove(database.engine, "before_cursor_execute", seen)
+    assert sorted(few) == sorted((*pair, n) for n, pair in enumerate(PAIRS[:2]))
+    assert sorted(found) == sorted((f"owner-{i}", "b", PAIRS.index((f"owner-{i}", "b"))) for i in range(100))
+    selects = [sql for sql in statements if sql.lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 2
+    assert selects[0] == selects[1]
 
 
 def test_keys_find_exactly_their_rows_as_plain_tuples(database: Database) -> None:
