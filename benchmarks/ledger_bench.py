@@ -443,7 +443,8 @@ def replay_writes(engine: Engine, appends: Sequence[Sequence[tuple[str, Any]]], 
 def bench_append_round(
     kind: str, pg_base: str, singles: int, batches: int
 ) -> tuple[dict[str, Any], dict[str, list[bytes]]]:
-    """Ledger appends (one per transaction, then batches of 1,000) on a fresh ledger, then the baselines.
+    """Ledger appends (one per transaction, then batches of 1,000) on a fresh ledger, each followed by
+    its two baselines: the same work for the database, measured right after it, on the machine as it is.
 
     Returns the seconds of every append (ledger and baselines) and the leaves (bodies) that were written.
     """
@@ -454,66 +455,52 @@ def bench_append_round(
         service = make_service(url, WORK / f"append-{os.getpid()}.key", migrate=True)
         copy = make_service(rows_url, WORK / f"rows-{os.getpid()}.key", migrate=True)  # same accounts
         recorder = WriteRecorder(service.database.engine)
+        engine, copy_engine = service.database.engine, copy.database.engine
+        # Baseline 1: the same entry rows into a plain table of the same shape, same transaction sizes.
+        table = baseline_table(MetaData())
+        table.create(engine)
         try:
             workload = Workload("ap")
-            with recorder.append():
-                service.append(workload.take(BATCH_SIZE))  # warm-up: the first batches exist, holdings too
-            warm_end = service.size()
+            bodies: dict[str, list[bytes]] = {}
+            seconds: dict[str, dict[str, list[float]]] = {}
 
-            single_seconds = []
-            for _ in range(singles):
-                commands = workload.take(1)
-                with recorder.append():
+            def appends(mode: str, count: int, size: int, timed: bool = True) -> None:
+                """``count`` appends of ``size`` commands, each followed by its two baselines (then timed)."""
+                for _ in range(count):
+                    commands = workload.take(size)
+                    first = service.size()
+                    with recorder.append():
+                        started = time.perf_counter()
+                        service.append(commands)
+                        ledger_s = time.perf_counter() - started
+                    # Baseline 2: every row the append wrote (entries, closed ranges, holdings, beneficiary
+                    # secrets, the head), by the very statements the ledger sent, into a second ledger.
+                    (rows_s,) = replay_writes(copy_engine, recorder.appends[-1:], timed=True)
+                    rows = entry_rows(service.database, first, first + size)
                     started = time.perf_counter()
-                    service.append(commands)
-                    single_seconds.append(time.perf_counter() - started)
-            single_end = service.size()
+                    with engine.begin() as connection:
+                        connection.execute(insert(table), rows)
+                    baseline_s = time.perf_counter() - started
+                    if timed:
+                        measured = {"ledger_s": ledger_s, "rows_s": rows_s, "base_s": baseline_s}
+                        for name, value in measured.items():
+                            seconds.setdefault(mode, {}).setdefault(name, []).append(value)
+                    bodies.setdefault(mode, []).extend(row["body"].encode() for row in rows)
 
-            batch_seconds = []
-            for _ in range(batches):
-                commands = workload.take(BATCH_SIZE)
-                with recorder.append():
-                    started = time.perf_counter()
-                    service.append(commands)
-                    batch_seconds.append(time.perf_counter() - started)
-            batch_end = service.size()
+            appends("warm", 1, BATCH_SIZE, timed=False)  # the first batches exist, holdings too
+            appends("single", singles, 1)
+            appends("batch", batches, BATCH_SIZE)
             recorder.close()
-            assert batch_end == warm_end + singles + batches * BATCH_SIZE, batch_end
-
-            warm_rows = entry_rows(service.database, 0, warm_end)
-            single_rows = entry_rows(service.database, warm_end, single_end)
-            batch_rows = entry_rows(service.database, single_end, batch_end)
-
-            # Baseline 1: the same entry rows into a plain table of the same shape, same transaction sizes.
-            engine = service.database.engine
-            table = baseline_table(MetaData())
-            table.create(engine)
-            with engine.begin() as connection:
-                connection.execute(insert(table), warm_rows)
-            base_single = []
-            for row in single_rows:
-                started = time.perf_counter()
-                with engine.begin() as connection:
-                    connection.execute(insert(table), [row])
-                base_single.append(time.perf_counter() - started)
-            base_batch = []
-            for first in range(0, len(batch_rows), BATCH_SIZE):
-                chunk = batch_rows[first : first + BATCH_SIZE]
-                started = time.perf_counter()
-                with engine.begin() as connection:
-                    connection.execute(insert(table), chunk)
-                base_batch.append(time.perf_counter() - started)
-
-            # Baseline 2: every row the appends wrote (entries, closed ranges, holdings, beneficiary
-            # secrets, the head), by the very statements the ledger sent, into a second ledger database.
-            writes = recorder.appends
-            copy_engine = copy.database.engine
-            replay_writes(copy_engine, writes[:1], timed=False)
-            rows_single = replay_writes(copy_engine, writes[1 : 1 + singles], timed=True)
-            rows_batch = replay_writes(copy_engine, writes[1 + singles :], timed=True)
+            batch_end = service.size()
+            assert batch_end == (1 + batches) * BATCH_SIZE + singles, batch_end
             with copy.database.reading() as session:  # the copy holds what the ledger holds
                 assert session.scalar(select(Head.size)) == batch_end
-            body_bytes = sum(len(row["body"].encode()) for row in single_rows + batch_rows)
+            writes = recorder.appends
+            single_seconds, batch_seconds = seconds["single"]["ledger_s"], seconds["batch"]["ledger_s"]
+            base_single, base_batch = seconds["single"]["base_s"], seconds["batch"]["base_s"]
+            rows_single, rows_batch = seconds["single"]["rows_s"], seconds["batch"]["rows_s"]
+            body_bytes = sum(len(body) for mode in ("single", "batch") for body in bodies[mode])
+            body_count = len(bodies["single"]) + len(bodies["batch"])
         finally:
             service.database.dispose()
             copy.database.dispose()
@@ -521,7 +508,7 @@ def bench_append_round(
             (WORK / f"rows-{os.getpid()}.key").unlink(missing_ok=True)
 
     result = {
-        "mean_body_bytes": body_bytes / (len(single_rows) + len(batch_rows)),
+        "mean_body_bytes": body_bytes / body_count,
         "single": {
             "statements": sum(recorder.statements[1 : 1 + singles]) / singles,
             "ledger_s": single_seconds,
@@ -539,12 +526,7 @@ def bench_append_round(
             "rows_written": [rows_written(w) for w in writes[1 + singles :]],
         },
     }
-    leaves = {
-        "warm": [row["body"].encode() for row in warm_rows],
-        "single": [row["body"].encode() for row in single_rows],
-        "batch": [row["body"].encode() for row in batch_rows],
-    }
-    return result, leaves
+    return result, bodies
 
 
 def bench_append(
