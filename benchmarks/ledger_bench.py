@@ -463,12 +463,14 @@ def bench_append_round(
             workload = Workload("ap")
             bodies: dict[str, list[bytes]] = {}
             seconds: dict[str, dict[str, list[float]]] = {}
+            appended = 0  # entries so far: the seqs an append writes follow on
 
             def appends(mode: str, count: int, size: int, timed: bool = True) -> None:
                 """``count`` appends of ``size`` commands, each followed by its two baselines (then timed)."""
+                nonlocal appended
                 for _ in range(count):
                     commands = workload.take(size)
-                    first = service.size()
+                    first, appended = appended, appended + size
                     with recorder.append():
                         started = time.perf_counter()
                         service.append(commands)
@@ -476,13 +478,13 @@ def bench_append_round(
                     # Baseline 2: every row the append wrote (entries, closed ranges, holdings, beneficiary
                     # secrets, the head), by the very statements the ledger sent, into a second ledger.
                     (rows_s,) = replay_writes(copy_engine, recorder.appends[-1:], timed=True)
-                    rows = entry_rows(service.database, first, first + size)
+                    rows = entry_rows(service.database, first, appended)
                     started = time.perf_counter()
                     with engine.begin() as connection:
                         connection.execute(insert(table), rows)
                     baseline_s = time.perf_counter() - started
                     if timed:
-                        measured = {"ledger_s": ledger_s, "rows_s": rows_s, "base_s": baseline_s}
+                        measured = {"ledger_s": ledger_s, "baseline_s": baseline_s, "rows_baseline_s": rows_s}
                         for name, value in measured.items():
                             seconds.setdefault(mode, {}).setdefault(name, []).append(value)
                     bodies.setdefault(mode, []).extend(row["body"].encode() for row in rows)
@@ -491,41 +493,25 @@ def bench_append_round(
             appends("single", singles, 1)
             appends("batch", batches, BATCH_SIZE)
             recorder.close()
-            batch_end = service.size()
-            assert batch_end == (1 + batches) * BATCH_SIZE + singles, batch_end
+            assert service.size() == appended, (service.size(), appended)
             with copy.database.reading() as session:  # the copy holds what the ledger holds
-                assert session.scalar(select(Head.size)) == batch_end
-            writes = recorder.appends
-            single_seconds, batch_seconds = seconds["single"]["ledger_s"], seconds["batch"]["ledger_s"]
-            base_single, base_batch = seconds["single"]["base_s"], seconds["batch"]["base_s"]
-            rows_single, rows_batch = seconds["single"]["rows_s"], seconds["batch"]["rows_s"]
-            body_bytes = sum(len(body) for mode in ("single", "batch") for body in bodies[mode])
-            body_count = len(bodies["single"]) + len(bodies["batch"])
+                assert session.scalar(select(Head.size)) == appended
         finally:
             service.database.dispose()
             copy.database.dispose()
             (WORK / f"append-{os.getpid()}.key").unlink(missing_ok=True)
             (WORK / f"rows-{os.getpid()}.key").unlink(missing_ok=True)
 
-    result = {
-        "mean_body_bytes": body_bytes / body_count,
-        "single": {
-            "statements": sum(recorder.statements[1 : 1 + singles]) / singles,
-            "ledger_s": single_seconds,
-            "baseline_s": base_single,
-            "rows_baseline_s": rows_single,
-            "ledger_sql_s": recorder.sql_seconds[1 : 1 + singles],
-            "rows_written": [rows_written(w) for w in writes[1 : 1 + singles]],
-        },
-        "batch": {
-            "statements": sum(recorder.statements[1 + singles :]) / batches,
-            "ledger_s": batch_seconds,
-            "baseline_s": base_batch,
-            "rows_baseline_s": rows_batch,
-            "ledger_sql_s": recorder.sql_seconds[1 + singles :],
-            "rows_written": [rows_written(w) for w in writes[1 + singles :]],
-        },
-    }
+    timed_bodies = bodies["single"] + bodies["batch"]
+    result: dict[str, Any] = {"mean_body_bytes": sum(map(len, timed_bodies)) / len(timed_bodies)}
+    # The recorder's appends, statement counts and SQL times are the warm-up's first, then one per append.
+    for mode, appends_of_mode in (("single", slice(1, 1 + singles)), ("batch", slice(1 + singles, None))):
+        result[mode] = {
+            **seconds[mode],
+            "statements": sum(recorder.statements[appends_of_mode]) / len(seconds[mode]["ledger_s"]),
+            "ledger_sql_s": recorder.sql_seconds[appends_of_mode],
+            "rows_written": [rows_written(writes) for writes in recorder.appends[appends_of_mode]],
+        }
     return result, bodies
 
 
