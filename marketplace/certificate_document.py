@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from ledger.entries import parse_body
 from ledger.models import Batch, BeneficiarySecret, Entry
+from ledger.orm import as_utc
 from marketplace.models import Certificate, Lot, MarketOrder
 from marketplace.reversals import certificate_status
 from offsets import regions
@@ -96,7 +97,7 @@ def build_certificate_document(session: Session, certificate: Certificate) -> di
         "poverty_area_kg": poverty_kg,
         "poverty_area_share_percent": str(share),
         "price_fen": order.price_fen if order is not None else None,
-        "created_at": certificate.created_at.isoformat(),
+        "created_at": as_utc(certificate.created_at).isoformat(),
         # Reversal status (marketplace.reversals): "valid", or "compensated_by_buffer" when the buffer pool
         # compensated a loss in a project whose batch the certificate's ranges come from.
         **certificate_status(session, kg_by_batch),

@@ -14,6 +14,30 @@ def migrate(url: str) -> None:
     command.upgrade(alembic_config(url), "head")
 
 
+def make_demo_app(instance_path: str, **overrides: object):
+    """An app on a SQLite file in ``instance_path``, filled by ``tanhui demo``'s loader."""
+    from api.context import ledger_service
+    from web.app import create_app
+    from web.demo import load_demo
+
+    url = f"sqlite:///{instance_path}/pages.db"
+    migrate(url)
+    app = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": instance_path,
+            "DATABASE_URL": url,
+            "TANHUI_SIGNING_KEY_FILE": f"{instance_path}/signing.key",
+            "TANHUI_LEDGER_ORIGIN": ORIGIN,
+            "TANHUI_DEMO_PAYMENTS": True,
+            **overrides,
+        }
+    )
+    with app.app_context():
+        load_demo(ledger_service())
+    return app
+
+
 def add_registered_project(session, *, created_at, owner_account: str = "OWN-A", code: str = "YY01"):
     """A registered afforestation project in 盐源县 (a former poverty county) and its owner organisation.
 

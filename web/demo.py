@@ -40,6 +40,7 @@ from offsets.projects import (
     register_organisation,
     review_qualification,
 )
+from web.demo_orders import place_demo_orders
 
 T = 1_000  # kilograms per tonne
 LOT_PRICES_FEN_PER_T = (5_000, 5_500, 6_000, 6_500, 7_000)
@@ -308,7 +309,8 @@ def load_demo(service: LedgerService, seed: int = 20221) -> str:
             account: register_organisation(session, name, "enterprise") for account, name in ENTERPRISES
         }
         organiser = register_organisation(session, "成都示例会展有限公司（示例）", "organiser")
-        _demo_users(session, registry.id, enterprises[ENTERPRISES[0][0]].id, organiser.id)
+        enterprise_id, organiser_id = enterprises[ENTERPRISES[0][0]].id, organiser.id
+        _demo_users(session, registry.id, enterprise_id, organiser_id)
         issued: list[tuple[str, str]] = []
         reversal_ids: list[int] = []
         for index, demo in enumerate(PROJECTS):
@@ -347,11 +349,18 @@ def load_demo(service: LedgerService, seed: int = 20221) -> str:
             assert reversal is not None
             record_compensation(uow.session, reversal, actor=admin.name, now=datetime.now(UTC))
         uow.commit()
+    certificates = place_demo_orders(
+        service,
+        enterprise_id=enterprise_id,
+        organiser_id=organiser_id,
+        seed=seed,
+    )
     size, _ = service.sign_checkpoint()
     service.index_accounts()
     return (
         f"demo registry: {len(PROJECTS)} projects in 5 zones, {len(issued)} issued batches, "
-        f"{transfers} transfers, {retirements} retirements, {cancels} cancellations; "
+        f"{transfers} transfers, {retirements} retirements, {cancels} cancellations, "
+        f"{certificates} certificates from orders; "
         f"checkpoint signed at size {size}; sign in at /login as {', '.join(u[0] for u in DEMO_USERS)} "
         f"with the password {DEMO_PASSWORD}"
     )

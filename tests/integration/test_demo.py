@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
+from api.models import User
 from api.users import authenticate
 from ledger.checkpoints import latest
 from ledger.models import Entry
-from marketplace.models import Lot
+from marketplace.models import Certificate, Lot, MarketOrder
 from marketplace.reversal_models import BufferCompensation, BufferCompensationBatch
 from offsets import regions
 from offsets.models import MonitoringReport, Project, Verification
@@ -74,3 +75,41 @@ def test_the_demo_users_sign_in_in_their_roles(service):
         }
         uow.commit()
     assert sorted(roles.values()) == ["enterprise_buyer", "event_organiser", "individual", "registry_admin"]
+
+
+def test_the_demo_has_orders_of_every_journey_and_their_certificates(service):
+    load_demo(service)
+
+    with service.database.reading() as session:
+        orders = {
+            row.id: (row.kind, row.state, row.user_id is not None, row.event_id is not None)
+            for row in session.scalars(select(MarketOrder))
+        }
+        certificates = session.execute(
+            select(Certificate.order_id, Certificate.organisation_id, Entry.kind).join(
+                Entry, Entry.seq == Certificate.seq
+            )
+        ).all()
+        buyer_organisation = session.scalar(
+            select(User.organisation_id).where(User.email == "buyer@demo.tanhui.cn")
+        )
+    assert sorted(orders.values()) == [
+        ("enterprise", "fulfilled", False, False),
+        ("event", "fulfilled", False, True),
+        ("individual", "fulfilled", True, False),
+        ("individual", "fulfilled", True, False),
+        ("individual", "fulfilled", True, False),
+        ("individual", "reserved", True, False),  # awaiting its invoice payment
+    ]
+    # A certificate for every order fulfilled by a retirement (the enterprise's was a transfer into its
+    # account), and one for the enterprise's own retirement for its compliance period.
+    retiring = [
+        order
+        for order, (kind, state, _, _) in orders.items()
+        if state == "fulfilled" and kind != "enterprise"
+    ]
+    assert {tuple(row) for row in certificates} == {
+        *((order, None, "retire") for order in retiring),
+        (None, buyer_organisation, "retire"),
+    }
+    assert len(certificates) == len(retiring) + 1

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from pages_support import make_demo_app
+from tests_support import make_demo_app
 
 from api.context import ledger_service
 

@@ -9,7 +9,6 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from tests_support import ORIGIN, migrate
 
 from api.context import ledger_service
 from api.users import create_user
@@ -18,27 +17,6 @@ from marketplace.lots import LotFilters
 from marketplace.orders import OrderKind
 from offsets.models import Organisation
 from offsets.projects import register_organisation
-from web.app import create_app
-from web.demo import load_demo
-
-
-def make_demo_app(instance_path: str, **overrides: object) -> Flask:
-    url = f"sqlite:///{instance_path}/pages.db"
-    migrate(url)
-    app = create_app(
-        {
-            "TESTING": True,
-            "INSTANCE_PATH": instance_path,
-            "DATABASE_URL": url,
-            "TANHUI_SIGNING_KEY_FILE": f"{instance_path}/signing.key",
-            "TANHUI_LEDGER_ORIGIN": ORIGIN,
-            "TANHUI_DEMO_PAYMENTS": True,
-            **overrides,
-        }
-    )
-    with app.app_context():
-        load_demo(ledger_service())
-    return app
 
 
 def hidden(html: str, name: str) -> str:

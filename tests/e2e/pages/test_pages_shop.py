@@ -7,8 +7,9 @@ import re
 
 import pytest
 from flask import render_template
-from pages_support import buy, hidden, make_demo_app, pay_demo, shop_form, text_of
+from pages_support import buy, hidden, pay_demo, shop_form, text_of
 from sqlalchemy import func, select
+from tests_support import make_demo_app
 
 from api.context import ledger_service
 from marketplace.certificate_document import build_certificate_document

@@ -1,0 +1,284 @@
+"""An outside verifier of the demo registry, written from DESIGN.md's ledger contract and the RFCs alone.
+
+Nothing of the project checks what the server says here: SHA-256 from ``hashlib``, Ed25519 from
+``cryptography``, canonical JSON from ``rfc8785``, the C2SP signed-note and tlog-checkpoint forms read
+by hand, and the proof verification algorithms of RFC 9162 §2.1.3.2 (inclusion) and §2.1.4.2
+(consistency) written out as the RFC states them. The project only serves the demo registry and its
+public HTTP endpoints, as it would to anyone.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+import pytest
+import rfc8785
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import select
+from tests_support import ORIGIN, make_demo_app
+
+from marketplace.models import Certificate
+
+LEDGER = "/api/v1/ledger"
+KINDS = {"issue", "transfer", "retire", "cancel"}
+TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+
+
+def sha256(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def node(left: bytes, right: bytes) -> bytes:
+    return sha256(b"\x01" + left + right)
+
+
+# --- C2SP signed-note and tlog-checkpoint ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerifierKey:
+    name: str
+    key_id: bytes
+    public_key: Ed25519PublicKey
+
+
+def read_vkey(line: str) -> VerifierKey:
+    """``<name>+<hex key id>+<base64(0x01 ‖ 32-byte public key)>``, the key id checked (C2SP signed-note)."""
+    name, key_id_hex, encoded = line.split("+", 2)  # a name holds no "+"; base64 may
+    key = base64.b64decode(encoded, validate=True)
+    assert key[0] == 0x01, "an Ed25519 key starts with its type byte 0x01"
+    assert len(key) == 33
+    key_id = bytes.fromhex(key_id_hex)
+    assert key_id == sha256(name.encode() + b"\n" + key)[:4], "key id = SHA-256(name ‖ LF ‖ key)[:4]"
+    return VerifierKey(name, key_id, Ed25519PublicKey.from_public_bytes(key[1:]))
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    origin: str
+    size: int
+    root: bytes
+
+
+def open_note(note: str, key: VerifierKey) -> Checkpoint:
+    """The checkpoint a signed note carries, if ``key`` signed its text; fails the test otherwise."""
+    text, _, signatures = note.partition("\n\n")
+    text += "\n"
+    signed = False
+    for line in signatures.splitlines():
+        assert line.startswith("\u2014 "), f"a signature line starts with an em dash and a space: {line!r}"
+        name, encoded = line[2:].split(" ")
+        blob = base64.b64decode(encoded, validate=True)
+        if name == key.name and blob[:4] == key.key_id:
+            key.public_key.verify(blob[4:], text.encode())  # raises InvalidSignature
+            signed = True
+    assert signed, "no signature by the published key"
+    origin, size, root, *_extensions = text.splitlines()
+    assert re.fullmatch(r"0|[1-9][0-9]*", size)
+    return Checkpoint(origin, int(size), base64.b64decode(root, validate=True))
+
+
+# --- RFC 9162 -------------------------------------------------------------------------------------------
+
+
+def tree_root(leaves: list[bytes]) -> bytes:
+    """MTH (RFC 9162 §2.1.1) of the leaf hashes, folded as a stack of perfect subtrees."""
+    if not leaves:
+        return sha256(b"")
+    stack: list[tuple[int, bytes]] = []  # (height, hash), heights strictly decreasing
+    for leaf in leaves:
+        height, value = 0, leaf
+        while stack and stack[-1][0] == height:
+            value = node(stack.pop()[1], value)
+            height += 1
+        stack.append((height, value))
+    root = stack.pop()[1]
+    while stack:
+        root = node(stack.pop()[1], root)
+    return root
+
+
+def root_from_inclusion(index: int, size: int, leaf: bytes, path: list[bytes]) -> bytes | None:
+    """RFC 9162 §2.1.3.2, step by step; None where the RFC says to fail."""
+    if index >= size:
+        return None
+    fn, sn, r = index, size - 1, leaf
+    for p in path:
+        if sn == 0:
+            return None
+        if fn & 1 or fn == sn:
+            r = node(p, r)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn, sn = fn >> 1, sn >> 1
+        else:
+            r = node(r, p)
+        fn, sn = fn >> 1, sn >> 1
+    return r if sn == 0 else None
+
+
+def consistent(first: int, second: int, first_hash: bytes, second_hash: bytes, path: list[bytes]) -> bool:
+    """RFC 9162 §2.1.4.2, step by step, for 0 < first < second."""
+    if not path:
+        return False
+    if first & (first - 1) == 0:  # an exact power of 2
+        path = [first_hash, *path]
+    fn, sn = first - 1, second - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = node(c, fr), node(c, sr)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn, sn = fn >> 1, sn >> 1
+        else:
+            sr = node(sr, c)
+        fn, sn = fn >> 1, sn >> 1
+    return fr == first_hash and sr == second_hash and sn == 0
+
+
+# --- the registry, as anyone sees it ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    """The demo registry's app, its HTTP client and its certificate ids (as their holders would have them)."""
+    app = make_demo_app(str(tmp_path_factory.mktemp("outside")))
+    service = app.extensions["tanhui.ledger"]
+    with service.database.reading() as session:
+        certificate_ids = list(session.scalars(select(Certificate.id).order_by(Certificate.seq)))
+    yield app.test_client(), certificate_ids
+    service.database.dispose()
+
+
+@pytest.fixture(scope="module")
+def published(registry):
+    """The verifier key, the latest checkpoint and every entry the checkpoint covers, fetched and checked."""
+    client, _ = registry
+    key = read_vkey(client.get(f"{LEDGER}/key").get_data(as_text=True).strip())
+    checkpoint = open_note(client.get(f"{LEDGER}/checkpoint").get_data(as_text=True), key)
+    bodies = []
+    for seq in range(checkpoint.size):
+        entry = client.get(f"{LEDGER}/entries/{seq}").get_json()
+        assert entry["seq"] == seq
+        bodies.append(entry["body"].encode("utf-8"))
+        assert entry["leaf_hash"] == sha256(b"\x00" + bodies[-1]).hex()
+    return key, checkpoint, bodies
+
+
+def leaf_hashes(bodies: list[bytes]) -> list[bytes]:
+    return [sha256(b"\x00" + body) for body in bodies]
+
+
+def test_the_checkpoint_is_signed_by_the_published_key_for_the_registry_origin(published):
+    key, checkpoint, _ = published
+    assert checkpoint.origin == ORIGIN == key.name
+    assert len(checkpoint.root) == 32
+    assert checkpoint.size > 300  # the demo's entries, all covered
+
+
+def test_every_body_is_canonical_and_chained_and_the_leaves_make_the_checkpointed_root(published):
+    _, checkpoint, bodies = published
+    prev = "0" * 64
+    for seq, body in enumerate(bodies):
+        value = json.loads(body)
+        assert rfc8785.dumps(value) == body, f"entry {seq} is not RFC 8785 canonical JSON"
+        assert (value["v"], value["seq"]) == (1, seq)
+        assert value["kind"] in KINDS
+        assert value["prev"] == prev, f"entry {seq} does not name its predecessor's leaf hash"
+        assert TIME.fullmatch(value["time"]), value["time"]
+        assert isinstance(value["data"], dict)
+        prev = sha256(b"\x00" + body).hex()
+    assert {json.loads(body)["kind"] for body in bodies} == KINDS
+    assert tree_root(leaf_hashes(bodies)) == checkpoint.root
+
+
+def test_every_entry_has_an_inclusion_proof_that_rfc_9162_verifies(registry, published):
+    client, _ = registry
+    _, checkpoint, bodies = published
+    for seq, leaf in enumerate(leaf_hashes(bodies)):
+        response = client.get(f"{LEDGER}/proofs/inclusion?seq={seq}&size={checkpoint.size}").get_json()
+        path = [bytes.fromhex(value) for value in response["hashes"]]
+        assert root_from_inclusion(seq, checkpoint.size, leaf, path) == checkpoint.root, seq
+        if path:  # a proof with any element changed proves nothing
+            bent = [*path[:-1], bytes([path[-1][0] ^ 1]) + path[-1][1:]]
+            assert root_from_inclusion(seq, checkpoint.size, leaf, bent) != checkpoint.root
+
+
+def test_every_smaller_tree_is_consistent_with_the_checkpoint(registry, published):
+    client, _ = registry
+    _, checkpoint, bodies = published
+    leaves = leaf_hashes(bodies)
+    for first in range(1, checkpoint.size + 1):
+        response = client.get(f"{LEDGER}/proofs/consistency?from={first}&to={checkpoint.size}").get_json()
+        path = [bytes.fromhex(value) for value in response["hashes"]]
+        if first == checkpoint.size:
+            assert path == []
+            continue
+        first_root = tree_root(leaves[:first])
+        assert consistent(first, checkpoint.size, first_root, checkpoint.root, path), first
+        assert not consistent(first, checkpoint.size, sha256(first_root), checkpoint.root, path)
+
+
+def test_every_certificate_of_the_demo_verifies_offline_and_states_its_entry(registry, published):
+    client, certificate_ids = registry
+    key, _, bodies = published
+    documents = [client.get(f"/api/v1/certificates/{cid}").get_json() for cid in certificate_ids]
+    # The demo's journeys: micro sinks for oneself (public and private) and as a gift, an event, compliance.
+    assert {document["reason"] for document in documents} >= {
+        "personal_footprint",
+        "gift",
+        "event",
+        "compliance_period",
+    }
+    assert {document["beneficiary"]["public"] for document in documents} == {True, False}
+    for document in documents:
+        proof = document["proof"]
+        checkpoint = open_note(proof["checkpoint"], key)
+        body = proof["body"].encode("utf-8")
+        assert proof["seq"] == document["seq"] < checkpoint.size
+        assert body == bodies[proof["seq"]]
+        path = [bytes.fromhex(value) for value in proof["inclusion"]]
+        leaf = sha256(b"\x00" + body)
+        assert root_from_inclusion(proof["seq"], checkpoint.size, leaf, path) == checkpoint.root
+
+        entry = json.loads(body)
+        data = entry["kind"], entry["data"]
+        assert data[0] == "retire"
+        assert data[1]["quantity_kg"] == document["quantity_kg"]
+        assert data[1]["ranges"] == document["ranges"]
+        assert data[1]["reason"] == document["reason"]
+        beneficiary = document["beneficiary"]
+        if beneficiary["public"]:
+            assert data[1]["beneficiary"] == {"public": True, "name": beneficiary["name"]}
+        else:  # the holder's name and salt open the entry's commitment
+            opened = rfc8785.dumps({"name": beneficiary["name"], "salt": beneficiary["salt"]})
+            assert data[1]["beneficiary"] == {
+                "public": False,
+                "commitment": hashlib.sha256(opened).hexdigest(),
+            }
+        assert datetime.fromisoformat(document["created_at"]).utcoffset() is not None
+
+
+def test_the_verifier_refuses_an_altered_checkpoint_and_a_key_that_did_not_sign_it(registry, published):
+    """The checks above can fail: a changed tree size breaks the signature, and so does another key
+    presented under the same name and key id."""
+    client, _ = registry
+    key, _, _ = published
+    note = client.get(f"{LEDGER}/checkpoint").get_data(as_text=True)
+    origin, size, rest = note.split("\n", 2)
+    with pytest.raises(InvalidSignature):
+        open_note(f"{origin}\n{int(size) + 1}\n{rest}", key)
+    impostor = VerifierKey(key.name, key.key_id, Ed25519PrivateKey.generate().public_key())
+    with pytest.raises(InvalidSignature):
+        open_note(note, impostor)
