@@ -14,25 +14,31 @@ def migrate(url: str) -> None:
     command.upgrade(alembic_config(url), "head")
 
 
-def make_demo_app(instance_path: str, **overrides: object):
-    """An app on a SQLite file in ``instance_path``, filled by ``tanhui demo``'s loader."""
-    from api.context import ledger_service
+def make_app(instance_path: str, key_file: object = None, **overrides: object):
+    """An app on a migrated SQLite file in ``instance_path``, signing with ``key_file`` (default: in it)."""
     from web.app import create_app
-    from web.demo import load_demo
 
     url = f"sqlite:///{instance_path}/pages.db"
     migrate(url)
-    app = create_app(
+    return create_app(
         {
             "TESTING": True,
             "INSTANCE_PATH": instance_path,
             "DATABASE_URL": url,
-            "TANHUI_SIGNING_KEY_FILE": f"{instance_path}/signing.key",
+            "TANHUI_SIGNING_KEY_FILE": key_file or f"{instance_path}/signing.key",
             "TANHUI_LEDGER_ORIGIN": ORIGIN,
             "TANHUI_DEMO_PAYMENTS": True,
             **overrides,
         }
     )
+
+
+def make_demo_app(instance_path: str, **overrides: object):
+    """:func:`make_app`, filled by ``tanhui demo``'s loader."""
+    from api.context import ledger_service
+    from web.demo import load_demo
+
+    app = make_app(instance_path, **overrides)
     with app.app_context():
         load_demo(ledger_service())
     return app

@@ -194,6 +194,57 @@ def ledger_checkpoint(force: bool) -> None:
     click.echo(note, nl=False)
 
 
+@ledger.command("follow", with_appcontext=False)  # an outsider's command: no app, config or database
+@click.argument("kept", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--registry", required=True, help="the registry's address, e.g. https://registry.example")
+@click.option("--key", "vkeys", multiple=True, required=True, help="trusted verifier key (repeatable)")
+@click.option("--origin", default=None, help="the ledger's log origin, to refuse another log's checkpoint")
+def ledger_follow(kept: Path, registry: str, vkeys: tuple[str, ...], origin: str | None) -> None:
+    """Check that the registry's latest checkpoint extends the one kept in KEPT, then keep the latest.
+
+    Without a KEPT file yet, the latest checkpoint (signed by a trusted key) is kept as the first.
+    If the registry's log does not extend the kept checkpoint, KEPT is left as it is and the command
+    fails: the kept checkpoint and the registry's latest one are the evidence of a rewritten history.
+    """
+    from ledger.checkpoint import CheckpointError
+    from ledger.log_follow import LogNotExtended, RegistryError, follow, http_fetch
+    from ledger.note import NoteError, NoteVerifier
+
+    try:
+        verifiers = [NoteVerifier.from_vkey(vkey.strip()) for vkey in vkeys]
+    except NoteError as exc:
+        fail(f"bad verifier key: {exc}")
+    try:
+        kept_note = kept.read_text(encoding="utf-8") if kept.exists() else None
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read the kept checkpoint {kept}: {exc}")
+    try:
+        result = follow(kept_note, http_fetch(registry), verifiers, origin)
+    except CheckpointError as exc:
+        fail(f"checkpoint refused: {exc}")
+    except RegistryError as exc:
+        fail(f"registry not readable: {exc}")
+    except LogNotExtended as exc:
+        fail(f"LOG NOT EXTENDED, keep {kept} and the registry's checkpoint as evidence: {exc}")
+    latest = result.latest
+    if result.kept is not None and result.kept.size == latest.size:
+        click.echo(f"ok: the log of {latest.origin} is unchanged at {latest.size} entries")
+        return
+    temporary = kept.with_name(kept.name + ".new")
+    try:
+        temporary.write_text(result.latest_note, encoding="utf-8")
+        temporary.replace(kept)  # atomic: a reader sees the old checkpoint or the new, never half of one
+    except OSError as exc:
+        fail(f"cannot keep the checkpoint in {kept}: {exc}")
+    if result.kept is None:
+        click.echo(f"ok: kept the first checkpoint of {latest.origin}, {latest.size} entries, in {kept}")
+    else:
+        click.echo(
+            f"ok: the log of {latest.origin} grew from {result.kept.size} to {latest.size} entries "
+            f"consistently; kept the new checkpoint in {kept}"
+        )
+
+
 # --- certificates -------------------------------------------------------------------------------------
 
 

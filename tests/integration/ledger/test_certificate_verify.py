@@ -451,17 +451,6 @@ def run_cli(*args: str) -> Result:
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
-@pytest.fixture
-def no_app(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fail loudly if the command builds the app (config, database): it must work offline."""
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("certificate verify must not create the app")
-
-    monkeypatch.setattr("web.cli.create_app", refuse)
-    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody@192.0.2.1:1/unreachable")
-
-
 def test_the_cli_prints_a_bilingual_summary_of_a_valid_certificate(
     ledger: Ledger, tmp_path: Path, no_app: None
 ) -> None:

@@ -1,0 +1,150 @@
+"""Following the ledger's log from outside: does the registry's latest checkpoint extend the one kept?
+
+DESIGN.md: triggers stop bugs, not a database superuser; signed checkpoints, published and kept by
+outsiders, are what catch a rewritten history. An outsider (an auditor, a buyer, a witness) keeps the
+last checkpoint they verified. Each time they look again, the registry's latest checkpoint must
+
+1. be signed by a key they trust and name the same log (origin);
+2. be at least as large as the kept one: a log only grows;
+3. at the same size, have the same root; at a larger size, come with an RFC 9162 consistency proof
+   (``GET /api/v1/ledger/proofs/consistency``) showing that its tree extends the kept one.
+
+If all holds, the latest checkpoint becomes the one kept. If not, the registry has shown two histories
+that cannot both be true, signed by its own key: that pair of checkpoints is the evidence to keep.
+
+Pure Python, no Flask and no database: the registry is read over HTTP with ``urllib``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ledger.checkpoint import Checkpoint, open_checkpoint
+from ledger.merkle import ProofError, verify_consistency
+from ledger.note import NoteVerifier
+
+MAX_RESPONSE_BYTES = 64 * 1024
+"""A checkpoint or a consistency proof (at most 2 × 64 hashes) is far smaller; a larger reply is refused."""
+TIMEOUT_S = 30.0
+CHECKPOINT_PATH = "/api/v1/ledger/checkpoint"
+CONSISTENCY_PATH = "/api/v1/ledger/proofs/consistency?from={first}&to={second}"
+_HEX_HASH = re.compile(r"[0-9a-f]{64}")
+
+Fetch = Callable[[str], bytes]
+"""Reads a path of the registry (``/api/v1/...``) and returns the response body, or raises RegistryError."""
+
+
+class RegistryError(ValueError):
+    """The registry could not be read, or answered with something that is not what the contract says."""
+
+
+class LogNotExtended(ValueError):
+    """The registry's latest checkpoint does not extend the kept one: the message says how."""
+
+
+@dataclass(frozen=True)
+class FollowResult:
+    latest: Checkpoint
+    latest_note: str
+    """The latest signed checkpoint as the registry served it: what to keep from now on."""
+    kept: Checkpoint | None
+    """The checkpoint kept before; None if there was none (the latest is then trusted on first use)."""
+
+
+def follow(
+    kept_note: str | None, fetch: Fetch, verifiers: Sequence[NoteVerifier], origin: str | None = None
+) -> FollowResult:
+    """Check that the registry's latest checkpoint extends ``kept_note`` (see the module's steps).
+
+    Raises :class:`~ledger.checkpoint.CheckpointError` if a checkpoint is not signed by a trusted key
+    or names another log, :class:`LogNotExtended` if the latest does not extend the kept one, and
+    :class:`RegistryError` if the registry cannot be read or answers out of contract.
+    """
+    kept = open_checkpoint(kept_note, verifiers, origin) if kept_note is not None else None
+    latest_note = _text(fetch(CHECKPOINT_PATH), "checkpoint")
+    latest = open_checkpoint(latest_note, verifiers, origin if kept is None else kept.origin)
+    if kept is not None:
+        proof: list[bytes] = []
+        if 0 < kept.size < latest.size:
+            path = CONSISTENCY_PATH.format(first=kept.size, second=latest.size)
+            proof = _consistency_hashes(fetch(path), kept.size, latest.size)
+        check_extends(kept, latest, proof)
+    return FollowResult(latest=latest, latest_note=latest_note, kept=kept)
+
+
+def check_extends(kept: Checkpoint, latest: Checkpoint, proof: Sequence[bytes]) -> None:
+    """Raise :class:`LogNotExtended` unless ``latest`` is ``kept``'s tree or a tree that extends it."""
+    if latest.origin != kept.origin:
+        raise LogNotExtended(f"the latest checkpoint is for log {latest.origin!r}, not {kept.origin!r}")
+    if latest.size < kept.size:
+        raise LogNotExtended(
+            f"the registry's latest checkpoint has {latest.size} entries, fewer than the {kept.size} "
+            "of the one kept: its log was rolled back or forked"
+        )
+    if latest.size == kept.size:
+        if latest.root != kept.root:
+            raise LogNotExtended(
+                f"the registry's latest checkpoint has the kept size {kept.size} but another root: "
+                "its history was rewritten"
+            )
+        return
+    if kept.size == 0:  # the empty tree is a prefix of every tree
+        return
+    try:
+        verify_consistency(kept.size, latest.size, proof, kept.root, latest.root)
+    except ProofError as exc:
+        raise LogNotExtended(
+            f"the registry's tree of {latest.size} entries does not extend the kept tree of {kept.size} "
+            f"entries: its history was rewritten ({exc})"
+        ) from exc
+
+
+def http_fetch(base_url: str, timeout_s: float = TIMEOUT_S) -> Fetch:
+    """A :data:`Fetch` over HTTP(S) for the registry at ``base_url`` (e.g. ``https://registry.example``)."""
+    if not re.match(r"https?://[^/?#]+", base_url):
+        raise RegistryError(f"the registry's address must be an http:// or https:// URL, not {base_url!r}")
+    base = base_url.rstrip("/")
+
+    def fetch(path: str) -> bytes:
+        url = base + path
+        try:
+            with urllib.request.urlopen(url, timeout=timeout_s) as response:  # noqa: S310  (http(s) only)
+                body: bytes = response.read(MAX_RESPONSE_BYTES + 1)
+        except urllib.error.HTTPError as exc:
+            raise RegistryError(f"{url} answered HTTP {exc.code}") from exc
+        except (urllib.error.URLError, OSError) as exc:
+            reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+            raise RegistryError(f"cannot read {url}: {reason}") from exc
+        if len(body) > MAX_RESPONSE_BYTES:
+            raise RegistryError(f"{url} answered more than {MAX_RESPONSE_BYTES} bytes")
+        return body
+
+    return fetch
+
+
+def _text(body: bytes, what: str) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RegistryError(f"the {what} is not UTF-8 text") from exc
+
+
+def _consistency_hashes(body: bytes, first: int, second: int) -> list[bytes]:
+    """The hashes of a ``{"from", "to", "hashes"}`` answer, checked to be the proof that was asked for."""
+    try:
+        answer = json.loads(body)
+    except ValueError as exc:
+        raise RegistryError("the consistency proof is not JSON") from exc
+    if not isinstance(answer, dict) or (answer.get("from"), answer.get("to")) != (first, second):
+        raise RegistryError(
+            f"the registry did not answer with the consistency proof from {first} to {second}"
+        )
+    hashes = answer.get("hashes")
+    if not isinstance(hashes, list) or not all(isinstance(h, str) and _HEX_HASH.fullmatch(h) for h in hashes):
+        raise RegistryError("the consistency proof's hashes are not a list of 64 lowercase hex digits each")
+    return [bytes.fromhex(value) for value in hashes]

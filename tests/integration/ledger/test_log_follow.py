@@ -1,0 +1,257 @@
+"""``tanhui ledger follow``: an outsider keeps the registry's checkpoint and catches a rewritten history.
+
+Registries are real apps on SQLite, served over loopback HTTP by werkzeug and read with urllib, as an
+auditor's machine would read them. A forked registry signs with the registry's own key file: the
+situation the kept checkpoints exist for (DESIGN.md: triggers stop bugs, not a database superuser).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from tests_support import ORIGIN, make_app
+from werkzeug.serving import make_server
+
+from ledger import proofs
+from ledger.checkpoint import Checkpoint, CheckpointError, open_checkpoint
+from ledger.commands import Allocation, Issue, Selection, Transfer
+from ledger.log_follow import LogNotExtended, RegistryError, check_extends, follow
+from ledger.merkle import root_of
+from ledger.note import NoteSigner, NoteVerifier
+from ledger.service import LedgerService
+from web.cli import main
+
+
+@dataclass
+class Registry:
+    service: LedgerService
+    url: str
+
+    @property
+    def vkey(self) -> str:
+        return self.service.verifier_key()
+
+    def grow(self, transfers: int, tag: str, kg: int = 10) -> int:
+        """Append ``transfers`` transfers and sign a checkpoint; returns the new size."""
+        self.service.append(
+            [Transfer(f"{tag}-{n}", "OWN-A", "ENT-A", Selection(quantity_kg=kg)) for n in range(transfers)]
+        )
+        size, _ = self.service.sign_checkpoint()
+        return size
+
+
+@pytest.fixture
+def registries(tmp_path: Path) -> Iterator[Callable[..., Registry]]:
+    """Makes registries on loopback: ``key`` names a signing key file, shared by registries that name it."""
+    servers: list[tuple[object, threading.Thread, LedgerService]] = []
+
+    def make(name: str, key: str = "registry", issued_kg: int = 100_000) -> Registry:
+        folder = tmp_path / name
+        folder.mkdir()
+        app = make_app(str(folder), key_file=tmp_path / f"{key}.key")
+        service: LedgerService = app.extensions["tanhui.ledger"]
+        for account, kind in (("OWN-A", "owner"), ("ENT-A", "enterprise")):
+            service.open_account(account, kind, account)
+        service.append([Issue("issue-1", "LS01", "2024", 1, (Allocation("OWN-A", issued_kg),))])
+        service.sign_checkpoint()
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, name=f"registry-{name}", daemon=True)
+        thread.start()
+        servers.append((server, thread, service))
+        return Registry(service, f"http://127.0.0.1:{server.server_port}")
+
+    yield make
+    for server, thread, service in servers:
+        server.shutdown()  # type: ignore[attr-defined]
+        thread.join(timeout=10)
+        server.server_close()  # type: ignore[attr-defined]
+        service.database.dispose()
+
+
+def run_follow(kept: Path, registry: str, *keys: str) -> Result:
+    arguments = ["ledger", "follow", str(kept), "--registry", registry]
+    for key in keys:
+        arguments += ["--key", key]
+    return CliRunner().invoke(main, arguments, catch_exceptions=False)
+
+
+def one_line_failure(result: Result) -> str:
+    assert result.exit_code == 1, result.stdout
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("tanhui: ")
+    return result.stderr
+
+
+def test_the_first_checkpoint_is_kept_and_each_later_one_is_checked_against_it(registries, tmp_path, no_app):
+    registry = registries("honest")
+    kept = tmp_path / "kept.checkpoint"
+
+    first = run_follow(kept, registry.url, registry.vkey)
+    assert first.exit_code == 0, first.stderr
+    assert first.stdout == f"ok: kept the first checkpoint of {ORIGIN}, 1 entries, in {kept}\n"
+    assert kept.read_text(encoding="utf-8") == registry.service.sign_checkpoint()[1]
+
+    again = run_follow(kept, registry.url, registry.vkey)
+    assert again.stdout == f"ok: the log of {ORIGIN} is unchanged at 1 entries\n"
+
+    verifiers = [NoteVerifier.from_vkey(registry.vkey)]
+    kept_size = 1
+    for transfers, tag in ((3, "a"), (7, "b"), (1, "c")):
+        grown_to = registry.grow(transfers, tag)
+        assert grown_to == kept_size + transfers
+        result = run_follow(kept, registry.url, registry.vkey)
+        assert result.exit_code == 0, result.stderr
+        assert f"grew from {kept_size} to {grown_to} entries consistently" in result.stdout
+        assert open_checkpoint(kept.read_text(encoding="utf-8"), verifiers, ORIGIN).size == grown_to
+        kept_size = grown_to
+    assert not (tmp_path / "kept.checkpoint.new").exists()
+
+
+def test_a_fork_signed_with_the_registry_key_is_caught_and_the_kept_checkpoint_stays(
+    registries, tmp_path, no_app
+):
+    honest = registries("honest")
+    honest.grow(5, "t")
+    kept = tmp_path / "kept.checkpoint"
+    assert run_follow(kept, honest.url, honest.vkey).exit_code == 0
+    evidence = kept.read_text(encoding="utf-8")
+
+    # The same key and origin, another history: the first issue differs by one kilogram.
+    forked = registries("forked", issued_kg=100_001)
+    assert forked.vkey == honest.vkey
+    forked.grow(9, "t")
+    message = one_line_failure(run_follow(kept, forked.url, honest.vkey))
+    assert "LOG NOT EXTENDED" in message
+    assert (
+        "tree of 10 entries does not extend the kept tree of 6 entries: its history was rewritten" in message
+    )
+    assert kept.read_text(encoding="utf-8") == evidence
+
+    same_size = registries("same-size", issued_kg=100_002)
+    same_size.grow(5, "t")
+    message = one_line_failure(run_follow(kept, same_size.url, honest.vkey))
+    assert "has the kept size 6 but another root: its history was rewritten" in message
+
+    rolled_back = registries("rolled-back")
+    rolled_back.grow(2, "t")
+    message = one_line_failure(run_follow(kept, rolled_back.url, honest.vkey))
+    assert "has 3 entries, fewer than the 6 of the one kept: its log was rolled back or forked" in message
+    assert kept.read_text(encoding="utf-8") == evidence
+
+
+def test_checkpoints_signed_by_another_key_are_refused_first_and_later(registries, tmp_path, no_app):
+    trusted = registries("trusted")
+    stranger = registries("stranger", key="stranger")
+    kept = tmp_path / "kept.checkpoint"
+    message = one_line_failure(run_follow(kept, stranger.url, trusted.vkey))
+    assert message.startswith("tanhui: checkpoint refused: checkpoint note: ")
+    assert not kept.exists()
+
+    assert run_follow(kept, trusted.url, trusted.vkey).exit_code == 0
+    message = one_line_failure(run_follow(kept, stranger.url, trusted.vkey))
+    assert message.startswith("tanhui: checkpoint refused: ")
+
+
+def test_a_rotated_key_is_followed_with_both_keys_trusted(registries, tmp_path, no_app):
+    registry = registries("rotating")
+    kept = tmp_path / "kept.checkpoint"
+    old_key = registry.vkey
+    assert run_follow(kept, registry.url, old_key).exit_code == 0
+    _, new_key = registry.service.rotate_key()
+    registry.grow(2, "after-rotation")
+    assert run_follow(kept, registry.url, new_key).exit_code == 1  # the kept one is signed by the old key
+    result = run_follow(kept, registry.url, old_key, new_key)
+    assert result.exit_code == 0, result.stderr
+    assert "grew from 1 to 3 entries consistently" in result.stdout
+
+
+def test_an_unreachable_registry_or_a_bad_address_is_a_one_line_error(tmp_path, no_app):
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    kept = tmp_path / "kept.checkpoint"
+    message = one_line_failure(run_follow(kept, f"http://127.0.0.1:{port}", VKEY_OF_NOBODY))
+    assert message.startswith(f"tanhui: registry not readable: cannot read http://127.0.0.1:{port}/api/v1/")
+    message = one_line_failure(run_follow(kept, "file:///etc/passwd", VKEY_OF_NOBODY))
+    assert "must be an http:// or https:// URL" in message
+    message = one_line_failure(run_follow(kept, "http://127.0.0.1:1", "not-a-key"))
+    assert message.startswith("tanhui: bad verifier key: ")
+    assert not kept.exists()
+
+
+VKEY_OF_NOBODY = NoteSigner.generate("nobody.example/log").vkey
+
+
+# --- the checks themselves, against registries that answer out of contract ----------------------------
+
+
+def answering(answers: dict[str, bytes]) -> Callable[[str], bytes]:
+    """A registry that answers only the given paths (a stand-in for its HTTP layer, covered above)."""
+
+    def fetch(path: str) -> bytes:
+        if path not in answers:
+            raise RegistryError(f"no answer for {path}")
+        return answers[path]
+
+    return fetch
+
+
+@pytest.fixture
+def two_checkpoints(registries) -> tuple[Registry, str, str]:
+    registry = registries("checked")
+    kept = registry.service.sign_checkpoint(force=True)[1]
+    registry.grow(6, "t")
+    return registry, kept, registry.service.sign_checkpoint()[1]
+
+
+def test_a_consistency_answer_for_other_sizes_or_with_bad_hashes_is_refused(two_checkpoints):
+    registry, kept, latest = two_checkpoints
+    verifiers = [NoteVerifier.from_vkey(registry.vkey)]
+    path = "/api/v1/ledger/proofs/consistency?from=1&to=7"
+    for answer, error in (
+        ({"from": 2, "to": 7, "hashes": []}, "did not answer with the consistency proof from 1 to 7"),
+        ({"from": 1, "to": 7, "hashes": ["AB" * 32]}, "64 lowercase hex digits"),
+        ({"from": 1, "to": 7, "hashes": "00"}, "64 lowercase hex digits"),
+    ):
+        fetch = answering({"/api/v1/ledger/checkpoint": latest.encode(), path: json.dumps(answer).encode()})
+        with pytest.raises(RegistryError, match=error):
+            follow(kept, fetch, verifiers)
+    fetch = answering({"/api/v1/ledger/checkpoint": latest.encode(), path: b"\xff not json"})
+    with pytest.raises(RegistryError, match="not JSON"):
+        follow(kept, fetch, verifiers)
+
+
+def test_every_altered_element_of_a_consistency_proof_is_refused(registries):
+    registry = registries("proofs")
+    registry.grow(12, "t")
+    verifiers = [NoteVerifier.from_vkey(registry.vkey)]
+    latest = open_checkpoint(registry.service.sign_checkpoint()[1], verifiers)
+    with registry.service.database.reading() as session:
+        leaves = [proofs.entry(session, seq).leaf_hash for seq in range(latest.size)]
+        served = {size: proofs.consistency(session, size, latest.size) for size in range(1, latest.size)}
+    for size, proof in served.items():
+        kept = Checkpoint(ORIGIN, size, root_of(leaves[:size]))
+        check_extends(kept, latest, proof)
+        for index in range(len(proof)):
+            bent = [*proof]
+            bent[index] = bytes([bent[index][0] ^ 0x80]) + bent[index][1:]
+            with pytest.raises(LogNotExtended, match="its history was rewritten"):
+                check_extends(kept, latest, bent)
+        with pytest.raises(LogNotExtended):
+            check_extends(kept, latest, proof[:-1])
+
+
+def test_a_kept_checkpoint_of_another_log_is_refused(registries):
+    registry = registries("origin")
+    verifiers = [NoteVerifier.from_vkey(registry.vkey)]
+    note = registry.service.sign_checkpoint(force=True)[1]
+    with pytest.raises(CheckpointError, match=r"not 'another\.example/log'"):
+        follow(note, answering({}), verifiers, origin="another.example/log")
