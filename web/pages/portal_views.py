@@ -93,6 +93,7 @@ def ledger() -> str:
         vkey=vkey,
         key_url=url_for("api.verifier_key"),
         checkpoint_url=url_for("api.latest_checkpoint"),
+        registry_url=(current_app.config.get("TANHUI_PUBLIC_BASE_URL") or request.host_url).rstrip("/"),
     )
 
 

@@ -88,6 +88,8 @@ def test_the_ledger_page_shows_the_latest_checkpoint_and_how_to_verify_offline(c
     assert int(text_of(html, "checkpoint-size")) > 0
     assert "tanhui certificate verify FILE --key VKEY" in html
     assert 'href="/api/v1/ledger/key"' in html
+    follow = "tanhui ledger follow checkpoint.txt --registry http://localhost --key VKEY"
+    assert text_of(html, "follow-command") == follow
 
 
 def test_an_unknown_certificate_order_or_event_is_a_404_page(client):
