@@ -24,7 +24,7 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ledger.checkpoint import Checkpoint, open_checkpoint
+from ledger.checkpoint import Checkpoint, CheckpointError, open_checkpoint
 from ledger.merkle import ProofError, verify_consistency
 from ledger.note import NoteVerifier
 
@@ -65,9 +65,10 @@ def follow(
     or names another log, :class:`LogNotExtended` if the latest does not extend the kept one, and
     :class:`RegistryError` if the registry cannot be read or answers out of contract.
     """
-    kept = open_checkpoint(kept_note, verifiers, origin) if kept_note is not None else None
+    kept = _open(kept_note, verifiers, origin, "the kept checkpoint") if kept_note is not None else None
     latest_note = _text(fetch(CHECKPOINT_PATH), "checkpoint")
-    latest = open_checkpoint(latest_note, verifiers, origin if kept is None else kept.origin)
+    log = origin if kept is None else kept.origin
+    latest = _open(latest_note, verifiers, log, "the registry's checkpoint")
     if kept is not None:
         proof: list[bytes] = []
         if 0 < kept.size < latest.size:
@@ -125,6 +126,13 @@ def http_fetch(base_url: str, timeout_s: float = TIMEOUT_S) -> Fetch:
         return body
 
     return fetch
+
+
+def _open(note: str, verifiers: Sequence[NoteVerifier], origin: str | None, which: str) -> Checkpoint:
+    try:
+        return open_checkpoint(note, verifiers, origin)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{which}: {exc}") from exc
 
 
 def _text(body: bytes, what: str) -> str:

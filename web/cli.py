@@ -228,7 +228,7 @@ def ledger_follow(kept: Path, registry: str, vkeys: tuple[str, ...], origin: str
         fail(f"LOG NOT EXTENDED, keep {kept} and the registry's checkpoint as evidence: {exc}")
     latest = result.latest
     if result.kept is not None and result.kept.size == latest.size:
-        click.echo(f"ok: the log of {latest.origin} is unchanged at {latest.size} entries")
+        click.echo(f"ok: the log of {latest.origin} is unchanged (tree size {latest.size})")
         return
     temporary = kept.with_name(kept.name + ".new")
     try:
@@ -237,11 +237,11 @@ def ledger_follow(kept: Path, registry: str, vkeys: tuple[str, ...], origin: str
     except OSError as exc:
         fail(f"cannot keep the checkpoint in {kept}: {exc}")
     if result.kept is None:
-        click.echo(f"ok: kept the first checkpoint of {latest.origin}, {latest.size} entries, in {kept}")
+        click.echo(f"ok: kept the first checkpoint of {latest.origin} (tree size {latest.size}) in {kept}")
     else:
         click.echo(
-            f"ok: the log of {latest.origin} grew from {result.kept.size} to {latest.size} entries "
-            f"consistently; kept the new checkpoint in {kept}"
+            f"ok: the log of {latest.origin} grew consistently from tree size {result.kept.size} to "
+            f"{latest.size}; kept the new checkpoint in {kept}"
         )
 
 

@@ -96,11 +96,11 @@ def test_the_first_checkpoint_is_kept_and_each_later_one_is_checked_against_it(r
 
     first = run_follow(kept, registry.url, registry.vkey)
     assert first.exit_code == 0, first.stderr
-    assert first.stdout == f"ok: kept the first checkpoint of {ORIGIN}, 1 entries, in {kept}\n"
+    assert first.stdout == f"ok: kept the first checkpoint of {ORIGIN} (tree size 1) in {kept}\n"
     assert kept.read_text(encoding="utf-8") == registry.service.sign_checkpoint()[1]
 
     again = run_follow(kept, registry.url, registry.vkey)
-    assert again.stdout == f"ok: the log of {ORIGIN} is unchanged at 1 entries\n"
+    assert again.stdout == f"ok: the log of {ORIGIN} is unchanged (tree size 1)\n"
 
     verifiers = [NoteVerifier.from_vkey(registry.vkey)]
     kept_size = 1
@@ -109,7 +109,7 @@ def test_the_first_checkpoint_is_kept_and_each_later_one_is_checked_against_it(r
         assert grown_to == kept_size + transfers
         result = run_follow(kept, registry.url, registry.vkey)
         assert result.exit_code == 0, result.stderr
-        assert f"grew from {kept_size} to {grown_to} entries consistently" in result.stdout
+        assert f"grew consistently from tree size {kept_size} to {grown_to};" in result.stdout
         assert open_checkpoint(kept.read_text(encoding="utf-8"), verifiers, ORIGIN).size == grown_to
         kept_size = grown_to
     assert not (tmp_path / "kept.checkpoint.new").exists()
@@ -152,12 +152,18 @@ def test_checkpoints_signed_by_another_key_are_refused_first_and_later(registrie
     stranger = registries("stranger", key="stranger")
     kept = tmp_path / "kept.checkpoint"
     message = one_line_failure(run_follow(kept, stranger.url, trusted.vkey))
-    assert message.startswith("tanhui: checkpoint refused: checkpoint note: ")
+    assert message.startswith("tanhui: checkpoint refused: the registry's checkpoint: checkpoint note: ")
     assert not kept.exists()
 
     assert run_follow(kept, trusted.url, trusted.vkey).exit_code == 0
     message = one_line_failure(run_follow(kept, stranger.url, trusted.vkey))
-    assert message.startswith("tanhui: checkpoint refused: ")
+    assert message.startswith("tanhui: checkpoint refused: the registry's checkpoint: ")
+    message = one_line_failure(run_follow(kept, trusted.url, stranger.vkey))
+    assert message.startswith("tanhui: checkpoint refused: the kept checkpoint: ")
+    kept.write_text("not a checkpoint\n", encoding="utf-8")
+    message = one_line_failure(run_follow(kept, trusted.url, trusted.vkey))
+    assert message.startswith("tanhui: checkpoint refused: the kept checkpoint: ")
+    assert kept.read_text(encoding="utf-8") == "not a checkpoint\n"
 
 
 def test_a_rotated_key_is_followed_with_both_keys_trusted(registries, tmp_path, no_app):
@@ -170,7 +176,7 @@ def test_a_rotated_key_is_followed_with_both_keys_trusted(registries, tmp_path, 
     assert run_follow(kept, registry.url, new_key).exit_code == 1  # the kept one is signed by the old key
     result = run_follow(kept, registry.url, old_key, new_key)
     assert result.exit_code == 0, result.stderr
-    assert "grew from 1 to 3 entries consistently" in result.stdout
+    assert "grew consistently from tree size 1 to 3;" in result.stdout
 
 
 def test_an_unreachable_registry_or_a_bad_address_is_a_one_line_error(tmp_path, no_app):
