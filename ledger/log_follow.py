@@ -117,6 +117,7 @@ def http_fetch(base_url: str, timeout_s: float = TIMEOUT_S) -> Fetch:
             with urllib.request.urlopen(url, timeout=timeout_s) as response:  # noqa: S310  (http(s) only)
                 body: bytes = response.read(MAX_RESPONSE_BYTES + 1)
         except urllib.error.HTTPError as exc:
+            exc.close()  # it holds the response and its connection
             raise RegistryError(f"{url} answered HTTP {exc.code}") from exc
         except (urllib.error.URLError, OSError) as exc:
             reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc

@@ -22,7 +22,7 @@ from werkzeug.serving import make_server
 from ledger import proofs
 from ledger.checkpoint import Checkpoint, CheckpointError, open_checkpoint
 from ledger.commands import Allocation, Issue, Selection, Transfer
-from ledger.log_follow import LogNotExtended, RegistryError, check_extends, follow
+from ledger.log_follow import MAX_RESPONSE_BYTES, LogNotExtended, RegistryError, check_extends, follow
 from ledger.merkle import root_of
 from ledger.note import NoteSigner, NoteVerifier
 from ledger.service import LedgerService
@@ -194,6 +194,35 @@ def test_an_unreachable_registry_or_a_bad_address_is_a_one_line_error(tmp_path, 
 
 
 VKEY_OF_NOBODY = NoteSigner.generate("nobody.example/log").vkey
+
+
+@pytest.fixture
+def misbehaving() -> Iterator[str]:
+    """A server on loopback that answers the checkpoint path with an error, or with far too much."""
+
+    def app(environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
+        if environ["PATH_INFO"] == "/broken/api/v1/ledger/checkpoint":
+            start_response("500 INTERNAL SERVER ERROR", [("Content-Type", "text/plain")])
+            return [b"down"]
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"x" * (MAX_RESPONSE_BYTES + 1)]
+
+    server = make_server("127.0.0.1", 0, app)
+    thread = threading.Thread(target=server.serve_forever, name="misbehaving", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+    server.server_close()
+
+
+def test_an_error_status_or_an_oversize_answer_is_refused_in_one_line(misbehaving, tmp_path, no_app):
+    kept = tmp_path / "kept.checkpoint"
+    message = one_line_failure(run_follow(kept, f"{misbehaving}/broken", VKEY_OF_NOBODY))
+    assert message.endswith("/broken/api/v1/ledger/checkpoint answered HTTP 500\n")
+    message = one_line_failure(run_follow(kept, f"{misbehaving}/huge", VKEY_OF_NOBODY))
+    assert message.endswith(f"answered more than {MAX_RESPONSE_BYTES} bytes\n")
+    assert not kept.exists()
 
 
 # --- the checks themselves, against registries that answer out of contract ----------------------------
