@@ -8,14 +8,11 @@ Each PostgreSQL test gets its own schema, created by the migrations and dropped 
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from sqlalchemy import create_engine, text
-from tests_support import ORIGIN, migrate
+from tests_support import ORIGIN, fresh_pg_schema, migrate
 
 from ledger.database import Database
 from ledger.service import LedgerConfig, LedgerService
@@ -48,15 +45,8 @@ def pg_base_url() -> str:
 
 @pytest.fixture
 def pg_url(pg_base_url: str) -> Iterator[str]:
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(pg_base_url)
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    separator = "&" if "?" in pg_base_url else "?"
-    yield f"{pg_base_url}{separator}options={quote(f'-csearch_path={schema}')}"
-    with admin.begin() as connection:
-        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    with fresh_pg_schema(pg_base_url) as url:
+        yield url
 
 
 @pytest.fixture

@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import quote
+
 from alembic import command
+from sqlalchemy import create_engine, text
 
 from migrations import alembic_config
 
 ORIGIN = "test.tanhui.example/ledger"
+
+
+@contextmanager
+def fresh_pg_schema(base_url: str) -> Iterator[str]:
+    """A new, empty PostgreSQL schema on the server of ``base_url``: the URL that uses it, dropped after."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base_url)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    separator = "&" if "?" in base_url else "?"
+    try:
+        yield f"{base_url}{separator}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
 
 
 def migrate(url: str) -> None:
@@ -14,11 +36,14 @@ def migrate(url: str) -> None:
     command.upgrade(alembic_config(url), "head")
 
 
-def make_app(instance_path: str, key_file: object = None, **overrides: object):
-    """An app on a migrated SQLite file in ``instance_path``, signing with ``key_file`` (default: in it)."""
+def make_app(
+    instance_path: str, key_file: object = None, database_url: str | None = None, **overrides: object
+):
+    """An app on a migrated database (default: a SQLite file in ``instance_path``), signing with
+    ``key_file`` (default: in ``instance_path``)."""
     from web.app import create_app
 
-    url = f"sqlite:///{instance_path}/pages.db"
+    url = database_url or f"sqlite:///{instance_path}/pages.db"
     migrate(url)
     return create_app(
         {
@@ -33,12 +58,12 @@ def make_app(instance_path: str, key_file: object = None, **overrides: object):
     )
 
 
-def make_demo_app(instance_path: str, **overrides: object):
+def make_demo_app(instance_path: str, database_url: str | None = None, **overrides: object):
     """:func:`make_app`, filled by ``tanhui demo``'s loader."""
     from api.context import ledger_service
     from web.demo import load_demo
 
-    app = make_app(instance_path, **overrides)
+    app = make_app(instance_path, database_url=database_url, **overrides)
     with app.app_context():
         load_demo(ledger_service())
     return app

@@ -4,7 +4,7 @@ Nothing of the project checks what the server says here: SHA-256 from ``hashlib`
 ``cryptography``, canonical JSON from ``rfc8785``, the C2SP signed-note and tlog-checkpoint forms read
 by hand, and the proof verification algorithms of RFC 9162 §2.1.3.2 (inclusion) and §2.1.4.2
 (consistency) written out as the RFC states them. The project only serves the demo registry and its
-public HTTP endpoints, as it would to anyone.
+public HTTP endpoints, as it would to anyone: once on SQLite, once on PostgreSQL (required in CI).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import base64
 import hashlib
 import json
 import re
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,7 +22,7 @@ import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import select
-from tests_support import ORIGIN, make_demo_app
+from tests_support import ORIGIN, fresh_pg_schema, make_demo_app
 
 from marketplace.models import Certificate
 
@@ -150,15 +151,21 @@ def consistent(first: int, second: int, first_hash: bytes, second_hash: bytes, p
 # --- the registry, as anyone sees it ---------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory):
-    """The demo registry's app, its HTTP client and its certificate ids (as their holders would have them)."""
-    app = make_demo_app(str(tmp_path_factory.mktemp("outside")))
-    service = app.extensions["tanhui.ledger"]
-    with service.database.reading() as session:
-        certificate_ids = list(session.scalars(select(Certificate.id).order_by(Certificate.seq)))
-    yield app.test_client(), certificate_ids
-    service.database.dispose()
+@pytest.fixture(scope="module", params=["sqlite", "pg"])
+def registry(request, tmp_path_factory):
+    """The demo registry's app (on SQLite, then on PostgreSQL), its HTTP client and its certificate ids
+    (as their holders would have them)."""
+    folder = str(tmp_path_factory.mktemp("outside"))
+    with ExitStack() as stack:
+        url = None
+        if request.param == "pg":
+            url = stack.enter_context(fresh_pg_schema(request.getfixturevalue("pg_base_url")))
+        app = make_demo_app(folder, database_url=url)
+        service = app.extensions["tanhui.ledger"]
+        stack.callback(service.database.dispose)
+        with service.database.reading() as session:
+            certificate_ids = list(session.scalars(select(Certificate.id).order_by(Certificate.seq)))
+        yield app.test_client(), certificate_ids
 
 
 @pytest.fixture(scope="module")
