@@ -8,6 +8,7 @@ situation the kept checkpoints exist for (DESIGN.md: triggers stop bugs, not a d
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -290,3 +291,7 @@ def test_a_kept_checkpoint_of_another_log_is_refused(registries):
     note = registry.service.sign_checkpoint(force=True)[1]
     with pytest.raises(CheckpointError, match=r"not 'another\.example/log'"):
         follow(note, answering({}), verifiers, origin="another.example/log")
+    latest = open_checkpoint(note, verifiers)
+    elsewhere = Checkpoint("another.example/log", latest.size, latest.root)
+    with pytest.raises(LogNotExtended, match=rf"is for log '{re.escape(ORIGIN)}', not 'another"):
+        check_extends(elsewhere, latest, [])
