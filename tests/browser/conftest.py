@@ -7,14 +7,12 @@ browser fails them: ``scripts/ensure-browser`` installs it there.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
 from browser_support import CHROMEDRIVER, CHROMIUM, require_browser
 from flask import Flask
-from tests_support import ORIGIN, migrate
-from werkzeug.serving import make_server
+from tests_support import ORIGIN, migrate, served
 
 from api.context import ledger_service
 from web.app import create_app
@@ -48,13 +46,8 @@ def browser_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
 @pytest.fixture(scope="module")
 def base_url(browser_app: Flask) -> Iterator[str]:
     """The app on a free loopback port (port 0: the kernel picks one), served by werkzeug in a thread."""
-    server = make_server("127.0.0.1", 0, browser_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="tanhui-pages", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
+    with served(browser_app, "tanhui-pages") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -10,15 +10,14 @@ from __future__ import annotations
 import json
 import re
 import socket
-import threading
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from tests_support import ORIGIN, make_app
-from werkzeug.serving import make_server
+from tests_support import ORIGIN, make_app, served
 
 from ledger import proofs
 from ledger.checkpoint import Checkpoint, CheckpointError, open_checkpoint
@@ -51,7 +50,7 @@ class Registry:
 @pytest.fixture
 def registries(tmp_path: Path) -> Iterator[Callable[..., Registry]]:
     """Makes registries on loopback: ``key`` names a signing key file, shared by registries that name it."""
-    servers: list[tuple[object, threading.Thread, LedgerService]] = []
+    stack = ExitStack()
 
     def make(name: str, key: str = "registry", issued_kg: int = 100_000) -> Registry:
         folder = tmp_path / name
@@ -62,18 +61,11 @@ def registries(tmp_path: Path) -> Iterator[Callable[..., Registry]]:
             service.open_account(account, kind, account)
         service.append([Issue("issue-1", "LS01", "2024", 1, (Allocation("OWN-A", issued_kg),))])
         service.sign_checkpoint()
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, name=f"registry-{name}", daemon=True)
-        thread.start()
-        servers.append((server, thread, service))
-        return Registry(service, f"http://127.0.0.1:{server.server_port}")
+        stack.callback(service.database.dispose)
+        return Registry(service, stack.enter_context(served(app, f"registry-{name}")))
 
-    yield make
-    for server, thread, service in servers:
-        server.shutdown()  # type: ignore[attr-defined]
-        thread.join(timeout=10)
-        server.server_close()  # type: ignore[attr-defined]
-        service.database.dispose()
+    with stack:
+        yield make
 
 
 def run_follow(kept: Path, registry: str, *keys: str) -> Result:
@@ -208,13 +200,8 @@ def misbehaving() -> Iterator[str]:
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"x" * (MAX_RESPONSE_BYTES + 1)]
 
-    server = make_server("127.0.0.1", 0, app)
-    thread = threading.Thread(target=server.serve_forever, name="misbehaving", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
+    with served(app, "misbehaving") as url:
+        yield url
 
 
 def test_an_error_status_or_an_oversize_answer_is_refused_in_one_line(misbehaving, tmp_path, no_app):
