@@ -277,6 +277,28 @@ def test_every_certificate_of_the_demo_verifies_offline_and_states_its_entry(reg
         assert datetime.fromisoformat(document["created_at"]).utcoffset() is not None
 
 
+def test_every_certificate_downloads_as_a_tlog_proof_that_proves_its_entry(registry, published):
+    """c2sp.org/tlog-proof@v1: the header, ``extra`` (here base64 of the entry body), ``index``, the
+    inclusion hashes, a blank line, then the signed checkpoint; read here line by line."""
+    client, certificate_ids = registry
+    key, _, bodies = published
+    for certificate_id in certificate_ids:
+        response = client.get(f"/api/v1/certificates/{certificate_id}.tlog-proof")
+        assert response.headers["Content-Disposition"].endswith('.tlog-proof"')
+        head, _, note = response.get_data(as_text=True).partition("\n\n")
+        header, extra, index, *hashes = head.split("\n")
+        assert header == "c2sp.org/tlog-proof@v1"
+        assert extra.startswith("extra ")
+        assert index.startswith("index ")
+        body = base64.b64decode(extra.removeprefix("extra "), validate=True)
+        seq = int(index.removeprefix("index "))
+        assert body == bodies[seq]
+        assert json.loads(body)["kind"] == "retire"
+        checkpoint = open_note(note, key)
+        path = [base64.b64decode(value, validate=True) for value in hashes]
+        assert root_from_inclusion(seq, checkpoint.size, sha256(b"\x00" + body), path) == checkpoint.root
+
+
 def test_the_verifier_refuses_an_altered_checkpoint_and_a_key_that_did_not_sign_it(registry, published):
     """The checks above can fail: a changed tree size breaks the signature, and so does another key
     presented under the same name and key id."""
