@@ -66,9 +66,7 @@ def follow(
     :class:`RegistryError` if the registry cannot be read or answers out of contract.
     """
     kept = _open(kept_note, verifiers, origin, "the kept checkpoint") if kept_note is not None else None
-    latest_note = _text(fetch(CHECKPOINT_PATH), "checkpoint")
-    log = origin if kept is None else kept.origin
-    latest = _open(latest_note, verifiers, log, "the registry's checkpoint")
+    latest, latest_note = fetch_checkpoint(fetch, verifiers, origin if kept is None else kept.origin)
     if kept is not None:
         proof: list[bytes] = []
         if 0 < kept.size < latest.size:
@@ -76,6 +74,14 @@ def follow(
             proof = _consistency_hashes(fetch(path), kept.size, latest.size)
         check_extends(kept, latest, proof)
     return FollowResult(latest=latest, latest_note=latest_note, kept=kept)
+
+
+def fetch_checkpoint(
+    fetch: Fetch, verifiers: Sequence[NoteVerifier], origin: str | None = None
+) -> tuple[Checkpoint, str]:
+    """The registry's latest checkpoint, opened with a trusted key (and for ``origin``), and its note."""
+    note = text_of(fetch(CHECKPOINT_PATH), "checkpoint")
+    return _open(note, verifiers, origin, "the registry's checkpoint"), note
 
 
 def check_extends(kept: Checkpoint, latest: Checkpoint, proof: Sequence[bytes]) -> None:
@@ -136,7 +142,7 @@ def _open(note: str, verifiers: Sequence[NoteVerifier], origin: str | None, whic
         raise CheckpointError(f"{which}: {exc}") from exc
 
 
-def _text(body: bytes, what: str) -> str:
+def text_of(body: bytes, what: str) -> str:
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError as exc:

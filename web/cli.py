@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from flask import Flask, current_app
@@ -15,9 +18,12 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from api.auth import ROLE_ORGANISATION_KINDS
 from api.context import ledger_service
+from ledger.checkpoint import CheckpointError
 from ledger.errors import LedgerError
 from ledger.keys import KeyFileError, write_key_file
-from ledger.note import NoteSigner
+from ledger.log_follow import LogNotExtended, RegistryError, fetch_checkpoint, follow, http_fetch
+from ledger.note import NoteError, NoteSigner, NoteVerifier
+from ledger.public_audit import audit
 from ledger.runtime import tune_gc
 from ledger.verify import VerificationFailure
 from ledger.verify_integrity import IntegrityProcessFailed
@@ -35,9 +41,28 @@ def main() -> None:
     """Tanhui 碳汇: Sichuan forestry and grassland carbon-sink registry."""
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     click.echo(f"tanhui: {message}", err=True)
     sys.exit(1)
+
+
+def trusted_keys(vkeys: tuple[str, ...]) -> list[NoteVerifier]:
+    """The verifiers of the keys given with ``--key``; a bad key is a one-line failure."""
+    try:
+        return [NoteVerifier.from_vkey(vkey.strip()) for vkey in vkeys]
+    except NoteError as exc:
+        fail(f"bad verifier key: {exc}")
+
+
+@contextmanager
+def reading_registry() -> Iterator[None]:
+    """What an outsider's command may meet at the registry, as one-line failures."""
+    try:
+        yield
+    except CheckpointError as exc:
+        fail(f"checkpoint refused: {exc}")
+    except RegistryError as exc:
+        fail(f"registry not readable: {exc}")
 
 
 # --- database -----------------------------------------------------------------------------------------
@@ -206,26 +231,16 @@ def ledger_follow(kept: Path, registry: str, vkeys: tuple[str, ...], origin: str
     If the registry's log does not extend the kept checkpoint, KEPT is left as it is and the command
     fails: the kept checkpoint and the registry's latest one are the evidence of a rewritten history.
     """
-    from ledger.checkpoint import CheckpointError
-    from ledger.log_follow import LogNotExtended, RegistryError, follow, http_fetch
-    from ledger.note import NoteError, NoteVerifier
-
-    try:
-        verifiers = [NoteVerifier.from_vkey(vkey.strip()) for vkey in vkeys]
-    except NoteError as exc:
-        fail(f"bad verifier key: {exc}")
+    verifiers = trusted_keys(vkeys)
     try:
         kept_note = kept.read_text(encoding="utf-8") if kept.exists() else None
     except (OSError, UnicodeDecodeError) as exc:
         fail(f"cannot read the kept checkpoint {kept}: {exc}")
-    try:
-        result = follow(kept_note, http_fetch(registry), verifiers, origin)
-    except CheckpointError as exc:
-        fail(f"checkpoint refused: {exc}")
-    except RegistryError as exc:
-        fail(f"registry not readable: {exc}")
-    except LogNotExtended as exc:
-        fail(f"LOG NOT EXTENDED, keep {kept} and the registry's checkpoint as evidence: {exc}")
+    with reading_registry():
+        try:
+            result = follow(kept_note, http_fetch(registry), verifiers, origin)
+        except LogNotExtended as exc:
+            fail(f"LOG NOT EXTENDED, keep {kept} and the registry's checkpoint as evidence: {exc}")
     latest = result.latest
     if result.kept is not None and result.kept.size == latest.size:
         click.echo(f"ok: the log of {latest.origin} is unchanged (tree size {latest.size})")
@@ -245,6 +260,36 @@ def ledger_follow(kept: Path, registry: str, vkeys: tuple[str, ...], origin: str
         )
 
 
+@ledger.command("audit", with_appcontext=False)  # an outsider's command: no app, config or database
+@click.option("--registry", required=True, help="the registry's address, e.g. https://registry.example")
+@click.option("--key", "vkeys", multiple=True, required=True, help="trusted verifier key (repeatable)")
+@click.option("--origin", default=None, help="the ledger's log origin, to refuse another log's checkpoint")
+def ledger_audit(registry: str, vkeys: tuple[str, ...], origin: str | None) -> None:
+    """Replay the registry's published log under the ledger's rules, up to its latest signed checkpoint.
+
+    Checks every body, the prev chain, every leaf hash and the checkpoint's root and signature, and that
+    every entry obeys the rules: kilograms issued once, moved only while held, retired or cancelled once.
+    """
+    verifiers = trusted_keys(vkeys)
+    with reading_registry():
+        fetch = http_fetch(registry)
+        try:
+            if sys.stderr.isatty():
+                total = fetch_checkpoint(fetch, verifiers, origin)[0].size
+                with click.progressbar(length=total, label="auditing", file=sys.stderr) as bar:
+                    report = audit(fetch, verifiers, origin, progress=bar.update)
+            else:
+                report = audit(fetch, verifiers, origin)
+        except VerificationFailure as failure:
+            fail(f"ledger audit failed: {failure}")
+    checkpoint = report.checkpoint
+    click.echo(
+        f"ok: {checkpoint.size} entries of {checkpoint.origin} replayed under the rules and matching its "
+        f"signed checkpoint; {report.batches} batches: {report.issued_kg} kg issued, "
+        f"{report.retired_kg} retired, {report.cancelled_kg} cancelled, {report.held_kg} held"
+    )
+
+
 # --- certificates -------------------------------------------------------------------------------------
 
 
@@ -260,12 +305,8 @@ def certificate() -> None:
 def certificate_verify(file: Path, vkeys: tuple[str, ...], origin: str | None) -> None:
     """Verify a downloaded certificate (JSON or .tlog-proof) offline: no database, no app config."""
     from ledger.certificate_check import CertificateInvalid, verify_certificate
-    from ledger.note import NoteError, NoteVerifier
 
-    try:
-        verifiers = [NoteVerifier.from_vkey(vkey.strip()) for vkey in vkeys]
-    except NoteError as exc:
-        fail(f"bad verifier key: {exc}")
+    verifiers = trusted_keys(vkeys)
     try:
         proven = verify_certificate(file.read_bytes(), verifiers, origin)
     except CertificateInvalid as exc:

@@ -90,6 +90,7 @@ def test_the_ledger_page_shows_the_latest_checkpoint_and_how_to_verify_offline(c
     assert 'href="/api/v1/ledger/key"' in html
     follow = "tanhui ledger follow checkpoint.txt --registry http://localhost --key VKEY"
     assert text_of(html, "follow-command") == follow
+    assert text_of(html, "audit-command") == "tanhui ledger audit --registry http://localhost --key VKEY"
 
 
 def test_an_unknown_certificate_order_or_event_is_a_404_page(client):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
 import pytest
+from registry_support import Registry, registries_in
 
 
 @pytest.fixture
@@ -14,3 +18,10 @@ def no_app(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr("web.cli.create_app", refuse)
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody@192.0.2.1:1/unreachable")
+
+
+@pytest.fixture
+def registries(tmp_path: Path) -> Iterator[Callable[..., Registry]]:
+    """Makes registries on loopback (registry_support.registries_in), all stopped after the test."""
+    with registries_in(tmp_path) as make:
+        yield make

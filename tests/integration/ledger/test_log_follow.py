@@ -11,61 +11,19 @@ import json
 import re
 import socket
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from tests_support import ORIGIN, make_app, served
+from registry_support import Registry, answering, one_line_failure
+from tests_support import ORIGIN, served
 
 from ledger import proofs
 from ledger.checkpoint import Checkpoint, CheckpointError, open_checkpoint
-from ledger.commands import Allocation, Issue, Selection, Transfer
 from ledger.log_follow import MAX_RESPONSE_BYTES, LogNotExtended, RegistryError, check_extends, follow
 from ledger.merkle import root_of
 from ledger.note import NoteSigner, NoteVerifier
-from ledger.service import LedgerService
 from web.cli import main
-
-
-@dataclass
-class Registry:
-    service: LedgerService
-    url: str
-
-    @property
-    def vkey(self) -> str:
-        return self.service.verifier_key()
-
-    def grow(self, transfers: int, tag: str, kg: int = 10) -> int:
-        """Append ``transfers`` transfers and sign a checkpoint; returns the new size."""
-        self.service.append(
-            [Transfer(f"{tag}-{n}", "OWN-A", "ENT-A", Selection(quantity_kg=kg)) for n in range(transfers)]
-        )
-        size, _ = self.service.sign_checkpoint()
-        return size
-
-
-@pytest.fixture
-def registries(tmp_path: Path) -> Iterator[Callable[..., Registry]]:
-    """Makes registries on loopback: ``key`` names a signing key file, shared by registries that name it."""
-    stack = ExitStack()
-
-    def make(name: str, key: str = "registry", issued_kg: int = 100_000) -> Registry:
-        folder = tmp_path / name
-        folder.mkdir()
-        app = make_app(str(folder), key_file=tmp_path / f"{key}.key")
-        service: LedgerService = app.extensions["tanhui.ledger"]
-        for account, kind in (("OWN-A", "owner"), ("ENT-A", "enterprise")):
-            service.open_account(account, kind, account)
-        service.append([Issue("issue-1", "LS01", "2024", 1, (Allocation("OWN-A", issued_kg),))])
-        service.sign_checkpoint()
-        stack.callback(service.database.dispose)
-        return Registry(service, stack.enter_context(served(app, f"registry-{name}")))
-
-    with stack:
-        yield make
 
 
 def run_follow(kept: Path, registry: str, *keys: str) -> Result:
@@ -73,14 +31,6 @@ def run_follow(kept: Path, registry: str, *keys: str) -> Result:
     for key in keys:
         arguments += ["--key", key]
     return CliRunner().invoke(main, arguments, catch_exceptions=False)
-
-
-def one_line_failure(result: Result) -> str:
-    assert result.exit_code == 1, result.stdout
-    assert result.stdout == ""
-    assert result.stderr.count("\n") == 1, result.stderr
-    assert result.stderr.startswith("tanhui: ")
-    return result.stderr
 
 
 def test_the_first_checkpoint_is_kept_and_each_later_one_is_checked_against_it(registries, tmp_path, no_app):
@@ -214,17 +164,6 @@ def test_an_error_status_or_an_oversize_answer_is_refused_in_one_line(misbehavin
 
 
 # --- the checks themselves, against registries that answer out of contract ----------------------------
-
-
-def answering(answers: dict[str, bytes]) -> Callable[[str], bytes]:
-    """A registry that answers only the given paths (a stand-in for its HTTP layer, covered above)."""
-
-    def fetch(path: str) -> bytes:
-        if path not in answers:
-            raise RegistryError(f"no answer for {path}")
-        return answers[path]
-
-    return fetch
 
 
 @pytest.fixture

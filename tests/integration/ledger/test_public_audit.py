@@ -1,0 +1,194 @@
+"""``tanhui ledger audit``: anyone replays the registry's published log under the ledger's rules.
+
+Signatures and consistency proofs show that the log was not rewritten; the audit shows that what it
+records was allowed. The forged entry below is appended as an operator with write access to the
+database could append it: a well-formed, correctly hashed and chained row inserted beside the
+sequencer, with the tree's stored nodes and the head moved on, then covered by a signed checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from registry_support import Registry, answering, one_line_failure
+from sqlalchemy import insert, select, update
+
+from ledger import merkle
+from ledger.commands import Beneficiary, Cancel, Retire, Selection, Transfer
+from ledger.entries import make_body
+from ledger.log_follow import RegistryError, http_fetch
+from ledger.models import Entry, Head
+from ledger.note import NoteVerifier
+from ledger.public_audit import audit
+from ledger.tree_store import read_nodes
+from ledger.verify_common import VerificationFailure
+from web.cli import main
+
+ORIGIN_LINE = "test.tanhui.example/ledger"
+
+
+def run_audit(registry: str, *keys: str) -> Result:
+    arguments = ["ledger", "audit", "--registry", registry]
+    for key in keys:
+        arguments += ["--key", key]
+    return CliRunner().invoke(main, arguments, catch_exceptions=False)
+
+
+@pytest.fixture
+def trading(registries) -> Registry:
+    """A registry that issued 100 t, sold 30 t, retired 12 t publicly and 3 t privately, cancelled 5 t."""
+    registry: Registry = registries("trading")
+    registry.service.append(
+        [
+            Transfer("sale", "OWN-A", "ENT-A", Selection(quantity_kg=30_000), memo="合同 HT-1"),
+            Retire("r-public", "ENT-A", Selection(quantity_kg=12_000), Beneficiary("企业甲", True), "gift"),
+            Retire("r-private", "ENT-A", Selection(quantity_kg=3_000), Beneficiary("李明", False), "gift"),
+            Cancel("c-1", "OWN-A", Selection(quantity_kg=5_000), "核查更正"),
+        ]
+    )
+    registry.service.sign_checkpoint()
+    return registry
+
+
+def test_an_honest_registry_audits_with_its_totals(trading, no_app):
+    result = run_audit(trading.url, trading.vkey)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == (
+        f"ok: 5 entries of {ORIGIN_LINE} replayed under the rules and matching its signed checkpoint; "
+        "1 batches: 100000 kg issued, 15000 retired, 5000 cancelled, 80000 held\n"
+    )
+
+
+def forge_entry(registry: Registry, request_id: str, kind: str, data: dict[str, object]) -> int:
+    """Append a hashed, chained entry straight into the tables, bypassing the rules; returns its seq."""
+    with registry.service.database.unit_of_work() as uow:
+        session = uow.session
+        head = session.execute(select(Head.size, Head.last_leaf_hash, Head.last_time)).one()
+        size, last_leaf, time = head.size, bytes(head.last_leaf_hash), head.last_time
+        tree = merkle.TreeBuilder.from_nodes(size, read_nodes(session, merkle.frontier_node_ids(size)))
+        body = make_body(
+            seq=size, prev=last_leaf.hex(), time=time, kind=kind, request_id=request_id, data=data
+        )
+        leaf = merkle.leaf_hash(body)
+        nodes = b"".join(tree.append(leaf))
+        row = {"seq": size, "request_id": request_id, "kind": kind, "body": body.decode(), "leaf_hash": leaf}
+        session.execute(insert(Entry).values(**row, subtree_hashes=nodes))
+        session.execute(update(Head).values(size=size + 1, last_leaf_hash=leaf))
+        uow.commit()
+    registry.service.sign_checkpoint()
+    return size
+
+
+def test_a_second_retirement_of_the_same_kilograms_is_caught_though_every_hash_holds(
+    trading, tmp_path: Path, no_app
+):
+    kept = tmp_path / "kept.checkpoint"
+    assert (
+        CliRunner()
+        .invoke(main, ["ledger", "follow", str(kept), "--registry", trading.url, "--key", trading.vkey])
+        .exit_code
+        == 0
+    )
+    with trading.service.database.reading() as session:
+        public_retirement = json.loads(session.scalar(select(Entry.body).where(Entry.seq == 2)))["data"]
+    seq = forge_entry(trading, "forged-again", "retire", public_retirement)
+
+    # The history was extended, not rewritten: following the checkpoints alone does not see it.
+    follow = CliRunner().invoke(
+        main, ["ledger", "follow", str(kept), "--registry", trading.url, "--key", trading.vkey]
+    )
+    assert follow.exit_code == 0, follow.stderr
+    message = one_line_failure(run_audit(trading.url, trading.vkey))
+    serial = public_retirement["ranges"][0]["serial"]
+    failed = f"tanhui: ledger audit failed: seq {seq}: replay: "
+    assert message == failed + f"ranges: account ENT-A does not hold {serial}\n"
+
+
+def test_kilograms_moved_beyond_the_batch_are_caught(trading, no_app):
+    quantity = 100_001
+    data = {
+        "from": "OWN-A",
+        "to": "ENT-A",
+        "quantity_kg": 1,
+        "ranges": [
+            {
+                "batch": "LS01-2024-001",
+                "start": quantity,
+                "end": quantity,
+                "serial": f"SC-LS01-2024-001-{quantity}-{quantity}",
+            }
+        ],
+    }
+    seq = forge_entry(trading, "forged-beyond", "transfer", data)
+    message = one_line_failure(run_audit(trading.url, trading.vkey))
+    failed = f"tanhui: ledger audit failed: seq {seq}: replay: "
+    assert message == failed + "ranges.end: batch LS01-2024-001 has only 100000 kg\n"
+
+
+# --- a registry that publishes something other than what it stored ------------------------------------
+
+
+@pytest.fixture
+def published(trading) -> dict[str, bytes]:
+    """Every answer the audit reads from the trading registry, fetched over HTTP, to alter one by one."""
+    fetch = http_fetch(trading.url)
+    answers = {"/api/v1/ledger/checkpoint": fetch("/api/v1/ledger/checkpoint")}
+    for seq in range(5):
+        answers[f"/api/v1/ledger/entries/{seq}"] = fetch(f"/api/v1/ledger/entries/{seq}")
+    return answers
+
+
+def altered(answers: dict[str, bytes], seq: int, body: str, *, rehash: bool) -> dict[str, bytes]:
+    """``answers`` with entry ``seq``'s body replaced (and its published leaf hash recomputed, if asked)."""
+    entry = json.loads(answers[f"/api/v1/ledger/entries/{seq}"])
+    entry["body"] = body
+    if rehash:
+        entry["leaf_hash"] = merkle.leaf_hash(body.encode()).hex()
+    return {**answers, f"/api/v1/ledger/entries/{seq}": json.dumps(entry).encode()}
+
+
+def body_of(answers: dict[str, bytes], seq: int) -> str:
+    body: str = json.loads(answers[f"/api/v1/ledger/entries/{seq}"])["body"]
+    return body
+
+
+def audit_failure(answers: dict[str, bytes], trading: Registry) -> VerificationFailure:
+    with pytest.raises(VerificationFailure) as caught:
+        audit(answering(answers), [NoteVerifier.from_vkey(trading.vkey)])
+    return caught.value
+
+
+def test_the_published_answers_audit_as_they_are(published, trading):
+    report = audit(answering(published), [NoteVerifier.from_vkey(trading.vkey)])
+    assert (report.issued_kg, report.retired_kg, report.cancelled_kg, report.held_kg) == (
+        100_000,
+        15_000,
+        5_000,
+        80_000,
+    )
+
+
+def test_an_altered_body_is_named_by_its_leaf_hash_its_chain_or_the_root(published, trading):
+    memo = body_of(published, 1).replace("合同 HT-1", "合同 HT-2")
+    failure = audit_failure(altered(published, 1, memo, rehash=False), trading)
+    assert (failure.seq, failure.what) == (1, "leaf hash")
+    failure = audit_failure(altered(published, 1, memo, rehash=True), trading)
+    assert (failure.seq, failure.what) == (2, "chain link")
+    reason = body_of(published, 4).replace("核查更正", "核查更正（改）")
+    failure = audit_failure(altered(published, 4, reason, rehash=True), trading)
+    assert (failure.seq, failure.what) == (None, "root")
+    spaced = body_of(published, 3).replace(":", ": ", 1)
+    failure = audit_failure(altered(published, 3, spaced, rehash=True), trading)
+    assert (failure.seq, failure.what) == (3, "body")
+
+
+def test_an_answer_for_another_entry_or_not_json_is_refused(published, trading):
+    verifiers = [NoteVerifier.from_vkey(trading.vkey)]
+    swapped = {**published, "/api/v1/ledger/entries/2": published["/api/v1/ledger/entries/3"]}
+    with pytest.raises(RegistryError, match="did not answer with entry 2"):
+        audit(answering(swapped), verifiers)
+    with pytest.raises(RegistryError, match="entry 0 is not JSON"):
+        audit(answering({**published, "/api/v1/ledger/entries/0": b"<html>"}), verifiers)
