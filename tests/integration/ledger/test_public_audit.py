@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 from registry_support import Registry, answering, one_line_failure
 from sqlalchemy import insert, select, update
+from tests_support import make_demo_app, served
 
 from ledger import merkle
 from ledger.commands import Beneficiary, Cancel, Retire, Selection, Transfer
@@ -192,3 +193,19 @@ def test_an_answer_for_another_entry_or_not_json_is_refused(published, trading):
         audit(answering(swapped), verifiers)
     with pytest.raises(RegistryError, match="entry 0 is not JSON"):
         audit(answering({**published, "/api/v1/ledger/entries/0": b"<html>"}), verifiers)
+
+
+def test_the_demo_registry_audits_with_every_kind_of_entry(tmp_path: Path, no_app):
+    app = make_demo_app(str(tmp_path))
+    service = app.extensions["tanhui.ledger"]
+    try:
+        with served(app, "demo") as url:
+            result = run_audit(url, service.verifier_key())
+            report = audit(http_fetch(url), [NoteVerifier.from_vkey(service.verifier_key())])
+    finally:
+        service.database.dispose()
+    assert result.exit_code == 0, result.stderr
+    assert report.checkpoint.size == service.size() > 300
+    assert report.issued_kg == report.held_kg + report.retired_kg + report.cancelled_kg
+    assert min(report.retired_kg, report.cancelled_kg) > 0
+    assert f"{report.batches} batches: {report.issued_kg} kg issued" in result.stdout
