@@ -6,7 +6,8 @@ registry publishes (``GET /api/v1/ledger/entries/<seq>``, DESIGN.md's contract a
 its latest signed checkpoint, and checks what ``tanhui ledger verify`` checks against the database:
 
 * each body is the canonical form of a well-formed entry with its own ``seq``, naming its predecessor's
-  leaf hash as ``prev``, and the leaf hash published with it is SHA-256(0x00 ‖ body);
+  leaf hash as ``prev``, at a time no earlier than its predecessor's, and the leaf hash published with
+  it is SHA-256(0x00 ‖ body);
 * every entry obeys the rules of :mod:`ledger.rules`, replayed in memory: a batch is issued once and
   tiled by its allocations, only held kilograms move, nothing retired or cancelled moves again, and
   every serial number states its batch and range; so per batch, held + retired + cancelled = issued;
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.checkpoint import Checkpoint
-from ledger.entries import GENESIS_PREV, parse_body
+from ledger.entries import GENESIS_PREV, ParsedBody, parse_body
 from ledger.errors import LedgerError
 from ledger.log_follow import Fetch, RegistryError, fetch_checkpoint
 from ledger.merkle import TreeBuilder, leaf_hash
@@ -63,18 +64,12 @@ def audit(
     closes: list[ClosedRow] = []
     state = MemoryState(set(), closes)
     tree = TreeBuilder()
-    prev = GENESIS_PREV
+    prev, last_time = GENESIS_PREV, ""
     issued = retired = cancelled = 0
     for seq in range(checkpoint.size):
         body = _entry_body(fetch, seq)
-        try:
-            parsed = parse_body(body, expected_prev=prev)
-        except ValueError as exc:
-            raise VerificationFailure(seq, "body", str(exc)) from exc
-        if parsed.seq != seq:
-            raise VerificationFailure(seq, "body", f"the body states seq {parsed.seq}")
-        if parsed.prev != prev:
-            raise VerificationFailure(seq, "chain link", "prev is not the leaf hash of the entry before")
+        parsed = _parsed(seq, body, prev, last_time)
+        last_time = parsed.time
         state.accounts.update(_accounts_named(parsed.kind, parsed.data))
         try:
             apply(state, seq, parsed.kind, parsed.data)
@@ -99,6 +94,21 @@ def audit(
     if held != issued - retired - cancelled:
         raise VerificationFailure(None, "holdings", f"{held} kg held, not issued − retired − cancelled")
     return AuditReport(checkpoint, len(state.batches), issued, retired, cancelled, held)
+
+
+def _parsed(seq: int, body: bytes, prev: str, last_time: str) -> ParsedBody:
+    """Entry ``seq``'s body read strictly: its own seq, chained to ``prev``, not before ``last_time``."""
+    try:
+        parsed = parse_body(body, expected_prev=prev)
+    except ValueError as exc:
+        raise VerificationFailure(seq, "body", str(exc)) from exc
+    if parsed.seq != seq:
+        raise VerificationFailure(seq, "body", f"the body states seq {parsed.seq}")
+    if parsed.prev != prev:
+        raise VerificationFailure(seq, "chain link", "prev is not the leaf hash of the entry before")
+    if parsed.time < last_time:  # fixed-width RFC 3339 UTC: text order is time order
+        raise VerificationFailure(seq, "time", f"{parsed.time} is earlier than the entry before")
+    return parsed
 
 
 def _entry_body(fetch: Fetch, seq: int) -> bytes:

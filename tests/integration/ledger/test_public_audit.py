@@ -172,7 +172,7 @@ def test_the_published_answers_audit_as_they_are(published, trading):
     )
 
 
-def test_an_altered_body_is_named_by_its_leaf_hash_its_chain_or_the_root(published, trading):
+def test_an_altered_body_is_named_by_its_leaf_hash_chain_time_form_or_the_root(published, trading):
     memo = body_of(published, 1).replace("合同 HT-1", "合同 HT-2")
     failure = audit_failure(altered(published, 1, memo, rehash=False), trading)
     assert (failure.seq, failure.what) == (1, "leaf hash")
@@ -181,6 +181,10 @@ def test_an_altered_body_is_named_by_its_leaf_hash_its_chain_or_the_root(publish
     reason = body_of(published, 4).replace("核查更正", "核查更正（改）")
     failure = audit_failure(altered(published, 4, reason, rehash=True), trading)
     assert (failure.seq, failure.what) == (None, "root")
+    time = json.loads(body_of(published, 3))["time"]
+    earlier = body_of(published, 3).replace(time, "2000-01-01T00:00:00.000000Z")
+    failure = audit_failure(altered(published, 3, earlier, rehash=True), trading)
+    assert (failure.seq, failure.what) == (3, "time")
     spaced = body_of(published, 3).replace(":", ": ", 1)
     failure = audit_failure(altered(published, 3, spaced, rehash=True), trading)
     assert (failure.seq, failure.what) == (3, "body")
