@@ -61,13 +61,20 @@ def audit(
     :class:`~ledger.log_follow.RegistryError` if the registry cannot be read or answers out of contract.
     """
     checkpoint, _ = fetch_checkpoint(fetch, verifiers, origin)
+    return replay_published(fetch, checkpoint, progress)
+
+
+def replay_published(
+    fetch: Fetch, checkpoint: Checkpoint, progress: Callable[[int], None] | None = None
+) -> AuditReport:
+    """:func:`audit` against a checkpoint already fetched and opened with a trusted key."""
     closes: list[ClosedRow] = []
     state = MemoryState(set(), closes)
     tree = TreeBuilder()
     prev, last_time = GENESIS_PREV, ""
     issued = retired = cancelled = 0
     for seq in range(checkpoint.size):
-        body = _entry_body(fetch, seq)
+        body, leaf = _entry_body(fetch, seq)
         parsed = _parsed(seq, body, prev, last_time)
         last_time = parsed.time
         state.accounts.update(_accounts_named(parsed.kind, parsed.data))
@@ -83,7 +90,6 @@ def audit(
             else:
                 cancelled += end - start + 1
         closes.clear()
-        leaf = leaf_hash(body)
         tree.append(leaf)
         prev = leaf.hex()
         if progress is not None:
@@ -111,8 +117,8 @@ def _parsed(seq: int, body: bytes, prev: str, last_time: str) -> ParsedBody:
     return parsed
 
 
-def _entry_body(fetch: Fetch, seq: int) -> bytes:
-    """The body of entry ``seq`` as published, its leaf hash checked against the one published with it."""
+def _entry_body(fetch: Fetch, seq: int) -> tuple[bytes, bytes]:
+    """The body of entry ``seq`` as published and its leaf hash, checked against the one published."""
     try:
         answer = json.loads(fetch(ENTRY_PATH.format(seq=seq)))
     except ValueError as exc:
@@ -124,9 +130,10 @@ def _entry_body(fetch: Fetch, seq: int) -> bytes:
         body = text.encode("utf-8")
     except UnicodeEncodeError as exc:  # a lone surrogate, escaped in the JSON
         raise VerificationFailure(seq, "body", "the body is not UTF-8 text") from exc
-    if answer.get("leaf_hash") != leaf_hash(body).hex():
+    leaf = leaf_hash(body)
+    if answer.get("leaf_hash") != leaf.hex():
         raise VerificationFailure(seq, "leaf hash", "the published leaf hash is not SHA-256(0x00 ‖ body)")
-    return body
+    return body, leaf
 
 
 def _accounts_named(kind: str, data: dict[str, Any]) -> Iterable[str]:

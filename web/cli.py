@@ -23,7 +23,7 @@ from ledger.errors import LedgerError
 from ledger.keys import KeyFileError, write_key_file
 from ledger.log_follow import LogNotExtended, RegistryError, fetch_checkpoint, follow, http_fetch
 from ledger.note import NoteError, NoteSigner, NoteVerifier
-from ledger.public_audit import audit
+from ledger.public_audit import replay_published
 from ledger.runtime import tune_gc
 from ledger.verify import VerificationFailure
 from ledger.verify_integrity import IntegrityProcessFailed
@@ -273,16 +273,15 @@ def ledger_audit(registry: str, vkeys: tuple[str, ...], origin: str | None) -> N
     verifiers = trusted_keys(vkeys)
     with reading_registry():
         fetch = http_fetch(registry)
+        checkpoint, _ = fetch_checkpoint(fetch, verifiers, origin)
         try:
             if sys.stderr.isatty():
-                total = fetch_checkpoint(fetch, verifiers, origin)[0].size
-                with click.progressbar(length=total, label="auditing", file=sys.stderr) as bar:
-                    report = audit(fetch, verifiers, origin, progress=bar.update)
+                with click.progressbar(length=checkpoint.size, label="auditing", file=sys.stderr) as bar:
+                    report = replay_published(fetch, checkpoint, progress=bar.update)
             else:
-                report = audit(fetch, verifiers, origin)
+                report = replay_published(fetch, checkpoint)
         except VerificationFailure as failure:
             fail(f"ledger audit failed: {failure}")
-    checkpoint = report.checkpoint
     click.echo(
         f"ok: {checkpoint.size} entries of {checkpoint.origin} replayed under the rules and matching its "
         f"signed checkpoint; {report.batches} batches: {report.issued_kg} kg issued, "

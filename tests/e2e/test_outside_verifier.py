@@ -115,9 +115,8 @@ def root_from_inclusion(index: int, size: int, leaf: bytes, path: list[bytes]) -
             return None
         if fn & 1 or fn == sn:
             r = node(p, r)
-            if not fn & 1:
-                while fn and not fn & 1:
-                    fn, sn = fn >> 1, sn >> 1
+            while fn and not fn & 1:  # LSB(fn) not set: shift until it is, or fn is 0
+                fn, sn = fn >> 1, sn >> 1
         else:
             r = node(r, p)
         fn, sn = fn >> 1, sn >> 1
@@ -139,9 +138,8 @@ def consistent(first: int, second: int, first_hash: bytes, second_hash: bytes, p
             return False
         if fn & 1 or fn == sn:
             fr, sr = node(c, fr), node(c, sr)
-            if not fn & 1:
-                while fn and not fn & 1:
-                    fn, sn = fn >> 1, sn >> 1
+            while fn and not fn & 1:  # LSB(fn) not set: shift until it is, or fn is 0
+                fn, sn = fn >> 1, sn >> 1
         else:
             sr = node(sr, c)
         fn, sn = fn >> 1, sn >> 1
