@@ -9,7 +9,7 @@ from flask import Response, request
 from api.blueprint import api_blueprint as bp
 from api.context import ledger_service
 from api.openapi import document
-from api.schemas import ConsistencyQuery, InclusionQuery
+from api.schemas import ConsistencyQuery, EntryPageQuery, InclusionQuery
 from ledger import checkpoints, proofs
 from ledger.errors import InvalidCommand, NotFound
 
@@ -46,11 +46,32 @@ def get_entry(seq: str) -> tuple[dict[str, object], int, dict[str, str]]:
         raise InvalidCommand("seq must be a non-negative integer", field="seq")
     with ledger_service().database.reading() as session:
         stored = proofs.entry(session, int(seq))
-    return (
-        {"seq": stored.seq, "body": stored.body, "leaf_hash": stored.leaf_hash.hex()},
-        200,
-        {"Cache-Control": IMMUTABLE},
-    )
+    return _entry_json(stored), 200, {"Cache-Control": IMMUTABLE}
+
+
+def _entry_json(stored: proofs.StoredEntry) -> dict[str, object]:
+    return {"seq": stored.seq, "body": stored.body, "leaf_hash": stored.leaf_hash.hex()}
+
+
+@bp.get("/ledger/entries")
+@document(
+    "Consecutive entries from start: up to limit (at most 1,000), and bodies of at most 4 MiB in all",
+    response="EntryPageSchema",
+    query="EntryPageQuery",
+    tag="ledger",
+)
+def entry_page() -> tuple[dict[str, object], int, dict[str, str]]:
+    query = EntryPageQuery().load(request.args)
+    with ledger_service().database.reading() as session:
+        page = proofs.entry_page(session, query["start"], query["limit"])
+    entries = [_entry_json(stored) for stored in page.entries]
+    body = {
+        "start": page.start,
+        "entries": entries,
+        "next": page.start + len(entries) if page.complete else None,
+    }
+    # A complete page never changes; one that ends at the newest entry lists more once the log grows.
+    return body, 200, {"Cache-Control": IMMUTABLE if page.complete else "no-cache"}
 
 
 @bp.get("/ledger/proofs/inclusion")

@@ -74,7 +74,13 @@ def build_spec() -> dict[str, Any]:
             "description": "Sichuan forestry and grassland carbon-sink registry: ledger, proofs, marketplace."
         },
     )
-    for name in ("EntrySchema", "InclusionProofSchema", "ConsistencyProofSchema", "ProblemSchema"):
+    for name in (
+        "EntrySchema",
+        "EntryPageSchema",
+        "InclusionProofSchema",
+        "ConsistencyProofSchema",
+        "ProblemSchema",
+    ):
         spec.components.schema(name, schema=getattr(schemas, name))
     spec.components.security_scheme(
         "apiKey", {"type": "http", "scheme": "bearer", "description": "thk_<prefix>_<secret>"}

@@ -6,7 +6,10 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from ledger import limits
+
 MAX_TREE_SIZE = 2**53
+DEFAULT_PAGE_ENTRIES = 256
 
 
 class InclusionQuery(Schema):
@@ -43,6 +46,28 @@ class EntrySchema(Schema):
     seq = fields.Integer(required=True)
     body = fields.String(required=True, metadata={"description": "the exact RFC 8785 body text"})
     leaf_hash = fields.String(required=True, metadata={"description": "SHA-256(0x00 || body), lowercase hex"})
+
+
+class EntryPageQuery(Schema):
+    class Meta:
+        unknown = RAISE
+
+    start = fields.Integer(required=True, validate=validate.Range(min=0, max=MAX_TREE_SIZE))
+    limit = fields.Integer(
+        load_default=DEFAULT_PAGE_ENTRIES, validate=validate.Range(min=1, max=limits.MAX_PAGE_ENTRIES)
+    )
+
+
+class EntryPageSchema(Schema):
+    start = fields.Integer(required=True)
+    entries = fields.List(fields.Nested(EntrySchema), required=True)
+    next = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "where the following page starts; null when this page ends at the newest entry"
+        },
+    )
 
 
 class InclusionProofSchema(Schema):

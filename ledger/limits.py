@@ -16,3 +16,8 @@ MAX_DETAILS_CHARS = 1_000
 MAX_REASON_CHARS = 500
 MAX_ATTRIBUTES = 32
 MAX_ATTRIBUTE_CHARS = 200
+MAX_PAGE_ENTRIES = 1_000
+"""The most entries one page of ``GET /api/v1/ledger/entries?start&limit`` lists."""
+MAX_PAGE_BODY_BYTES = 4 * 1024 * 1024
+"""A page stops before the entry whose body would take its bodies past this many bytes (it always holds
+at least one entry): a page of the largest entries stays a few MiB."""

@@ -21,22 +21,28 @@ import json
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from ledger.checkpoint import Checkpoint, CheckpointError, open_checkpoint
 from ledger.merkle import ProofError, verify_consistency
 from ledger.note import NoteVerifier
 
 MAX_RESPONSE_BYTES = 64 * 1024
-"""A checkpoint or a consistency proof (at most 2 × 64 hashes) is far smaller; a larger reply is refused."""
+"""A checkpoint or a consistency proof (at most 2 × 64 hashes) is far smaller; a larger reply is refused
+(a reader of longer answers, such as pages of entries, names its own limit)."""
 TIMEOUT_S = 30.0
 CHECKPOINT_PATH = "/api/v1/ledger/checkpoint"
 CONSISTENCY_PATH = "/api/v1/ledger/proofs/consistency?from={first}&to={second}"
 _HEX_HASH = re.compile(r"[0-9a-f]{64}")
 
-Fetch = Callable[[str], bytes]
-"""Reads a path of the registry (``/api/v1/...``) and returns the response body, or raises RegistryError."""
+
+class Fetch(Protocol):
+    """Reads a path of the registry (``/api/v1/...``) and returns the response body, or raises
+    :class:`RegistryError`, also when the body is longer than ``max_bytes``."""
+
+    def __call__(self, path: str, max_bytes: int = MAX_RESPONSE_BYTES) -> bytes: ...
 
 
 class RegistryError(ValueError):
@@ -117,19 +123,19 @@ def http_fetch(base_url: str, timeout_s: float = TIMEOUT_S) -> Fetch:
         raise RegistryError(f"the registry's address must be an http:// or https:// URL, not {base_url!r}")
     base = base_url.rstrip("/")
 
-    def fetch(path: str) -> bytes:
+    def fetch(path: str, max_bytes: int = MAX_RESPONSE_BYTES) -> bytes:
         url = base + path
         try:
             with urllib.request.urlopen(url, timeout=timeout_s) as response:  # noqa: S310  (http(s) only)
-                body: bytes = response.read(MAX_RESPONSE_BYTES + 1)
+                body: bytes = response.read(max_bytes + 1)
         except urllib.error.HTTPError as exc:
             exc.close()  # it holds the response and its connection
             raise RegistryError(f"{url} answered HTTP {exc.code}") from exc
         except (urllib.error.URLError, OSError) as exc:
             reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
             raise RegistryError(f"cannot read {url}: {reason}") from exc
-        if len(body) > MAX_RESPONSE_BYTES:
-            raise RegistryError(f"{url} answered more than {MAX_RESPONSE_BYTES} bytes")
+        if len(body) > max_bytes:
+            raise RegistryError(f"{url} answered more than {max_bytes} bytes")
         return body
 
     return fetch

@@ -1,4 +1,5 @@
-"""Read-only access for outside verifiers: entries, inclusion and consistency proofs, certificate proofs.
+"""Read-only access for outside verifiers: entries (one by one or a page at a time), inclusion and
+consistency proofs, certificate proofs.
 
 Proofs are served only for tree sizes that a signed checkpoint has committed to; a proof for any
 other size, ``seq >= size``, ``from = 0`` or ``from > to`` is refused (:class:`ProofUnavailable`), never
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ledger import merkle
+from ledger import limits, merkle
 from ledger.checkpoints import latest
 from ledger.errors import NotFound, ProofUnavailable
 from ledger.models import Checkpoint, Entry
@@ -32,6 +33,44 @@ def entry(session: Session, seq: int) -> StoredEntry:
     if row is None:
         raise NotFound(f"no entry {seq}", field="seq")
     return StoredEntry(row.seq, row.body, bytes(row.leaf_hash))
+
+
+@dataclass(frozen=True)
+class EntryPage:
+    """Consecutive entries from ``start``, as many as the page's limits allow."""
+
+    start: int
+    entries: list[StoredEntry]
+    complete: bool
+    """True when the page holds all it ever will (its limit, or its byte budget was reached), so that
+    it can be cached for good; False when it ended at the newest entry, and later asks may list more."""
+
+
+def entry_page(session: Session, start: int, limit: int, max_body_bytes: int | None = None) -> EntryPage:
+    """Up to ``limit`` entries from seq ``start`` on, in order: one range read on the primary key.
+
+    The page stops before an entry whose body would take the page's bodies past ``max_body_bytes``,
+    but always holds its first entry if it exists, so that paging through the log always advances. What
+    a page holds depends only on ``start``, ``limit`` and the entries, which never change.
+    """
+    budget = limits.MAX_PAGE_BODY_BYTES if max_body_bytes is None else max_body_bytes
+    if start < 0 or not 1 <= limit <= limits.MAX_PAGE_ENTRIES:
+        raise ValueError(f"a page starts at 0 or later and lists 1 to {limits.MAX_PAGE_ENTRIES} entries")
+    rows = session.execute(
+        select(Entry.seq, Entry.body, Entry.leaf_hash)
+        .where(Entry.seq >= start, Entry.seq < start + limit)
+        .order_by(Entry.seq),
+        execution_options={"yield_per": 64},  # PostgreSQL: a server-side cursor, not every row at once
+    )
+    entries: list[StoredEntry] = []
+    total = 0
+    with rows:  # read row by row (up to 1,000 bodies of up to 256 KiB) and closed when the page is full
+        for seq, body, leaf in rows:
+            total += len(body.encode("utf-8"))
+            if entries and total > budget:
+                return EntryPage(start, entries, complete=True)
+            entries.append(StoredEntry(seq, body, bytes(leaf)))
+    return EntryPage(start, entries, complete=len(entries) == limit)
 
 
 def _published_size(session: Session) -> int:

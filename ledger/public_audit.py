@@ -2,8 +2,9 @@
 
 Signatures and proofs (``tanhui certificate verify``, ``tanhui ledger follow``) show that the log was not
 rewritten; they do not show that what it records was allowed. This module fetches every entry the
-registry publishes (``GET /api/v1/ledger/entries/<seq>``, DESIGN.md's contract and nothing more) up to
-its latest signed checkpoint, and checks what ``tanhui ledger verify`` checks against the database:
+registry publishes up to its latest signed checkpoint, a page at a time
+(``GET /api/v1/ledger/entries?start&limit``, each entry as DESIGN.md's ``/entries/<seq>`` gives it), and
+checks what ``tanhui ledger verify`` checks against the database:
 
 * each body is the canonical form of a well-formed entry with its own ``seq``, naming its predecessor's
   leaf hash as ``prev``, at a time no earlier than its predecessor's, and the leaf hash published with
@@ -15,16 +16,17 @@ its latest signed checkpoint, and checks what ``tanhui ledger verify`` checks ag
 
 Accounts are not published: an account is taken to exist from the first entry that names it (its form
 is still checked). Everything else the rules check is checked. Memory grows with the live holdings,
-not with the log; one request per entry.
+not with the log; one request per page of up to 1,000 entries.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ledger import limits
 from ledger.checkpoint import Checkpoint
 from ledger.entries import GENESIS_PREV, ParsedBody, parse_body
 from ledger.errors import LedgerError
@@ -34,7 +36,11 @@ from ledger.note import NoteVerifier
 from ledger.rules import ClosedRow, MemoryState, apply
 from ledger.verify_common import VerificationFailure
 
-ENTRY_PATH = "/api/v1/ledger/entries/{seq}"
+PAGE_PATH = "/api/v1/ledger/entries?start={start}&limit={limit}"
+PAGE_ENTRIES = limits.MAX_PAGE_ENTRIES
+MAX_PAGE_RESPONSE_BYTES = 16 * 1024 * 1024
+"""A page's bodies take at most ``limits.MAX_PAGE_BODY_BYTES`` (4 MiB); escaped as JSON strings they at
+most double, and each entry adds its seq and leaf hash."""
 
 
 @dataclass(frozen=True)
@@ -73,8 +79,7 @@ def replay_published(
     tree = TreeBuilder()
     prev, last_time = GENESIS_PREV, ""
     issued = retired = cancelled = 0
-    for seq in range(checkpoint.size):
-        body, leaf = _entry_body(fetch, seq)
+    for seq, body, leaf in _published_entries(fetch, checkpoint.size):
         parsed = _parsed(seq, body, prev, last_time)
         last_time = parsed.time
         state.accounts.update(_accounts_named(parsed.kind, parsed.data))
@@ -117,21 +122,38 @@ def _parsed(seq: int, body: bytes, prev: str, last_time: str) -> ParsedBody:
     return parsed
 
 
-def _entry_body(fetch: Fetch, seq: int) -> tuple[bytes, bytes]:
+def _published_entries(fetch: Fetch, size: int) -> Iterator[tuple[int, bytes, bytes]]:
+    """Entries 0 to ``size`` − 1 as published, a page at a time: seq, body and leaf hash, each checked
+    against the leaf hash published with it."""
+    seq = 0
+    while seq < size:
+        limit = min(PAGE_ENTRIES, size - seq)
+        path = PAGE_PATH.format(start=seq, limit=limit)
+        try:
+            answer = json.loads(fetch(path, max_bytes=MAX_PAGE_RESPONSE_BYTES))
+        except ValueError as exc:
+            raise RegistryError(f"the page of entries from {seq} is not JSON") from exc
+        if not isinstance(answer, dict):
+            answer = {}
+        entries = answer.get("entries")
+        if answer.get("start") != seq or not isinstance(entries, list) or not 1 <= len(entries) <= limit:
+            raise RegistryError(f"the registry did not answer with a page of entries from {seq}")
+        for published in entries:
+            yield seq, *_entry_body(published, seq)
+            seq += 1
+
+
+def _entry_body(published: object, seq: int) -> tuple[bytes, bytes]:
     """The body of entry ``seq`` as published and its leaf hash, checked against the one published."""
-    try:
-        answer = json.loads(fetch(ENTRY_PATH.format(seq=seq)))
-    except ValueError as exc:
-        raise RegistryError(f"entry {seq} is not JSON") from exc
-    if not isinstance(answer, dict) or answer.get("seq") != seq or not isinstance(answer.get("body"), str):
+    text = published.get("body") if isinstance(published, dict) else None
+    if not isinstance(published, dict) or published.get("seq") != seq or not isinstance(text, str):
         raise RegistryError(f"the registry did not answer with entry {seq}")
-    text: str = answer["body"]
     try:
         body = text.encode("utf-8")
     except UnicodeEncodeError as exc:  # a lone surrogate, escaped in the JSON
         raise VerificationFailure(seq, "body", "the body is not UTF-8 text") from exc
     leaf = leaf_hash(body)
-    if answer.get("leaf_hash") != leaf.hex():
+    if published.get("leaf_hash") != leaf.hex():
         raise VerificationFailure(seq, "leaf hash", "the published leaf hash is not SHA-256(0x00 ‖ body)")
     return body, leaf
 

@@ -8,7 +8,7 @@ import json
 import pytest
 from tests_support import ORIGIN, migrate
 
-from ledger import merkle
+from ledger import limits, merkle
 from ledger.checkpoint import open_checkpoint
 from ledger.commands import Allocation, Beneficiary, Issue, Retire, Selection, Transfer
 from ledger.note import NoteVerifier
@@ -142,6 +142,62 @@ def test_an_entry_that_does_not_exist_is_a_404_problem(client):
     assert response.mimetype == "application/problem+json"
 
 
+def test_a_page_lists_the_entries_exactly_as_they_are_served_one_by_one(client):
+    one_by_one = [client.get(f"/api/v1/ledger/entries/{seq}").get_json() for seq in range(13)]
+    response = client.get("/api/v1/ledger/entries?start=0&limit=13")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert response.get_json() == {"start": 0, "entries": one_by_one, "next": 13}
+    middle = client.get("/api/v1/ledger/entries?start=4&limit=3").get_json()
+    assert middle == {"start": 4, "entries": one_by_one[4:7], "next": 7}
+    assert client.get("/api/v1/ledger/entries?start=0").get_json()["entries"] == one_by_one  # limit 256
+
+
+def test_a_page_that_reaches_the_newest_entry_is_not_cached_and_lists_more_as_the_log_grows(app, client):
+    response = client.get("/api/v1/ledger/entries?start=11&limit=5")
+    assert response.headers["Cache-Control"] == "no-cache"
+    page = response.get_json()
+    assert ([entry["seq"] for entry in page["entries"]], page["next"]) == ([11, 12], None)
+    past = client.get("/api/v1/ledger/entries?start=13&limit=5")
+    assert (past.status_code, past.get_json()) == (200, {"start": 13, "entries": [], "next": None})
+    assert past.headers["Cache-Control"] == "no-cache"
+    app.extensions["tanhui.ledger"].append([Transfer("t-late", "OWN-A", "ENT-A", Selection(quantity_kg=1))])
+    grown = client.get("/api/v1/ledger/entries?start=11&limit=5").get_json()
+    assert ([entry["seq"] for entry in grown["entries"]], grown["next"]) == ([11, 12, 13], None)
+
+
+def test_a_page_stops_at_its_byte_budget_but_always_lists_its_first_entry(client, monkeypatch):
+    bodies = [client.get(f"/api/v1/ledger/entries/{seq}").get_json()["body"] for seq in range(13)]
+    sizes = [len(body.encode("utf-8")) for body in bodies]
+    monkeypatch.setattr(limits, "MAX_PAGE_BODY_BYTES", sizes[1] + sizes[2])
+    response = client.get("/api/v1/ledger/entries?start=1&limit=10")
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"  # it never changes
+    page = response.get_json()
+    assert ([entry["body"] for entry in page["entries"]], page["next"]) == (bodies[1:3], 3)
+    monkeypatch.setattr(limits, "MAX_PAGE_BODY_BYTES", 1)
+    page = client.get("/api/v1/ledger/entries?start=5&limit=10").get_json()
+    assert ([entry["body"] for entry in page["entries"]], page["next"]) == ([bodies[5]], 6)
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("", "start"),
+        ("?start=-1", "start"),
+        ("?start=x", "start"),
+        ("?start=0&limit=0", "limit"),
+        ("?start=0&limit=1001", "limit"),
+        ("?start=0&limit=2.5", "limit"),
+        ("?start=0&size=3", "size"),
+    ],
+)
+def test_a_bad_page_query_is_a_problem_naming_the_field(client, query, field):
+    response = client.get("/api/v1/ledger/entries" + query)
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["field"] == field
+
+
 def test_the_retirement_proof_verifies_offline_as_json_and_as_a_tlog_proof(app):
     ledger = app.extensions["tanhui.ledger"]
     proof = ledger.proof_for(12)
@@ -171,6 +227,7 @@ def test_the_openapi_document_lists_the_ledger_endpoints(client):
         "/api/v1/ledger/checkpoint",
         "/api/v1/ledger/key",
         "/api/v1/ledger/entries/{seq}",
+        "/api/v1/ledger/entries",
         "/api/v1/ledger/proofs/inclusion",
         "/api/v1/ledger/proofs/consistency",
     ):

@@ -181,6 +181,23 @@ def published(registry):
     return key, checkpoint, bodies
 
 
+def test_the_pages_of_entries_list_every_entry_as_it_is_served_alone(registry, published):
+    client, _ = registry
+    _, checkpoint, bodies = published
+    listed: list[bytes] = []
+    start = 0
+    while start < checkpoint.size:
+        page = client.get(f"{LEDGER}/entries?start={start}&limit=100").get_json()
+        assert page["start"] == start
+        assert page["entries"], f"no entries from {start}, below the checkpoint's size"
+        assert [entry["seq"] for entry in page["entries"]] == list(range(start, start + len(page["entries"])))
+        for entry in page["entries"]:
+            listed.append(entry["body"].encode("utf-8"))
+            assert entry["leaf_hash"] == sha256(b"\x00" + listed[-1]).hex()
+        start = page["next"] if page["next"] is not None else start + len(page["entries"])
+    assert listed[: checkpoint.size] == bodies
+
+
 def leaf_hashes(bodies: list[bytes]) -> list[bytes]:
     return [sha256(b"\x00" + body) for body in bodies]
 

@@ -11,7 +11,7 @@ from click.testing import Result
 from tests_support import make_app, served
 
 from ledger.commands import Allocation, Issue, Selection, Transfer
-from ledger.log_follow import RegistryError
+from ledger.log_follow import MAX_RESPONSE_BYTES, Fetch, RegistryError
 from ledger.service import LedgerService
 
 
@@ -62,13 +62,15 @@ def one_line_failure(result: Result) -> str:
     return result.stderr
 
 
-def answering(answers: dict[str, bytes]) -> Callable[[str], bytes]:
+def answering(answers: dict[str, bytes]) -> Fetch:
     """A registry that answers only the given paths (a stand-in for its HTTP layer, which the
-    tests of the commands exercise over loopback)."""
+    tests of the commands exercise over loopback); like it, refuses an answer longer than asked for."""
 
-    def fetch(path: str) -> bytes:
+    def fetch(path: str, max_bytes: int = MAX_RESPONSE_BYTES) -> bytes:
         if path not in answers:
             raise RegistryError(f"no answer for {path}")
+        if len(answers[path]) > max_bytes:
+            raise RegistryError(f"{path} answered more than {max_bytes} bytes")
         return answers[path]
 
     return fetch

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -17,13 +18,14 @@ from registry_support import Registry, answering, one_line_failure
 from sqlalchemy import insert, select, update
 from tests_support import make_demo_app, served
 
-from ledger import merkle
+from ledger import limits, merkle, public_audit
 from ledger.commands import Beneficiary, Cancel, Retire, Selection, Transfer
 from ledger.entries import make_body
-from ledger.log_follow import RegistryError, http_fetch
+from ledger.log_follow import MAX_RESPONSE_BYTES, RegistryError, http_fetch
 from ledger.models import Entry, Head
 from ledger.note import NoteVerifier
 from ledger.public_audit import audit
+from ledger.ranges import SerialRange
 from ledger.tree_store import read_nodes
 from ledger.verify_common import VerificationFailure
 from web.cli import main
@@ -132,27 +134,37 @@ def test_kilograms_moved_beyond_the_batch_are_caught(trading, no_app):
 # --- a registry that publishes something other than what it stored ------------------------------------
 
 
+PAGE = "/api/v1/ledger/entries?start=0&limit=5"
+
+
 @pytest.fixture
 def published(trading) -> dict[str, bytes]:
     """Every answer the audit reads from the trading registry, fetched over HTTP, to alter one by one."""
     fetch = http_fetch(trading.url)
-    answers = {"/api/v1/ledger/checkpoint": fetch("/api/v1/ledger/checkpoint")}
-    for seq in range(5):
-        answers[f"/api/v1/ledger/entries/{seq}"] = fetch(f"/api/v1/ledger/entries/{seq}")
-    return answers
+    return {path: fetch(path, max_bytes=2**20) for path in ("/api/v1/ledger/checkpoint", PAGE)}
+
+
+def page_of(answers: dict[str, bytes]) -> dict[str, Any]:
+    page: dict[str, Any] = json.loads(answers[PAGE])
+    return page
+
+
+def with_page(answers: dict[str, bytes], page: dict[str, Any]) -> dict[str, bytes]:
+    return {**answers, PAGE: json.dumps(page).encode()}
 
 
 def altered(answers: dict[str, bytes], seq: int, body: str, *, rehash: bool) -> dict[str, bytes]:
     """``answers`` with entry ``seq``'s body replaced (and its published leaf hash recomputed, if asked)."""
-    entry = json.loads(answers[f"/api/v1/ledger/entries/{seq}"])
+    page = page_of(answers)
+    entry = page["entries"][seq]
     entry["body"] = body
     if rehash:
         entry["leaf_hash"] = merkle.leaf_hash(body.encode()).hex()
-    return {**answers, f"/api/v1/ledger/entries/{seq}": json.dumps(entry).encode()}
+    return with_page(answers, page)
 
 
 def body_of(answers: dict[str, bytes], seq: int) -> str:
-    body: str = json.loads(answers[f"/api/v1/ledger/entries/{seq}"])["body"]
+    body: str = page_of(answers)["entries"][seq]["body"]
     return body
 
 
@@ -190,13 +202,57 @@ def test_an_altered_body_is_named_by_its_leaf_hash_chain_time_form_or_the_root(p
     assert (failure.seq, failure.what) == (3, "body")
 
 
-def test_an_answer_for_another_entry_or_not_json_is_refused(published, trading):
+def test_a_page_that_skips_repeats_or_misplaces_an_entry_or_is_not_json_is_refused(published, trading):
     verifiers = [NoteVerifier.from_vkey(trading.vkey)]
-    swapped = {**published, "/api/v1/ledger/entries/2": published["/api/v1/ledger/entries/3"]}
-    with pytest.raises(RegistryError, match="did not answer with entry 2"):
-        audit(answering(swapped), verifiers)
-    with pytest.raises(RegistryError, match="entry 0 is not JSON"):
-        audit(answering({**published, "/api/v1/ledger/entries/0": b"<html>"}), verifiers)
+    page = page_of(published)
+    entries = page["entries"]
+    wrong_pages = {
+        "did not answer with entry 2": {**page, "entries": entries[:2] + entries[3:]},
+        "did not answer with entry 3": {**page, "entries": entries[:3] + entries[2:4]},
+        "did not answer with a page of entries from 0": {**page, "start": 1},
+        "did not answer with a page of entries from 0 ": {**page, "entries": []},
+        "did not answer with a page of entries from 0  ": {**page, "entries": entries + entries[:1]},
+        "did not answer with a page of entries from 0   ": {**page, "entries": {"0": entries[0]}},
+    }
+    for message, wrong in wrong_pages.items():
+        with pytest.raises(RegistryError, match=message.strip()):
+            audit(answering(with_page(published, wrong)), verifiers)
+    with pytest.raises(RegistryError, match="the page of entries from 0 is not JSON"):
+        audit(answering({**published, PAGE: b"<html>"}), verifiers)
+    with pytest.raises(RegistryError, match="did not answer with a page of entries from 0"):
+        audit(answering({**published, PAGE: b"[]"}), verifiers)
+
+
+def test_pages_shorter_than_asked_for_are_followed_to_the_checkpoint(trading, monkeypatch):
+    """The audit asks for pages of PAGE_ENTRIES; the registry may list fewer (its byte budget)."""
+    monkeypatch.setattr(public_audit, "PAGE_ENTRIES", 2)
+    asked: list[str] = []
+    fetch = http_fetch(trading.url)
+
+    def recording(path: str, max_bytes: int = MAX_RESPONSE_BYTES) -> bytes:
+        asked.append(path)
+        return fetch(path, max_bytes)
+
+    verifiers = [NoteVerifier.from_vkey(trading.vkey)]
+    assert audit(recording, verifiers).held_kg == 80_000
+    pages = ((0, 2), (2, 2), (4, 1))
+    assert asked[1:] == [f"/api/v1/ledger/entries?start={start}&limit={n}" for start, n in pages]
+    monkeypatch.setattr(limits, "MAX_PAGE_BODY_BYTES", 1)  # the registry lists one entry a page
+    asked.clear()
+    assert audit(recording, verifiers).held_kg == 80_000
+    assert len(asked) == 1 + 5
+
+
+def test_an_entry_larger_than_a_checkpoint_answer_audits_over_http(trading, no_app):
+    """A transfer of 1,000 separate ranges has a body of about 90 KB, beyond MAX_RESPONSE_BYTES."""
+    singles = tuple(SerialRange("LS01-2024-001", kg, kg) for kg in range(40_001, 42_001, 2))
+    [entry] = trading.service.append([Transfer("fragments", "OWN-A", "ENT-A", Selection(ranges=singles))])
+    trading.service.sign_checkpoint()
+    assert len(entry.body.encode("utf-8")) > MAX_RESPONSE_BYTES
+    result = run_audit(trading.url, trading.vkey)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith(f"ok: 6 entries of {ORIGIN_LINE} replayed under the rules")
+    assert "80000 held" in result.stdout
 
 
 def test_the_demo_registry_audits_with_every_kind_of_entry(tmp_path: Path, no_app):
