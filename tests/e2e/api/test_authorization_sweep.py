@@ -41,6 +41,7 @@ PUBLIC_BY_PURPOSE = {
     "openapi_document": "the API's own description",
     "latest_checkpoint": "the ledger is public (DESIGN.md)",
     "get_entry": "the ledger is public; private beneficiaries are commitments in it",
+    "entry_page": "the ledger is public, a page of entries at a time",
     "verifier_key": "the ledger is public",
     "consistency_proof": "the ledger is public",
     "inclusion_proof": "the ledger is public",
