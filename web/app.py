@@ -15,6 +15,7 @@ from ledger.database import Database
 from ledger.service import LedgerConfig, LedgerService
 from web.config import from_environment
 from web.i18n import init_i18n
+from web.nul_guard import register_nul_guard
 from web.pages import pages_blueprint
 
 
@@ -39,6 +40,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(api_blueprint)
     register_problem_handlers(app)
+    register_nul_guard(app)
     init_i18n(app)
     app.register_blueprint(pages_blueprint)
 
