@@ -45,7 +45,7 @@ from api import (  # noqa: E402, F401
     methodologies_views,
     monitoring_views,
     onboarding_views,
-    openapi,
+    openapi_views,
     orders_views,
     organisations_views,
     payments_views,
