@@ -40,6 +40,7 @@ from api import (  # noqa: E402, F401
     events_views,
     exports_views,
     footprints_views,
+    health_views,
     ledger_views,
     lots_views,
     methodologies_views,

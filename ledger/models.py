@@ -17,6 +17,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -129,6 +130,26 @@ class Checkpoint(Base):
     root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     note: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class VerificationRun(Base):
+    """The outcome of one full verification run by the scheduler: what the registry shows of its own audit.
+
+    ``tree_size`` is the number of entries verified (for a failure, the size when the run began);
+    ``failed_seq``, ``failure`` and ``detail`` say where and what, as ``tanhui ledger verify`` does.
+    """
+
+    __tablename__ = "ledger_verification_runs"
+    __table_args__ = (CheckConstraint("tree_size >= 0", name="tree_size"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    tree_size: Mapped[int] = mapped_column(BigInteger)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    failed_seq: Mapped[int | None] = mapped_column(BigInteger)
+    failure: Mapped[str | None] = mapped_column(String(40))
+    detail: Mapped[str | None] = mapped_column(Text)
 
 
 class VerifierKey(Base):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -21,7 +22,9 @@ from ledger.models import VerifierKey
 from ledger.note import NoteSigner, NoteVerifier
 from ledger.proofs import EntryProof, entry_proof
 from ledger.sequencer import AppendedEntry, Sequencer
+from ledger.verification_runs import RunRecord, record_run
 from ledger.verify import VerificationReport, verify_ledger
+from ledger.verify_common import VerificationFailure
 
 
 @dataclass
@@ -135,6 +138,38 @@ class LedgerService:
                 progress=progress,
                 parallel_url=self.database.url if jobs == 2 else None,
             )
+
+    def verify_and_record(
+        self, clock: Callable[[], datetime] = lambda: datetime.now(UTC), *, jobs: int = 1
+    ) -> RunRecord:
+        """A full verification (:meth:`verify`) whose outcome, held or failed, is stored and returned."""
+        started_at = clock()
+        size_at_start = self.size()
+        outcome: VerificationReport | VerificationFailure
+        try:
+            outcome = self.verify(jobs=jobs)
+        except VerificationFailure as failure:
+            outcome = failure
+        return self.record_verification(started_at, clock(), outcome, size_at_start)
+
+    def record_verification(
+        self,
+        started_at: datetime,
+        finished_at: datetime,
+        outcome: VerificationReport | VerificationFailure,
+        size_at_start: int,
+    ) -> RunRecord:
+        """Store the outcome of a full verification (what the ledger page and the health check show)."""
+        with self.database.unit_of_work() as uow:
+            record = record_run(
+                uow.session,
+                started_at=started_at,
+                finished_at=finished_at,
+                outcome=outcome,
+                size_at_start=size_at_start,
+            )
+            uow.commit()
+        return record
 
     def size(self) -> int:
         with self.database.reading() as session:

@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
@@ -167,10 +168,16 @@ PARALLEL_FROM_ENTRIES = 50_000
     help="processes: 2 checks hashes and the tree beside the replay (default: 2 for a ledger of "
     f"{PARALLEL_FROM_ENTRIES:,} entries or more on two CPUs, if the database is not in memory)",
 )
+@click.option(
+    "--record",
+    is_flag=True,
+    help="store the outcome as the nightly job does (shown on the ledger page and by /api/v1/health)",
+)
 @with_appcontext
-def ledger_verify(pinned: tuple[str, ...], jobs: int | None) -> None:
+def ledger_verify(pinned: tuple[str, ...], jobs: int | None, record: bool) -> None:
     """Recompute every hash, the chain, the root and signatures, and replay all holdings."""
     service = ledger_service()
+    started_at = datetime.now(UTC)
     total = service.size()
     if jobs is None:
         parallel = total >= PARALLEL_FROM_ENTRIES and (os.cpu_count() or 1) >= 2
@@ -184,11 +191,15 @@ def ledger_verify(pinned: tuple[str, ...], jobs: int | None) -> None:
         else:
             report = service.verify(pinned, jobs=jobs)
     except VerificationFailure as failure:
+        if record:
+            service.record_verification(started_at, datetime.now(UTC), failure, total)
         fail(f"ledger verification failed: {failure}")
     except IntegrityProcessFailed as exc:
         fail(f"ledger verification could not finish: {exc}; try --jobs 1")
     except ValueError as exc:
         fail(f"bad verifier key: {exc}")
+    if record:
+        service.record_verification(started_at, datetime.now(UTC), report, total)
     click.echo(
         f"ok: {report.size} entries, {report.batches} batches, {report.live_ranges} live and "
         f"{report.closed_ranges} closed ranges, {report.checkpoints} checkpoints "

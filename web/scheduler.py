@@ -22,7 +22,7 @@ from sqlalchemy import text
 
 from api.idempotency import DEFAULT_RETENTION_S, prune_records
 from ledger.service import LedgerService
-from ledger.verify import VerificationFailure
+from ledger.verification_runs import RunRecord
 from marketplace.order_store import expire_due_orders
 from marketplace.payments.provider import PaymentProvider
 from marketplace.payments.refunds import deliver_refunds
@@ -131,13 +131,15 @@ def prune_sign_ins_job(service: LedgerService, window_s: int, now: datetime | No
     return removed
 
 
-def verify_job(service: LedgerService) -> None:
-    try:
-        report = service.verify()
-    except VerificationFailure as failure:
-        log.critical("nightly ledger verification FAILED: %s", failure)
-        return
-    log.info("nightly ledger verification ok: %d entries", report.size)
+def verify_job(service: LedgerService) -> RunRecord:
+    """Verify the whole ledger; the outcome is stored (the ledger page and the health check show it)."""
+    record = service.verify_and_record()
+    if record.ok:
+        log.info("nightly ledger verification ok: %d entries", record.tree_size)
+    else:
+        where = f"seq {record.failed_seq}: " if record.failed_seq is not None else ""
+        log.critical("nightly ledger verification FAILED: %s%s: %s", where, record.failure, record.detail)
+    return record
 
 
 def start_scheduler(app: Flask, service: LedgerService) -> BackgroundScheduler:

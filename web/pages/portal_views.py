@@ -9,6 +9,7 @@ from flask import abort, current_app, render_template, request, url_for
 from api.blueprint import api_blueprint
 from api.context import database, ledger_service
 from ledger import checkpoints
+from ledger.verification_runs import latest_run
 from marketplace import events
 from offsets import regions
 from offsets.errors import NotFound
@@ -82,6 +83,7 @@ def ledger() -> str:
                 "note": record.note,
                 "created_at": record.created_at,
             }
+        last_run = latest_run(session)
     try:
         vkey: str | None = service.verifier_key()
     except LookupError:
@@ -90,6 +92,7 @@ def ledger() -> str:
         "ledger.html",
         checkpoint=checkpoint,
         size=size,
+        last_run=last_run,
         vkey=vkey,
         key_url=url_for("api.verifier_key"),
         checkpoint_url=url_for("api.latest_checkpoint"),
