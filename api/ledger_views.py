@@ -12,6 +12,7 @@ from api.openapi import document
 from api.schemas import ConsistencyQuery, EntryPageQuery, InclusionQuery
 from ledger import checkpoints, proofs
 from ledger.errors import InvalidCommand, NotFound
+from ledger.witnessing import cosigned_note
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 SEQ = re.compile(r"^(0|[1-9][0-9]{0,15})$")
@@ -30,7 +31,7 @@ def latest_checkpoint() -> Response:
         record = checkpoints.latest(session)
         if record is None:
             raise NotFound("no checkpoint has been signed yet")
-        return _text(record.note)
+        return _text(cosigned_note(session, record))
 
 
 @bp.get("/ledger/key")
@@ -102,3 +103,27 @@ def consistency_proof() -> tuple[dict[str, object], int, dict[str, str]]:
         hashes = proofs.consistency(session, query["from_"], query["to"])
     body = {"from": query["from_"], "to": query["to"], "hashes": [node.hex() for node in hashes]}
     return body, 200, {"Cache-Control": IMMUTABLE}
+
+
+@bp.post("/ledger/cosignatures")
+@document(
+    "A witness's cosignature: the registry's checkpoint as the witness saw it, its cosignature line under it",
+    response="CosignedSchema",
+    tag="ledger",
+    media_type=None,
+)
+def add_cosignatures() -> tuple[dict[str, object], int, dict[str, str]]:
+    """Public: a cosignature proves itself against the witness keys the registry lists."""
+    if request.mimetype != "text/plain":
+        raise InvalidCommand("send the cosigned checkpoint as text/plain", field="note")
+    note = request.get_data(cache=False, as_text=False)
+    try:
+        text = note.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidCommand("the cosigned checkpoint is not UTF-8 text", field="note") from exc
+    size, found = ledger_service().accept_cosignatures(text)
+    body = {
+        "checkpoint_size": size,
+        "cosigned_by": [{"name": item.name, "timestamp": item.timestamp} for item in found],
+    }
+    return body, 201, {"Cache-Control": "no-store"}

@@ -78,6 +78,7 @@ def build_spec() -> dict[str, Any]:
     for name in (
         "EntrySchema",
         "EntryPageSchema",
+        "CosignedSchema",
         "InclusionProofSchema",
         "ConsistencyProofSchema",
         "ProblemSchema",

@@ -70,6 +70,16 @@ class EntryPageSchema(Schema):
     )
 
 
+class CosignerSchema(Schema):
+    name = fields.String(required=True)
+    timestamp = fields.Integer(required=True, metadata={"description": "POSIX time of the cosignature"})
+
+
+class CosignedSchema(Schema):
+    checkpoint_size = fields.Integer(required=True)
+    cosigned_by = fields.List(fields.Nested(CosignerSchema), required=True)
+
+
 class InclusionProofSchema(Schema):
     seq = fields.Integer(required=True)
     size = fields.Integer(required=True)

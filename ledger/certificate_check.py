@@ -40,12 +40,14 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from ledger.checkpoint import CheckpointError, open_checkpoint
+from ledger.cosignature import CLOCK_SKEW_S, CosignatureError, CosignatureVerifier, cosignatures
 from ledger.entries import parse_body
 from ledger.merkle import ProofError, leaf_hash, verify_inclusion
-from ledger.note import NoteVerifier
+from ledger.note import NoteError, NoteVerifier, open_note
 from ledger.rules import beneficiary_commitment
 from ledger.tlog_proof import HEADER as TLOG_PROOF_HEADER
 from ledger.tlog_proof import MAX_PROOF_HASHES, TlogProofError, format_tlog_proof, parse_tlog_proof
@@ -94,6 +96,8 @@ class VerifiedRetirement:
     beneficiary_public: bool
     beneficiary_name: str | None
     beneficiary_commitment: str | None
+    witnessed_by: tuple[str, ...] = ()
+    """The witnesses (of those given) whose cosignatures of the checkpoint verified."""
 
     @property
     def serials(self) -> tuple[str, ...]:
@@ -117,16 +121,27 @@ def verify_certificate(
     document: Mapping[str, Any] | str | bytes,
     verifiers: Sequence[NoteVerifier],
     origin: str | None = None,
+    witnesses: Sequence[CosignatureVerifier] = (),
+    quorum: int = 0,
 ) -> VerifiedRetirement:
-    """Verify a certificate (or a tlog-proof carrying its entry body) offline; see the module docstring."""
+    """Verify a certificate (or a tlog-proof carrying its entry body) offline; see the module docstring.
+
+    With ``quorum``, the checkpoint must also carry valid cosignatures (c2sp.org/tlog-cosignature) by at
+    least that many of the ``witnesses``: then no history could have been shown to this reader that
+    those witnesses were not shown too.
+    """
     if not verifiers:
         raise CertificateInvalid("no verifier key was given")
+    if quorum > len(witnesses):
+        given = f"{quorum} witness cosignatures required, but {len(witnesses)} witnesses given"
+        raise CertificateInvalid(given)
     certificate = _load(document)
     proof = _extract_proof(certificate)
 
     try:
         checkpoint = open_checkpoint(proof.checkpoint, verifiers, origin)
-    except CheckpointError as exc:
+        witnessed = _witnessed_by(proof.checkpoint, verifiers, witnesses, quorum)
+    except (CheckpointError, NoteError) as exc:
         raise CertificateInvalid(f"checkpoint: {exc}") from exc
     if proof.seq >= checkpoint.size:
         raise CertificateInvalid(
@@ -173,6 +188,7 @@ def verify_certificate(
             beneficiary_commitment=None
             if data["beneficiary"]["public"]
             else data["beneficiary"]["commitment"],
+            witnessed_by=witnessed,
         )
     except (KeyError, TypeError) as exc:
         # A signed, included entry the ledger's rules would have refused: report, do not crash.
@@ -364,3 +380,20 @@ def _check_beneficiary(stated: object, proven: VerifiedRetirement) -> VerifiedRe
             f"{proven.beneficiary_commitment}"
         )
     return replace(proven, beneficiary_name=name)
+
+
+def _witnessed_by(
+    note: str, verifiers: Sequence[NoteVerifier], witnesses: Sequence[CosignatureVerifier], quorum: int
+) -> tuple[str, ...]:
+    """The witnesses whose valid cosignatures the checkpoint carries; refused below ``quorum``."""
+    if not witnesses:
+        return ()
+    not_after = int(datetime.now(UTC).timestamp()) + CLOCK_SKEW_S
+    found = cosignatures(open_note(note, verifiers), witnesses, not_after)
+    names = tuple(sorted(item.name for item in found))
+    if len(names) < quorum:
+        raise CosignatureError(
+            f"it carries valid cosignatures by {len(names)} of the given witnesses, fewer than the "
+            f"{quorum} required"
+        )
+    return names

@@ -82,3 +82,11 @@ class ProofUnavailable(LedgerError):
 
     code = "proof-unavailable"
     status = 400
+
+
+class CosignatureRefused(LedgerError):
+    """A cosignature the registry will not serve: not of its checkpoint, not by a listed witness, or
+    not valid."""
+
+    code = "cosignature-refused"
+    status = 422

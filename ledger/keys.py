@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import Protocol
 
+from ledger.cosignature import Cosigner
 from ledger.note import NoteSigner
 
 KEY_FILE_MODE = 0o600
@@ -21,7 +23,11 @@ class KeyFileError(Exception):
     """A key file is missing, unreadable, malformed or readable by others."""
 
 
-def write_key_file(path: Path, signer: NoteSigner) -> None:
+class PrivateKey(Protocol):
+    def to_skey(self) -> str: ...
+
+
+def write_key_file(path: Path, signer: PrivateKey) -> None:
     """Create ``path`` holding the private key, readable by the owner only; never overwrites."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -34,16 +40,29 @@ def write_key_file(path: Path, signer: NoteSigner) -> None:
 
 def read_key_file(path: Path) -> NoteSigner:
     try:
-        mode = path.stat().st_mode
-        text = path.read_text(encoding="ascii").strip()
-    except OSError as exc:
-        raise KeyFileError(f"cannot read signing key {path}: {exc.strerror}") from exc
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyFileError(f"{path} is readable by others; run: chmod 600 {path}")
-    try:
-        return NoteSigner.from_skey(text)
+        return NoteSigner.from_skey(_private_text(path))
     except ValueError as exc:
         raise KeyFileError(f"{path} does not hold a signed-note Ed25519 private key: {exc}") from exc
+
+
+def read_cosigner_file(path: Path) -> Cosigner:
+    """A witness's cosigning key (:mod:`ledger.cosignature`), from a file only its owner reads."""
+    try:
+        return Cosigner.from_skey(_private_text(path))
+    except ValueError as exc:
+        raise KeyFileError(f"{path} does not hold an Ed25519 cosigner private key: {exc}") from exc
+
+
+def _private_text(path: Path) -> str:
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not ASCII text"
+        raise KeyFileError(f"cannot read signing key {path}: {reason}") from exc
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeyFileError(f"{path} is readable by others; run: chmod 600 {path}")
+    return text
 
 
 def load_or_create(path: Path, name: str) -> NoteSigner:

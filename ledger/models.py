@@ -26,6 +26,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -150,6 +151,25 @@ class VerificationRun(Base):
     failed_seq: Mapped[int | None] = mapped_column(BigInteger)
     failure: Mapped[str | None] = mapped_column(String(40))
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class CheckpointCosignature(Base):
+    """A witness's cosignature of a checkpoint (:mod:`ledger.cosignature`), served under the checkpoint.
+
+    One per checkpoint and witness: a later cosignature of the same checkpoint by the same witness
+    (a newer time) replaces the earlier one.
+    """
+
+    __tablename__ = "ledger_cosignatures"
+    __table_args__ = (UniqueConstraint("checkpoint_id", "name", "key_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    checkpoint_id: Mapped[int] = mapped_column(Integer, ForeignKey("ledger_checkpoints.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    key_id: Mapped[str] = mapped_column(String(8))
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+    line: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class VerifierKey(Base):

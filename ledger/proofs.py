@@ -19,6 +19,7 @@ from ledger.errors import NotFound, ProofUnavailable
 from ledger.models import Checkpoint, Entry
 from ledger.tlog_proof import format_tlog_proof
 from ledger.tree_store import read_nodes
+from ledger.witnessing import cosigned_note
 
 
 @dataclass(frozen=True)
@@ -135,4 +136,5 @@ def entry_proof(session: Session, seq: int, checkpoint: Checkpoint | None = None
     path = merkle.inclusion_proof(
         seq, checkpoint.size, read_nodes(session, merkle.inclusion_node_ids(seq, checkpoint.size))
     )
-    return EntryProof(seq=seq, body=stored.body, checkpoint=checkpoint.note, inclusion=path)
+    note = cosigned_note(session, checkpoint)
+    return EntryProof(seq=seq, body=stored.body, checkpoint=note, inclusion=path)

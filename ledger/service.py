@@ -17,6 +17,7 @@ from ledger import checkpoints, keys
 from ledger.account_index import index_new_entries
 from ledger.accounts import ensure_account
 from ledger.commands import Command
+from ledger.cosignature import Cosignature, CosignatureVerifier
 from ledger.database import Database
 from ledger.models import VerifierKey
 from ledger.note import NoteSigner, NoteVerifier
@@ -25,6 +26,7 @@ from ledger.sequencer import AppendedEntry, Sequencer
 from ledger.verification_runs import RunRecord, record_run
 from ledger.verify import VerificationReport, verify_ledger
 from ledger.verify_common import VerificationFailure
+from ledger.witnessing import accept_cosignatures, witnessed_covering
 
 
 @dataclass
@@ -32,6 +34,8 @@ class LedgerConfig:
     origin: str
     signing_key_file: Path
     create_key_if_missing: bool = True
+    witness_keys: tuple[str, ...] = ()
+    """Cosigner vkeys (:mod:`ledger.cosignature`) of the witnesses whose cosignatures are kept and served."""
 
 
 class LedgerService:
@@ -40,6 +44,7 @@ class LedgerService:
         self.config = config
         self.sequencer = sequencer or Sequencer()
         self._signer: NoteSigner | None = None
+        self.witnesses = [CosignatureVerifier.from_vkey(vkey) for vkey in config.witness_keys]
 
     # --- keys -----------------------------------------------------------------------------------------
 
@@ -101,10 +106,22 @@ class LedgerService:
             uow.commit()
         return size, note
 
+    def accept_cosignatures(self, note: str, now: datetime | None = None) -> tuple[int, list[Cosignature]]:
+        """Keep the listed witnesses' cosignatures on one of this registry's checkpoints (see witnessing)."""
+        with self.database.unit_of_work() as uow:
+            log_keys = checkpoints.known_verifiers(uow.session)
+            accepted = accept_cosignatures(
+                uow.session, note, log_keys, self.witnesses, now or datetime.now(UTC)
+            )
+            uow.commit()
+        return accepted
+
     def proof_for(self, seq: int) -> EntryProof:
         """An offline-verifiable proof of entry ``seq``, signing a covering checkpoint if none exists yet."""
         with self.database.unit_of_work() as uow:
-            checkpoint = checkpoints.ensure_covering(uow.session, seq, [self.signer], self.config.origin)
+            checkpoint = witnessed_covering(uow.session, seq) or checkpoints.ensure_covering(
+                uow.session, seq, [self.signer], self.config.origin
+            )
             proof = entry_proof(uow.session, seq, checkpoint)
             uow.commit()
         return proof

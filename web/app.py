@@ -34,6 +34,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
             origin=app.config["TANHUI_LEDGER_ORIGIN"],
             signing_key_file=Path(app.config["TANHUI_SIGNING_KEY_FILE"]),
             create_key_if_missing=app.config["TANHUI_CREATE_SIGNING_KEY"],
+            witness_keys=tuple(app.config.get("TANHUI_WITNESS_KEYS", ())),
         ),
     )
     app.extensions[LEDGER_EXTENSION] = ledger

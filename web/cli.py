@@ -20,14 +20,24 @@ from flask.cli import FlaskGroup, with_appcontext
 from api.auth import ROLE_ORGANISATION_KINDS
 from api.context import ledger_service
 from ledger.checkpoint import CheckpointError
+from ledger.cosignature import CosignatureVerifier, Cosigner
 from ledger.errors import LedgerError
-from ledger.keys import KeyFileError, write_key_file
-from ledger.log_follow import LogNotExtended, RegistryError, fetch_checkpoint, follow, http_fetch
+from ledger.keys import KeyFileError, read_cosigner_file, write_key_file
+from ledger.log_follow import (
+    FollowResult,
+    LogNotExtended,
+    RegistryError,
+    fetch_checkpoint,
+    follow,
+    http_fetch,
+)
 from ledger.note import NoteError, NoteSigner, NoteVerifier
 from ledger.public_audit import replay_published
 from ledger.runtime import tune_gc
 from ledger.verify import VerificationFailure
 from ledger.verify_integrity import IntegrityProcessFailed
+from ledger.witness import cosigned
+from ledger.witness import submit as submit_cosignature
 from offsets.models import ORGANISATION_KINDS
 from web.app import create_app
 
@@ -124,6 +134,19 @@ def keys_generate(out: Path | None, name: str | None) -> None:
     except KeyFileError as exc:
         fail(str(exc))
     click.echo(signer.vkey)
+
+
+@keys.command("cosigner", with_appcontext=False)  # a witness's key: no app, config or database
+@click.option("--name", required=True, help="the witness's name, e.g. witness.example.org/tanhui")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def keys_cosigner(name: str, out: Path) -> None:
+    """Create a witness's Ed25519 cosigning key file (owner-only) and print its cosigner key (type 0x04)."""
+    try:
+        cosigner = Cosigner.generate(name)
+        write_key_file(out, cosigner)
+    except (KeyFileError, ValueError) as exc:
+        fail(str(exc))
+    click.echo(cosigner.vkey)
 
 
 @keys.command("show")
@@ -235,7 +258,22 @@ def ledger_checkpoint(force: bool) -> None:
 @click.option("--registry", required=True, help="the registry's address, e.g. https://registry.example")
 @click.option("--key", "vkeys", multiple=True, required=True, help="trusted verifier key (repeatable)")
 @click.option("--origin", default=None, help="the ledger's log origin, to refuse another log's checkpoint")
-def ledger_follow(kept: Path, registry: str, vkeys: tuple[str, ...], origin: str | None) -> None:
+@click.option(
+    "--cosign-key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="as a witness: cosign the checkpoint once it is found consistent (tanhui keys cosigner)",
+)
+@click.option("--submit", is_flag=True, help="send the cosignature to the registry, which serves it")
+def ledger_follow(
+    kept: Path,
+    *,
+    registry: str,
+    vkeys: tuple[str, ...],
+    origin: str | None,
+    cosign_key: Path | None,
+    submit: bool,
+) -> None:
     """Check that the registry's latest checkpoint extends the one kept in KEPT, then keep the latest.
 
     Without a KEPT file yet, the latest checkpoint (signed by a trusted key) is kept as the first.
@@ -243,6 +281,14 @@ def ledger_follow(kept: Path, registry: str, vkeys: tuple[str, ...], origin: str
     fails: the kept checkpoint and the registry's latest one are the evidence of a rewritten history.
     """
     verifiers = trusted_keys(vkeys)
+    if submit and cosign_key is None:
+        fail("--submit sends a cosignature: give --cosign-key too")
+    cosigner = None
+    if cosign_key is not None:
+        try:
+            cosigner = read_cosigner_file(cosign_key)
+        except KeyFileError as exc:
+            fail(str(exc))
     try:
         kept_note = kept.read_text(encoding="utf-8") if kept.exists() else None
     except (OSError, UnicodeDecodeError) as exc:
@@ -255,7 +301,27 @@ def ledger_follow(kept: Path, registry: str, vkeys: tuple[str, ...], origin: str
     latest = result.latest
     if result.kept is not None and result.kept.size == latest.size:
         click.echo(f"ok: the log of {latest.origin} is unchanged (tree size {latest.size})")
-        return
+    else:
+        _keep_checkpoint(kept, result)
+    if cosigner is not None:
+        _cosign(result, cosigner, registry if submit else None)
+
+
+def _cosign(result: FollowResult, cosigner: Cosigner, registry: str | None) -> None:
+    """Print the witness's cosignature of the checkpoint just followed; send it if ``registry`` is given."""
+    note = cosigned(result, cosigner)
+    click.echo(note.rstrip("\n").rsplit("\n", 1)[1])
+    if registry is not None:
+        with reading_registry():
+            answer = submit_cosignature(registry, note)
+        click.echo(
+            f"ok: the registry keeps the cosignature of tree size {answer.get('checkpoint_size')} "
+            f"by {cosigner.name}"
+        )
+
+
+def _keep_checkpoint(kept: Path, result: FollowResult) -> None:
+    latest = result.latest
     temporary = kept.with_name(kept.name + ".new")
     try:
         temporary.write_text(result.latest_note, encoding="utf-8")
@@ -312,13 +378,38 @@ def certificate() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--key", "vkeys", multiple=True, required=True, help="trusted verifier key (repeatable)")
 @click.option("--origin", default=None, help="the ledger's log origin, to refuse another log's checkpoint")
-def certificate_verify(file: Path, vkeys: tuple[str, ...], origin: str | None) -> None:
+@click.option(
+    "--witness",
+    "witness_keys",
+    multiple=True,
+    help="a witness's cosigner key (type 0x04) whose cosignature counts (repeatable)",
+)
+@click.option(
+    "--witnesses",
+    "quorum",
+    type=click.IntRange(0),
+    default=None,
+    help="how many of the --witness keys must have cosigned the checkpoint (default: 1 if any is given)",
+)
+def certificate_verify(
+    file: Path,
+    *,
+    vkeys: tuple[str, ...],
+    origin: str | None,
+    witness_keys: tuple[str, ...],
+    quorum: int | None,
+) -> None:
     """Verify a downloaded certificate (JSON or .tlog-proof) offline: no database, no app config."""
     from ledger.certificate_check import CertificateInvalid, verify_certificate
 
     verifiers = trusted_keys(vkeys)
     try:
-        proven = verify_certificate(file.read_bytes(), verifiers, origin)
+        witnesses = [CosignatureVerifier.from_vkey(vkey.strip()) for vkey in witness_keys]
+    except NoteError as exc:
+        fail(f"bad witness key: {exc}")
+    required = (1 if witnesses else 0) if quorum is None else quorum
+    try:
+        proven = verify_certificate(file.read_bytes(), verifiers, origin, witnesses, required)
     except CertificateInvalid as exc:
         fail(f"certificate invalid: {exc}")
     except OSError as exc:
@@ -338,6 +429,9 @@ def certificate_verify(file: Path, vkeys: tuple[str, ...], origin: str | None) -
         f"  Account {proven.account} retired {proven.quantity_kg} kg CO2e; serials {serials}\n"
         f"  Reason {proven.reason}; beneficiary {name_en}"
     )
+    if proven.witnessed_by:
+        names = ", ".join(proven.witnessed_by)
+        click.echo(f"见证方已联署该检查点 / cosigned by witnesses: {names}")
 
 
 # --- organisations and API keys ----------------------------------------------------------------------

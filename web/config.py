@@ -65,6 +65,7 @@ def from_environment(instance_path: Path, environ: dict[str, str] | None = None)
         "TANHUI_LEDGER_ORIGIN": env.get("TANHUI_LEDGER_ORIGIN") or DEFAULT_ORIGIN,
         "TANHUI_CREATE_SIGNING_KEY": _bool(env.get("TANHUI_CREATE_SIGNING_KEY"), True),
         "TANHUI_CHECKPOINT_INTERVAL_S": int(env.get("TANHUI_CHECKPOINT_INTERVAL_S") or 60),
+        "TANHUI_WITNESS_KEYS": tuple((env.get("TANHUI_WITNESS_KEYS") or "").split()),
         "TANHUI_SCHEDULER": _bool(env.get("TANHUI_SCHEDULER"), False),
         "TANHUI_RESERVATION_TTL_S": int(env.get("TANHUI_RESERVATION_TTL_S") or 1800),
         "TANHUI_RESERVATION_EXPIRY_INTERVAL_S": int(env.get("TANHUI_RESERVATION_EXPIRY_INTERVAL_S") or 60),

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 
 from flask import abort, current_app, render_template, request, url_for
+from sqlalchemy import select
 
 from api.blueprint import api_blueprint
 from api.context import database, ledger_service
 from ledger import checkpoints
+from ledger.models import CheckpointCosignature
 from ledger.verification_runs import latest_run
+from ledger.witnessing import cosigned_note
 from marketplace import events
 from offsets import regions
 from offsets.errors import NotFound
@@ -80,10 +84,20 @@ def ledger() -> str:
                 "size": record.size,
                 "root_b64": root_b64,
                 "root_hex": base64.b64decode(root_b64).hex(),
-                "note": record.note,
+                "note": cosigned_note(session, record),
                 "created_at": record.created_at,
             }
         last_run = latest_run(session)
+        cosigned = []
+        if record is not None:
+            cosigned = [
+                {"name": name, "at": datetime.fromtimestamp(timestamp, UTC)}
+                for name, timestamp in session.execute(
+                    select(CheckpointCosignature.name, CheckpointCosignature.timestamp)
+                    .where(CheckpointCosignature.checkpoint_id == record.id)
+                    .order_by(CheckpointCosignature.name)
+                )
+            ]
     try:
         vkey: str | None = service.verifier_key()
     except LookupError:
@@ -93,6 +107,8 @@ def ledger() -> str:
         checkpoint=checkpoint,
         size=size,
         last_run=last_run,
+        cosigned=cosigned,
+        witnesses=[witness.vkey for witness in service.witnesses],
         vkey=vkey,
         key_url=url_for("api.verifier_key"),
         checkpoint_url=url_for("api.latest_checkpoint"),

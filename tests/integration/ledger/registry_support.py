@@ -38,10 +38,10 @@ def registries_in(tmp_path: Path) -> Iterator[Callable[..., Registry]]:
     """Makes registries on loopback: ``key`` names a signing key file, shared by registries that name it."""
     stack = ExitStack()
 
-    def make(name: str, key: str = "registry", issued_kg: int = 100_000) -> Registry:
+    def make(name: str, key: str = "registry", issued_kg: int = 100_000, **overrides: object) -> Registry:
         folder = tmp_path / name
         folder.mkdir()
-        app = make_app(str(folder), key_file=tmp_path / f"{key}.key")
+        app = make_app(str(folder), key_file=tmp_path / f"{key}.key", **overrides)
         service: LedgerService = app.extensions["tanhui.ledger"]
         for account, kind in (("OWN-A", "owner"), ("ENT-A", "enterprise")):
             service.open_account(account, kind, account)

@@ -1,0 +1,117 @@
+"""The registry's side of witnessing: taking witnesses' cosignatures of its checkpoints, and serving them.
+
+A witness (:mod:`ledger.cosignature`) sends back the checkpoint it was shown with its cosignature line
+under it. The registry keeps a cosignature only if the note is one of its own signed checkpoints, word
+for word, and the cosignature is valid, by a witness the registry lists (``TANHUI_WITNESS_KEYS``), and
+dated neither before the checkpoint was signed nor in the future. It then serves the checkpoint with
+every cosignature kept for it, so that readers who require a quorum of witnesses get it with the
+checkpoint and with every certificate's proof.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ledger.checkpoint import CheckpointError, open_checkpoint
+from ledger.cosignature import CLOCK_SKEW_S, Cosignature, CosignatureVerifier, cosignatures
+from ledger.errors import CosignatureRefused, NotFound
+from ledger.models import Checkpoint, CheckpointCosignature
+from ledger.note import NoteError, NoteVerifier, open_note
+from ledger.orm import as_utc
+
+MAX_NOTE_CHARS = 16 * 1024
+
+
+def accept_cosignatures(
+    session: Session,
+    note: str,
+    log_keys: Sequence[NoteVerifier],
+    witnesses: Sequence[CosignatureVerifier],
+    now: datetime,
+) -> tuple[int, list[Cosignature]]:
+    """Keep the listed witnesses' cosignatures on ``note``; returns the checkpoint's size and them."""
+    if not witnesses:
+        raise CosignatureRefused("this registry lists no witnesses", field="cosignature")
+    if len(note) > MAX_NOTE_CHARS:
+        limit = f"a cosigned checkpoint is at most {MAX_NOTE_CHARS} characters"
+        raise CosignatureRefused(limit, field="note")
+    try:
+        checkpoint = open_checkpoint(note, log_keys)
+        opened = open_note(note, log_keys)
+    except (CheckpointError, NoteError) as exc:
+        raise CosignatureRefused(f"not a checkpoint signed by this registry: {exc}", field="note") from exc
+    stored = session.scalars(
+        select(Checkpoint).where(Checkpoint.size == checkpoint.size, Checkpoint.root_hash == checkpoint.root)
+    ).first()
+    if stored is None or not stored.note.startswith(opened.text + "\n"):
+        raise NotFound(f"this registry signed no such checkpoint of size {checkpoint.size}", field="note")
+    signed_at = int(as_utc(stored.created_at).timestamp())
+    try:
+        found = cosignatures(opened, witnesses, not_after=int(now.timestamp()) + CLOCK_SKEW_S)
+    except NoteError as exc:
+        raise CosignatureRefused(str(exc), field="cosignature") from exc
+    if not found:
+        raise CosignatureRefused("no cosignature by a witness this registry lists", field="cosignature")
+    for cosignature in found:
+        if cosignature.timestamp < signed_at - CLOCK_SKEW_S:
+            raise CosignatureRefused(
+                f"the cosignature by {cosignature.name} is dated before the checkpoint was signed",
+                field="cosignature",
+            )
+    for cosignature in found:
+        _keep(session, stored.id, cosignature, now)
+    session.flush()
+    return checkpoint.size, found
+
+
+def _keep(session: Session, checkpoint_id: int, cosignature: Cosignature, now: datetime) -> None:
+    kept = session.scalars(
+        select(CheckpointCosignature).where(
+            CheckpointCosignature.checkpoint_id == checkpoint_id,
+            CheckpointCosignature.name == cosignature.name,
+            CheckpointCosignature.key_id == cosignature.key_id.hex(),
+        )
+    ).first()
+    if kept is None:
+        session.add(
+            CheckpointCosignature(
+                checkpoint_id=checkpoint_id,
+                name=cosignature.name,
+                key_id=cosignature.key_id.hex(),
+                timestamp=cosignature.timestamp,
+                line=cosignature.line,
+                received_at=now,
+            )
+        )
+    elif cosignature.timestamp > kept.timestamp:
+        kept.timestamp, kept.line, kept.received_at = cosignature.timestamp, cosignature.line, now
+
+
+def cosigned_note(session: Session, checkpoint: Checkpoint) -> str:
+    """The checkpoint's signed note with the cosignature lines kept for it (by witness name)."""
+    lines = session.scalars(
+        select(CheckpointCosignature.line)
+        .where(CheckpointCosignature.checkpoint_id == checkpoint.id)
+        .order_by(CheckpointCosignature.name, CheckpointCosignature.key_id)
+    ).all()
+    return checkpoint.note + "".join(lines)
+
+
+def witnessed_covering(session: Session, seq: int) -> Checkpoint | None:
+    """The checkpoint covering entry ``seq`` that the most witnesses cosigned (the newest of those);
+    None if no covering checkpoint is cosigned. Certificates prove against it, so that a reader who
+    requires witnesses finds them under the certificate's checkpoint."""
+    count = func.count(CheckpointCosignature.id)
+    row = session.execute(
+        select(Checkpoint.id)
+        .join(CheckpointCosignature, CheckpointCosignature.checkpoint_id == Checkpoint.id)
+        .where(Checkpoint.size > seq)
+        .group_by(Checkpoint.id)
+        .order_by(count.desc(), Checkpoint.id.desc())
+        .limit(1)
+    ).first()
+    return session.get(Checkpoint, row[0]) if row is not None else None

@@ -1,0 +1,200 @@
+"""Witnesses: an outsider cosigns the checkpoints it followed, the registry keeps and serves the
+cosignatures, and a certificate reader can require them (c2sp.org/tlog-cosignature).
+
+Registries are real apps on SQLite served over loopback; the witness runs the command line, with no
+app, configuration or database, as it would on its own machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from registry_support import Registry, one_line_failure
+from sqlalchemy import select
+
+from ledger.commands import Beneficiary, Retire, Selection
+from ledger.cosignature import CosignatureVerifier, Cosigner, cosignatures
+from ledger.errors import CosignatureRefused, NotFound
+from ledger.keys import read_cosigner_file, read_key_file
+from ledger.log_follow import http_fetch
+from ledger.models import CheckpointCosignature
+from ledger.note import NoteVerifier, open_note
+from web.cli import main
+
+
+def cli(*arguments: str) -> Result:
+    return CliRunner().invoke(main, list(arguments), catch_exceptions=False)
+
+
+@pytest.fixture
+def witness_key(tmp_path: Path, no_app) -> tuple[Path, str]:
+    """A witness's key file, made as a witness makes it; and its cosigner key."""
+    path = tmp_path / "witness.key"
+    result = cli("keys", "cosigner", "--name", "witness.example.org/w1", "--out", str(path))
+    assert result.exit_code == 0, result.stderr
+    return path, result.stdout.strip()
+
+
+@pytest.fixture
+def witnessed(registries, witness_key) -> Registry:
+    """A registry that lists the witness, with a public retirement on its ledger."""
+    _, vkey = witness_key
+    registry: Registry = registries("witnessed", TANHUI_WITNESS_KEYS=(vkey,))
+    registry.service.append(
+        [Retire("r-1", "OWN-A", Selection(quantity_kg=1_000), Beneficiary("企业甲", True), "gift")]
+    )
+    registry.service.sign_checkpoint()
+    return registry
+
+
+def follow_and_cosign(registry: Registry, kept: Path, key: Path, *extra: str) -> Result:
+    return cli(
+        "ledger", "follow", str(kept), "--registry", registry.url, "--key", registry.vkey,
+        "--cosign-key", str(key), *extra,
+    )  # fmt: skip
+
+
+def served_cosignatures(registry: Registry, vkey: str) -> list[int]:
+    note = http_fetch(registry.url)("/api/v1/ledger/checkpoint").decode()
+    opened = open_note(note, [NoteVerifier.from_vkey(registry.vkey)])
+    return [item.timestamp for item in cosignatures(opened, [CosignatureVerifier.from_vkey(vkey)])]
+
+
+def test_the_witness_key_is_an_owner_only_file_whose_key_is_a_cosigner_key(witness_key):
+    path, vkey = witness_key
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert read_cosigner_file(path).vkey == vkey
+    assert CosignatureVerifier.from_vkey(vkey).name == "witness.example.org/w1"
+    again = cli("keys", "cosigner", "--name", "w2", "--out", str(path))
+    assert "refusing to overwrite" in one_line_failure(again)
+
+
+def test_a_witness_cosigns_what_it_followed_and_the_registry_serves_it(witnessed, witness_key, tmp_path):
+    key, vkey = witness_key
+    kept = tmp_path / "kept.checkpoint"
+    first = follow_and_cosign(witnessed, kept, key, "--submit")
+    assert first.exit_code == 0, first.stderr
+    lines = first.stdout.splitlines()
+    assert lines[0].startswith("ok: kept the first checkpoint")
+    assert lines[1].startswith("— witness.example.org/w1 ")
+    assert lines[2] == "ok: the registry keeps the cosignature of tree size 2 by witness.example.org/w1"
+    [stamp] = served_cosignatures(witnessed, vkey)
+    page = http_fetch(witnessed.url)("/ledger", max_bytes=2**20).decode()
+    assert "<li><code>witness.example.org/w1</code>" in page  # the latest checkpoint's cosigners
+    assert vkey in page  # the witness keys the registry lists
+
+    # The log grows; the witness follows again and cosigns the new checkpoint only once it extends.
+    size = witnessed.grow(3, "more")
+    second = follow_and_cosign(witnessed, kept, key, "--submit")
+    assert second.exit_code == 0, second.stderr
+    assert "grew consistently from tree size 2 to 5" in second.stdout
+    assert f"cosignature of tree size {size} by" in second.stdout
+    [later] = served_cosignatures(witnessed, vkey)
+    assert later >= stamp
+
+    # Without --submit, the cosignature is printed and the registry keeps nothing new.
+    with witnessed.service.database.reading() as session:
+        before = len(session.scalars(select(CheckpointCosignature.id)).all())
+    printed = follow_and_cosign(witnessed, kept, key)
+    assert printed.exit_code == 0
+    assert printed.stdout.splitlines()[1].startswith("— witness.example.org/w1 ")
+    with witnessed.service.database.reading() as session:
+        assert len(session.scalars(select(CheckpointCosignature.id)).all()) == before
+
+
+def test_a_certificate_reader_can_require_the_witness(witnessed, witness_key, tmp_path, no_app):
+    key, vkey = witness_key
+    certificate = tmp_path / "certificate.json"
+    certificate.write_text(json.dumps({"proof": witnessed.service.proof_for(1).as_json()}))
+    verify = ("certificate", "verify", str(certificate), "--key", witnessed.vkey, "--witness", vkey)
+    refused = one_line_failure(cli(*verify))
+    assert "cosignatures by 0 of the given witnesses, fewer than the 1 required" in refused
+
+    assert follow_and_cosign(witnessed, tmp_path / "kept", key, "--submit").exit_code == 0
+    witnessed.grow(2, "after")  # a newer checkpoint, not cosigned: the certificate keeps the witnessed one
+    certificate.write_text(json.dumps({"proof": witnessed.service.proof_for(1).as_json()}))
+    accepted = cli(*verify)
+    assert accepted.exit_code == 0, accepted.stderr
+    assert "cosigned by witnesses: witness.example.org/w1" in accepted.stdout
+    assert one_line_failure(cli(*verify, "--witnesses", "2")).endswith("but 1 witnesses given\n")
+    assert cli("certificate", "verify", str(certificate), "--key", witnessed.vkey).exit_code == 0
+
+
+def cosigned_note(registry: Registry, cosigner: Cosigner, timestamp: int, note: str | None = None) -> str:
+    note = note or http_fetch(registry.url)("/api/v1/ledger/checkpoint").decode()
+    text = note[: note.index("\n\n") + 1]
+    return note + cosigner.cosign(text, timestamp).line()
+
+
+def test_the_registry_keeps_only_valid_cosignatures_of_its_own_checkpoints_by_listed_witnesses(
+    witnessed, witness_key
+):
+    key, _ = witness_key
+    witness = read_cosigner_file(key)
+    service = witnessed.service
+    now = int(time.time())
+    stranger = Cosigner.generate("stranger.example")
+    with pytest.raises(CosignatureRefused, match="no cosignature by a witness this registry lists"):
+        service.accept_cosignatures(cosigned_note(witnessed, stranger, now))
+    with pytest.raises(CosignatureRefused, match="dated in the future"):
+        service.accept_cosignatures(cosigned_note(witnessed, witness, now + 3_600))
+    with pytest.raises(CosignatureRefused, match="dated before the checkpoint was signed"):
+        service.accept_cosignatures(cosigned_note(witnessed, witness, now - 86_400))
+    valid = cosigned_note(witnessed, witness, now)
+    bent = valid[:-10] + ("A" if valid[-10] != "A" else "B") + valid[-9:]
+    with pytest.raises(CosignatureRefused, match="does not verify"):
+        service.accept_cosignatures(bent)
+    # A checkpoint signed with the registry's own key, but one the registry never stored.
+    signer = read_key_file(Path(witnessed.service.config.signing_key_file))
+    fake_text = f"{service.config.origin}\n99\n{'A' * 43}=\n"
+    with pytest.raises(NotFound, match="signed no such checkpoint of size 99"):
+        service.accept_cosignatures(cosigned_note(witnessed, witness, now, signer.sign(fake_text)))
+    with pytest.raises(CosignatureRefused, match="not a checkpoint signed by this registry"):
+        service.accept_cosignatures(Cosigner.generate("x").vkey + "\n\n— x AAAA\n")
+    with witnessed.service.database.reading() as session:
+        assert session.scalars(select(CheckpointCosignature.id)).all() == []
+    size, [kept] = service.accept_cosignatures(valid)
+    assert (size, kept.timestamp) == (2, now)
+    service.accept_cosignatures(cosigned_note(witnessed, witness, now + 5))  # a newer time replaces it
+    service.accept_cosignatures(cosigned_note(witnessed, witness, now - 5))  # an older one does not
+    with witnessed.service.database.reading() as session:
+        assert session.scalars(select(CheckpointCosignature.timestamp)).all() == [now + 5]
+
+
+def test_the_cosignature_endpoint_answers_problems(witnessed, witness_key):
+    def post(data: bytes, content_type: str = "text/plain") -> tuple[int, dict[str, object]]:
+        request = urllib.request.Request(
+            witnessed.url + "/api/v1/ledger/cosignatures",
+            data=data,
+            headers={"Content-Type": content_type},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            with exc:
+                answer = json.loads(exc.read())
+                answer["content_type"] = exc.headers["Content-Type"]
+                return exc.code, answer
+
+    status, problem = post(b'{"note": "x"}', "application/json")
+    assert (status, problem["field"], problem["content_type"]) == (422, "note", "application/problem+json")
+    status, problem = post(b"\xff\xfe")
+    assert (status, problem["field"]) == (422, "note")
+    status, problem = post(b"not a checkpoint\n")
+    assert (status, problem["field"]) == (422, "note")
+    key, _ = witness_key
+    note = cosigned_note(witnessed, read_cosigner_file(key), int(time.time()))
+    status, answer = post(note.encode())
+    assert status == 201
+    assert answer["checkpoint_size"] == 2
+    assert [item["name"] for item in answer["cosigned_by"]] == ["witness.example.org/w1"]
