@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 
 from flask import Response, request
@@ -10,7 +11,7 @@ from api.blueprint import api_blueprint as bp
 from api.context import ledger_service
 from api.openapi import document
 from api.schemas import ConsistencyQuery, EntryPageQuery, InclusionQuery
-from ledger import checkpoints, proofs
+from ledger import checkpoints, proofs, tiles
 from ledger.errors import InvalidCommand, NotFound
 from ledger.witnessing import cosigned_note
 
@@ -127,3 +128,30 @@ def add_cosignatures() -> tuple[dict[str, object], int, dict[str, str]]:
         "cosigned_by": [{"name": item.name, "timestamp": item.timestamp} for item in found],
     }
     return body, 201, {"Cache-Control": "no-store"}
+
+
+@bp.get("/ledger/tile/<path:tile_path>")
+@document(
+    "C2SP tlog-tiles: a hash tile <L>/<N>[.p/<W>] or an entry bundle entries/<N>[.p/<W>] (immutable)",
+    tag="ledger",
+    media_type="application/octet-stream",
+)
+def tile(tile_path: str) -> Response:
+    try:
+        ref = tiles.parse_tile_path(tile_path)
+    except ValueError as exc:
+        raise NotFound(str(exc), field="tile") from exc
+    with ledger_service().database.reading() as session:
+        size = proofs.published_size(session)
+        if ref.level is None:
+            data = tiles.entry_bundle(session, ref, size)
+        else:
+            data = tiles.hash_tile(session, ref, size)
+    response = Response(data, mimetype="application/octet-stream")
+    response.headers["Cache-Control"] = IMMUTABLE
+    if ref.level is None:  # the spec asks for entry bundles to be compressed at the HTTP layer
+        response.vary.add("Accept-Encoding")
+        if "gzip" in request.accept_encodings:
+            response.set_data(gzip.compress(data, mtime=0))
+            response.headers["Content-Encoding"] = "gzip"
+    return response

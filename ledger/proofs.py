@@ -74,13 +74,13 @@ def entry_page(session: Session, start: int, limit: int, max_body_bytes: int | N
     return EntryPage(start, entries, complete=len(entries) == limit)
 
 
-def _published_size(session: Session) -> int:
+def published_size(session: Session) -> int:
     """The largest tree size a signed checkpoint commits to (one indexed scalar, no checkpoint loaded)."""
     return session.scalar(select(func.max(Checkpoint.size))) or 0
 
 
 def inclusion(session: Session, seq: int, size: int) -> list[bytes]:
-    published = _published_size(session)
+    published = published_size(session)
     if size > published:
         raise ProofUnavailable(
             f"no signed checkpoint covers size {size} (latest is {published})", field="size"
@@ -91,7 +91,7 @@ def inclusion(session: Session, seq: int, size: int) -> list[bytes]:
 
 
 def consistency(session: Session, size1: int, size2: int) -> list[bytes]:
-    published = _published_size(session)
+    published = published_size(session)
     if size2 > published:
         raise ProofUnavailable(
             f"no signed checkpoint covers size {size2} (latest is {published})", field="to"

@@ -225,6 +225,31 @@ def test_every_body_is_canonical_and_chained_and_the_leaves_make_the_checkpointe
     assert tree_root(leaf_hashes(bodies)) == checkpoint.root
 
 
+def test_the_tlog_tiles_hold_every_leaf_and_entry_and_fold_to_the_root(registry, published):
+    """c2sp.org/tlog-tiles: level-0 tiles of leaf hashes, entry bundles of uint16-prefixed bodies, and
+    level-1 hashes over full level-0 tiles, for the checkpoint's tree (the demo has one full tile)."""
+    client, _ = registry
+    _, checkpoint, bodies = published
+    full, width = divmod(checkpoint.size, 256)
+    names = [f"{index:03d}" for index in range(full)] + ([f"{full:03d}.p/{width}"] if width else [])
+    leaves: list[bytes] = []
+    listed: list[bytes] = []
+    for name in names:
+        tile = client.get(f"{LEDGER}/tile/0/{name}")
+        assert (tile.status_code, tile.mimetype) == (200, "application/octet-stream")
+        leaves += [tile.data[i : i + 32] for i in range(0, len(tile.data), 32)]
+        bundle = client.get(f"{LEDGER}/tile/entries/{name}").data
+        while bundle:
+            length = int.from_bytes(bundle[:2], "big")
+            listed.append(bundle[2 : 2 + length])
+            bundle = bundle[2 + length :]
+    assert listed == bodies
+    assert leaves == leaf_hashes(bodies)
+    level_one = client.get(f"{LEDGER}/tile/1/000.p/{full}").data if full else b""
+    assert level_one == b"".join(tree_root(leaves[256 * i : 256 * (i + 1)]) for i in range(full))
+    assert client.get(f"{LEDGER}/tile/0/{full + 1:03d}").status_code == 404
+
+
 def test_every_entry_has_an_inclusion_proof_that_rfc_9162_verifies(registry, published):
     client, _ = registry
     _, checkpoint, bodies = published

@@ -34,6 +34,7 @@ PUBLIC_BY_PURPOSE = {
     "latest_checkpoint": "the ledger is public (DESIGN.md)",
     "get_entry": "the ledger is public; private beneficiaries are commitments in it",
     "entry_page": "the ledger is public, a page of entries at a time",
+    "tile": "the ledger is public, as C2SP tlog-tiles",
     "add_cosignatures": "a cosignature proves itself against the witness keys the registry lists",
     "health": "what the ledger page shows: sizes, times, the last verification's outcome",
     "verifier_key": "the ledger is public",
