@@ -78,6 +78,21 @@ def test_a_multipart_upload_imports_as_well(admin):
     assert_problem(refused, 400, "file")
 
 
+def test_a_multipart_upload_is_read_whole_by_its_view_for_its_idempotency_key(admin):
+    """The raw body (every byte sent) is what an Idempotency-Key stands for, also for an upload: a
+    different file under the same key is a conflict, not a replay of the first."""
+    first = {"file": (io.BytesIO(EXAMPLE.read_bytes()), "onboarding.csv", "text/csv")}
+    headers = {"Idempotency-Key": "upload-1"}
+    multipart = "multipart/form-data"
+    created = admin.post("/onboarding/import", data=first, content_type=multipart, headers=headers)
+    assert created.status_code == 201, created.get_json()
+    other = EXAMPLE.read_bytes().replace("示例".encode(), "样例".encode(), 1)
+    second = {"file": (io.BytesIO(other), "onboarding.csv", "text/csv")}
+    again = admin.post("/onboarding/import", data=second, content_type=multipart, headers=headers)
+    assert again.status_code in (409, 422), again.get_json()
+    assert again.get_json()["field"] == "Idempotency-Key"
+
+
 def test_onboarding_is_for_the_registry_admin_only(client, owner, reviewer):
     anonymous = client.post(f"{API}/onboarding/import", data=EXAMPLE.read_bytes(), content_type="text/csv")
     assert_problem(anonymous, 401, "Authorization")
