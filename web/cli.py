@@ -312,8 +312,10 @@ def _cosign(result: FollowResult, cosigner: Cosigner, registry: str | None) -> N
     note = cosigned(result, cosigner)
     click.echo(note.rstrip("\n").rsplit("\n", 1)[1])
     if registry is not None:
-        with reading_registry():
+        try:
             answer = submit_cosignature(registry, note)
+        except RegistryError as exc:
+            fail(f"cosignature not kept: {exc}")
         click.echo(
             f"ok: the registry keeps the cosignature of tree size {answer.get('checkpoint_size')} "
             f"by {cosigner.name}"

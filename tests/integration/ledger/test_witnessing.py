@@ -198,3 +198,19 @@ def test_the_cosignature_endpoint_answers_problems(witnessed, witness_key):
     assert status == 201
     assert answer["checkpoint_size"] == 2
     assert [item["name"] for item in answer["cosigned_by"]] == ["witness.example.org/w1"]
+
+
+def test_a_registry_that_does_not_list_the_witness_refuses_its_cosignature(registries, witness_key, tmp_path):
+    key, _ = witness_key
+    unlisted: Registry = registries("unlisted")
+    kept = tmp_path / "kept"
+    result = follow_and_cosign(unlisted, kept, key, "--submit")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "tanhui: cosignature not kept: the registry refused the cosignature (HTTP 422): "
+        "cosignature: this registry lists no witnesses\n"
+    )
+    assert result.stdout.startswith("ok: kept the first checkpoint")  # the follow itself succeeded
+    assert kept.exists()
+    alone = cli("ledger", "follow", str(kept), "--registry", unlisted.url, "--key", unlisted.vkey, "--submit")
+    assert one_line_failure(alone) == "tanhui: --submit sends a cosignature: give --cosign-key too\n"
