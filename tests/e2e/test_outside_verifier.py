@@ -13,6 +13,7 @@ import base64
 import hashlib
 import json
 import re
+import time
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
@@ -146,6 +147,54 @@ def consistent(first: int, second: int, first_hash: bytes, second_hash: bytes, p
     return fr == first_hash and sr == second_hash and sn == 0
 
 
+# --- c2sp.org/tlog-cosignature (Ed25519, cosignature/v1) ---------------------------------------------------
+
+
+@dataclass
+class Witness:
+    """A witness written from the spec: its key, its vkey (type 0x04), and how it signs and is checked."""
+
+    name: str
+    private_key: Ed25519PrivateKey
+
+    @property
+    def public(self) -> bytes:
+        return self.private_key.public_key().public_bytes_raw()
+
+    @property
+    def key_id(self) -> bytes:  # SHA-256(<name> || "\n" || 0x04 || 32-byte key)[:4]
+        return sha256(self.name.encode() + b"\n" + b"\x04" + self.public)[:4]
+
+    @property
+    def vkey(self) -> str:
+        typed = base64.b64encode(bytes([0x04]) + self.public).decode()
+        return f"{self.name}+{self.key_id.hex()}+{typed}"
+
+    def cosign(self, note: str) -> str:
+        """``note`` with this witness's line: key id, u64 big-endian time, signature of the v1 message."""
+        text = note[: note.index("\n\n") + 1]
+        now = int(time.time())
+        signature = self.private_key.sign(f"cosignature/v1\ntime {now}\n".encode() + text.encode())
+        blob = self.key_id + now.to_bytes(8, "big") + signature
+        return note + f"\u2014 {self.name} {base64.b64encode(blob).decode()}\n"
+
+    def cosigned(self, note: str) -> bool:
+        """Whether ``note`` carries a valid cosignature of its text by this witness."""
+        text, _, lines = note.partition("\n\n")
+        for line in lines.splitlines():
+            name, encoded = line[2:].split(" ")
+            blob = base64.b64decode(encoded, validate=True)
+            if name == self.name and blob[:4] == self.key_id:
+                stamp = int.from_bytes(blob[4:12], "big")
+                message = f"cosignature/v1\ntime {stamp}\n{text}\n".encode()
+                Ed25519PublicKey.from_public_bytes(self.public).verify(blob[12:], message)  # raises if not
+                return True
+        return False
+
+
+WITNESS = Witness("witness.outside.example", Ed25519PrivateKey.generate())
+
+
 # --- the registry, as anyone sees it ---------------------------------------------------------------------
 
 
@@ -158,12 +207,16 @@ def registry(request, tmp_path_factory):
         url = None
         if request.param == "pg":
             url = stack.enter_context(fresh_pg_schema(request.getfixturevalue("pg_base_url")))
-        app = make_demo_app(folder, database_url=url)
+        app = make_demo_app(folder, database_url=url, TANHUI_WITNESS_KEYS=(WITNESS.vkey,))
         service = app.extensions["tanhui.ledger"]
         stack.callback(service.database.dispose)
         with service.database.reading() as session:
             certificate_ids = list(session.scalars(select(Certificate.id).order_by(Certificate.seq)))
-        yield app.test_client(), certificate_ids
+        client = app.test_client()
+        note = client.get(f"{LEDGER}/checkpoint").get_data(as_text=True)
+        cosigned = client.post(f"{LEDGER}/cosignatures", data=WITNESS.cosign(note), content_type="text/plain")
+        assert cosigned.status_code == 201, cosigned.get_data(as_text=True)
+        yield client, certificate_ids
 
 
 @pytest.fixture(scope="module")
@@ -315,6 +368,21 @@ def test_every_certificate_of_the_demo_verifies_offline_and_states_its_entry(reg
                 "commitment": hashlib.sha256(opened).hexdigest(),
             }
         assert datetime.fromisoformat(document["created_at"]).utcoffset() is not None
+
+
+def test_the_checkpoint_and_every_certificate_carry_the_witness_cosignature(registry, published):
+    """The registry lists the witness; the witness cosigned the checkpoint (as a witness would, over
+    HTTP); the checkpoint served and every certificate's proof carry the cosignature, which verifies."""
+    client, certificate_ids = registry
+    key, checkpoint, _ = published
+    note = client.get(f"{LEDGER}/checkpoint").get_data(as_text=True)
+    assert WITNESS.cosigned(note)
+    assert open_note(note, key) == checkpoint  # the registry's own signature is still there and holds
+    for certificate_id in certificate_ids:
+        proof = client.get(f"/api/v1/certificates/{certificate_id}").get_json()["proof"]
+        assert WITNESS.cosigned(proof["checkpoint"]), certificate_id
+    altered = note.replace(WITNESS.name, "witness.other.example")
+    assert not WITNESS.cosigned(altered)
 
 
 def test_every_certificate_downloads_as_a_tlog_proof_that_proves_its_entry(registry, published):
