@@ -28,7 +28,11 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 @bp.get("/health")
-@document("Health: the database reached; the ledger signed and verified in good time", tag="operations")
+@document(
+    "Health: the database reached; the ledger signed and verified in good time",
+    response="HealthSchema",
+    tag="operations",
+)
 def health() -> tuple[dict[str, Any], int, dict[str, str]] | Response:
     interval = timedelta(seconds=int(current_app.config["TANHUI_CHECKPOINT_INTERVAL_S"]))
     now = datetime.now(UTC)

@@ -111,7 +111,8 @@ def consistency_proof() -> tuple[dict[str, object], int, dict[str, str]]:
     "A witness's cosignature: the registry's checkpoint as the witness saw it, its cosignature line under it",
     response="CosignedSchema",
     tag="ledger",
-    media_type=None,
+    status=201,
+    text_body=True,
 )
 def add_cosignatures() -> tuple[dict[str, object], int, dict[str, str]]:
     """Public: a cosignature proves itself against the witness keys the registry lists."""

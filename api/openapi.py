@@ -37,9 +37,11 @@ def document(
     roles: tuple[str, ...] | None = None,
     optional_auth: bool = False,
     body_required: bool = True,
+    text_body: bool = False,
     media_type: str | None = None,
 ) -> Callable[[F], F]:
-    """Describe a view: ``body`` is its request schema (``body_required=False`` when it may be left out),
+    """Describe a view: ``body`` is its request schema (``body_required=False`` when it may be left out;
+    ``text_body`` when the request body is text/plain),
     ``status`` its success status, ``roles`` the roles of the API keys it serves (``None``: public),
     ``optional_auth`` a public view that shows more to some, ``media_type`` what a non-JSON view answers
     (``text`` is ``text/plain``), e.g. ``text/csv`` or ``application/pdf``."""
@@ -58,6 +60,7 @@ def document(
             "roles": roles,
             "optional_auth": optional_auth,
             "body_required": body_required,
+            "text_body": text_body,
             "media_type": media_type or ("text/plain" if text else None),
         }
         return view
@@ -79,6 +82,7 @@ def build_spec() -> dict[str, Any]:
         "EntrySchema",
         "EntryPageSchema",
         "CosignedSchema",
+        "HealthSchema",
         "InclusionProofSchema",
         "ConsistencyProofSchema",
         "ProblemSchema",
@@ -109,6 +113,11 @@ def build_spec() -> dict[str, Any]:
                 "content": {"application/json": {"schema": doc["response"]}},
             }
         operation["responses"]["4XX"] = {"description": "Problem", "content": PROBLEM}
+        if doc.get("text_body"):
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }
         if doc.get("body"):
             operation["requestBody"] = {
                 "required": doc.get("body_required", True),

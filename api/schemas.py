@@ -80,6 +80,36 @@ class CosignedSchema(Schema):
     cosigned_by = fields.List(fields.Nested(CosignerSchema), required=True)
 
 
+class HealthLedgerSchema(Schema):
+    size = fields.Integer(required=True)
+    checkpoint_size = fields.Integer(required=True, allow_none=True)
+    checkpoint_signed_at = fields.String(required=True, allow_none=True)
+    oldest_unsigned_entry_at = fields.String(required=True, allow_none=True)
+
+
+class HealthVerificationSchema(Schema):
+    finished_at = fields.String(required=True)
+    tree_size = fields.Integer(required=True)
+    ok = fields.Boolean(required=True)
+    failed_seq = fields.Integer(required=True, allow_none=True)
+    failure = fields.String(required=True, allow_none=True)
+
+
+class HealthSchema(Schema):
+    status = fields.String(required=True, metadata={"description": "ok, or attention"})
+    attention = fields.List(
+        fields.String(),
+        required=True,
+        metadata={
+            "description": "checkpoint_behind, never_verified, verification_stale, verification_failed"
+        },
+    )
+    time = fields.String(required=True)
+    database = fields.String(required=True)
+    ledger = fields.Nested(HealthLedgerSchema, required=True)
+    verification = fields.Nested(HealthVerificationSchema, required=True, allow_none=True)
+
+
 class InclusionProofSchema(Schema):
     seq = fields.Integer(required=True)
     size = fields.Integer(required=True)

@@ -30,3 +30,13 @@ def test_a_body_that_may_be_left_out_is_not_required(client):
 
     assert start["required"] is False
     assert refund["required"] is True
+
+
+def test_a_text_body_and_a_binary_answer_are_described(client):
+    paths = client.get(f"{API}/openapi.json").get_json()["paths"]
+    cosign = paths[f"{API}/ledger/cosignatures"]["post"]
+    text = {"text/plain": {"schema": {"type": "string"}}}
+    assert cosign["requestBody"] == {"required": True, "content": text}
+    assert list(cosign["responses"]) == ["201", "4XX"]
+    tile = paths[f"{API}/ledger/tile/{{tile_path}}"]["get"]["responses"]["200"]["content"]
+    assert tile == {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}

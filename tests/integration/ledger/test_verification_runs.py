@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from sqlalchemy import update
 from tests_support import make_app
 
+from api.schemas import HealthSchema
 from ledger.commands import Allocation, Issue, Selection, Transfer
 from ledger.health import VERIFICATION_MAX_AGE, ledger_health
 from ledger.models import Holding
@@ -66,6 +67,7 @@ def test_a_ledger_that_holds_is_recorded_as_verified_and_healthy(app):
     assert health.status_code == 200
     assert health.headers["Cache-Control"] == "no-store"
     body = health.get_json()
+    assert HealthSchema().validate(body) == {}  # the answer is what the OpenAPI document says
     assert (body["status"], body["attention"], body["database"]) == ("ok", [], "ok")
     assert body["ledger"] == {
         "size": 2,
