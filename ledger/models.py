@@ -172,6 +172,21 @@ class CheckpointCosignature(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class Witness(Base):
+    """A witness the registry lists (beside those of ``TANHUI_WITNESS_KEYS``): its cosignatures are kept.
+
+    Removing a witness sets ``removed_at``; cosignatures it made while listed stay served.
+    """
+
+    __tablename__ = "ledger_witnesses"
+
+    vkey: Mapped[str] = mapped_column(String(300), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    key_id: Mapped[str] = mapped_column(String(8))
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class VerifierKey(Base):
     """Every public key that has signed checkpoints, so that old checkpoints stay verifiable."""
 

@@ -26,7 +26,13 @@ from ledger.sequencer import AppendedEntry, Sequencer
 from ledger.verification_runs import RunRecord, record_run
 from ledger.verify import VerificationReport, verify_ledger
 from ledger.verify_common import VerificationFailure
-from ledger.witnessing import accept_cosignatures, witnessed_covering
+from ledger.witnessing import (
+    accept_cosignatures,
+    add_witness,
+    listed_witnesses,
+    remove_witness,
+    witnessed_covering,
+)
 
 
 @dataclass
@@ -44,7 +50,7 @@ class LedgerService:
         self.config = config
         self.sequencer = sequencer or Sequencer()
         self._signer: NoteSigner | None = None
-        self.witnesses = [CosignatureVerifier.from_vkey(vkey) for vkey in config.witness_keys]
+        self.configured_witnesses = [CosignatureVerifier.from_vkey(vkey) for vkey in config.witness_keys]
 
     # --- keys -----------------------------------------------------------------------------------------
 
@@ -110,11 +116,26 @@ class LedgerService:
         """Keep the listed witnesses' cosignatures on one of this registry's checkpoints (see witnessing)."""
         with self.database.unit_of_work() as uow:
             log_keys = checkpoints.known_verifiers(uow.session)
-            accepted = accept_cosignatures(
-                uow.session, note, log_keys, self.witnesses, now or datetime.now(UTC)
-            )
+            witnesses = listed_witnesses(uow.session, self.configured_witnesses)
+            accepted = accept_cosignatures(uow.session, note, log_keys, witnesses, now or datetime.now(UTC))
             uow.commit()
         return accepted
+
+    def witnesses(self) -> list[CosignatureVerifier]:
+        """The witnesses listed: by ``TANHUI_WITNESS_KEYS`` and by ``tanhui witnesses add``."""
+        with self.database.reading() as session:
+            return listed_witnesses(session, self.configured_witnesses)
+
+    def add_witness(self, vkey: str) -> CosignatureVerifier:
+        with self.database.unit_of_work() as uow:
+            witness = add_witness(uow.session, vkey, datetime.now(UTC))
+            uow.commit()
+        return witness
+
+    def remove_witness(self, vkey: str) -> None:
+        with self.database.unit_of_work() as uow:
+            remove_witness(uow.session, vkey, datetime.now(UTC))
+            uow.commit()
 
     def proof_for(self, seq: int) -> EntryProof:
         """An offline-verifiable proof of entry ``seq``, signing a covering checkpoint if none exists yet."""

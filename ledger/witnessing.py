@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from ledger.checkpoint import CheckpointError, open_checkpoint
 from ledger.cosignature import CLOCK_SKEW_S, Cosignature, CosignatureVerifier, cosignatures
 from ledger.errors import CosignatureRefused, NotFound
-from ledger.models import Checkpoint, CheckpointCosignature
+from ledger.models import Checkpoint, CheckpointCosignature, Witness
 from ledger.note import NoteError, NoteVerifier, open_note
 from ledger.orm import as_utc
 
@@ -115,3 +115,34 @@ def witnessed_covering(session: Session, seq: int) -> Checkpoint | None:
         .limit(1)
     ).first()
     return session.get(Checkpoint, row[0]) if row is not None else None
+
+
+def listed_witnesses(
+    session: Session, configured: Sequence[CosignatureVerifier]
+) -> list[CosignatureVerifier]:
+    """The witnesses whose cosignatures are kept: those configured, and those listed in the database."""
+    witnesses = {witness.vkey: witness for witness in configured}
+    for vkey in session.scalars(select(Witness.vkey).where(Witness.removed_at.is_(None))):
+        witnesses.setdefault(vkey, CosignatureVerifier.from_vkey(vkey))
+    return list(witnesses.values())
+
+
+def add_witness(session: Session, vkey: str, now: datetime) -> CosignatureVerifier:
+    """List a witness by its cosigner key (type 0x04); listing it again after removal lists it anew."""
+    witness = CosignatureVerifier.from_vkey(vkey)
+    row = session.get(Witness, witness.vkey)
+    if row is None:
+        session.add(Witness(vkey=witness.vkey, name=witness.name, key_id=witness.key_id.hex(), added_at=now))
+    elif row.removed_at is not None:
+        row.added_at, row.removed_at = now, None
+    session.flush()
+    return witness
+
+
+def remove_witness(session: Session, vkey: str, now: datetime) -> None:
+    """Stop keeping a listed witness's new cosignatures; those it made while listed stay served."""
+    row = session.get(Witness, CosignatureVerifier.from_vkey(vkey).vkey)
+    if row is None or row.removed_at is not None:
+        raise NotFound("this registry does not list that witness", field="vkey")
+    row.removed_at = now
+    session.flush()

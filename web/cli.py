@@ -170,6 +170,48 @@ def keys_rotate() -> None:
     click.echo(f"retired {old}\ncurrent {new}")
 
 
+# --- witnesses ----------------------------------------------------------------------------------------
+
+
+@main.group()
+def witnesses() -> None:
+    """The witnesses whose cosignatures of checkpoints the registry keeps and serves."""
+
+
+@witnesses.command("add")
+@click.argument("vkey")
+@with_appcontext
+def witnesses_add(vkey: str) -> None:
+    """List a witness by its cosigner key (from the witness's tanhui keys cosigner)."""
+    try:
+        witness = ledger_service().add_witness(vkey.strip())
+    except NoteError as exc:
+        fail(f"bad witness key: {exc}")
+    click.echo(f"ok: cosignatures by {witness.name} ({witness.key_id.hex()}) are kept from now on")
+
+
+@witnesses.command("remove")
+@click.argument("vkey")
+@with_appcontext
+def witnesses_remove(vkey: str) -> None:
+    """Stop keeping a witness's new cosignatures (those it made while listed stay served)."""
+    try:
+        ledger_service().remove_witness(vkey.strip())
+    except NoteError as exc:
+        fail(f"bad witness key: {exc}")
+    except LedgerError as exc:
+        fail(exc.message)
+    click.echo("ok: removed")
+
+
+@witnesses.command("list")
+@with_appcontext
+def witnesses_list() -> None:
+    """The witnesses listed, by TANHUI_WITNESS_KEYS and by tanhui witnesses add."""
+    for witness in ledger_service().witnesses():
+        click.echo(witness.vkey)
+
+
 # --- ledger -------------------------------------------------------------------------------------------
 
 

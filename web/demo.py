@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from api.users import create_user
 from ledger.accounts import BUFFER, RETAIL, ensure_registry_accounts
 from ledger.commands import Beneficiary, Cancel, Retire, Selection, Transfer
+from ledger.cosignature import Cosigner
 from ledger.models import Holding
 from ledger.service import LedgerService
 from marketplace.lots import list_lot
@@ -355,9 +356,10 @@ def load_demo(service: LedgerService, seed: int = 20221) -> str:
         organiser_id=organiser_id,
         seed=seed,
     )
-    size, _ = service.sign_checkpoint()
+    size, note = service.sign_checkpoint()
     service.index_accounts()
     service.verify_and_record()  # as the nightly job would: the ledger page shows a verified ledger
+    _witness(service, note)
     return (
         f"demo registry: {len(PROJECTS)} projects in 5 zones, {len(issued)} issued batches, "
         f"{transfers} transfers, {retirements} retirements, {cancels} cancellations, "
@@ -566,3 +568,15 @@ def _trade(
     ]
     service.append(cancels)
     return len(lots) + len(transfers), len(retirements), len(cancels) + 1
+
+
+DEMO_WITNESS = "witness.demo.tanhui.example"
+
+
+def _witness(service: LedgerService, note: str) -> None:
+    """A demo witness, listed by the registry, cosigns the demo's checkpoint as a witness would after
+    following the log. Its key lives only for this: a real witness keeps its own (tanhui keys cosigner)."""
+    witness = Cosigner.generate(DEMO_WITNESS)
+    service.add_witness(witness.vkey)
+    text = note[: note.index("\n\n") + 1]
+    service.accept_cosignatures(note + witness.cosign(text, int(datetime.now(UTC).timestamp())).line())

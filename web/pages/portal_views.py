@@ -108,7 +108,7 @@ def ledger() -> str:
         size=size,
         last_run=last_run,
         cosigned=cosigned,
-        witnesses=[witness.vkey for witness in service.witnesses],
+        witnesses=[witness.vkey for witness in service.witnesses()],
         vkey=vkey,
         key_url=url_for("api.verifier_key"),
         checkpoint_url=url_for("api.latest_checkpoint"),

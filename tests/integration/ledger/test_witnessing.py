@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner, Result
 from registry_support import Registry, one_line_failure
 from sqlalchemy import select
+from tests_support import make_demo_app
 
 from ledger.commands import Beneficiary, Retire, Selection
 from ledger.cosignature import CosignatureVerifier, Cosigner, cosignatures
@@ -27,6 +28,7 @@ from ledger.keys import read_cosigner_file, read_key_file
 from ledger.log_follow import http_fetch
 from ledger.models import CheckpointCosignature
 from ledger.note import NoteVerifier, open_note
+from marketplace.models import Certificate
 from web.cli import main
 
 
@@ -214,3 +216,59 @@ def test_a_registry_that_does_not_list_the_witness_refuses_its_cosignature(regis
     assert kept.exists()
     alone = cli("ledger", "follow", str(kept), "--registry", unlisted.url, "--key", unlisted.vkey, "--submit")
     assert one_line_failure(alone) == "tanhui: --submit sends a cosignature: give --cosign-key too\n"
+
+
+def test_witnesses_are_listed_and_removed_from_the_command_line(registries, tmp_path):
+    """Listing a witness needs no restart: tanhui witnesses add, list and remove, in the database."""
+    registry: Registry = registries("managed")
+    service = registry.service
+    env = {
+        "TANHUI_INSTANCE_PATH": str(tmp_path / "cli"),
+        "DATABASE_URL": service.database.url,
+        "TANHUI_SIGNING_KEY_FILE": str(service.config.signing_key_file),
+        "TANHUI_LEDGER_ORIGIN": service.config.origin,
+        "TANHUI_CREATE_SIGNING_KEY": "false",
+    }
+
+    def run(*arguments: str) -> Result:
+        return CliRunner().invoke(main, ["witnesses", *arguments], env=env, catch_exceptions=False)
+
+    witness = Cosigner.generate("witness.managed.example")
+    note = http_fetch(registry.url)("/api/v1/ledger/checkpoint").decode()
+    with pytest.raises(CosignatureRefused, match="lists no witnesses"):
+        service.accept_cosignatures(cosigned_note(registry, witness, int(time.time()), note))
+    added = run("add", witness.vkey)
+    expected = f"ok: cosignatures by witness.managed.example ({witness.key_id.hex()}) are kept from now on\n"
+    assert added.stdout == expected
+    assert run("list").stdout == witness.vkey + "\n"
+    _, [kept] = service.accept_cosignatures(cosigned_note(registry, witness, int(time.time()), note))
+    assert kept.name == "witness.managed.example"
+    assert run("remove", witness.vkey).stdout == "ok: removed\n"
+    assert run("list").stdout == ""
+    with pytest.raises(CosignatureRefused, match="lists no witnesses"):
+        service.accept_cosignatures(cosigned_note(registry, witness, int(time.time()) + 1, note))
+    served = http_fetch(registry.url)("/api/v1/ledger/checkpoint").decode()
+    assert kept.line in served  # made while listed: still served
+    assert "does not list that witness" in one_line_failure(run("remove", witness.vkey))
+    assert "bad witness key" in one_line_failure(run("add", registry.vkey))  # a log key, type 0x01
+
+
+def test_the_demo_registry_shows_a_witnessed_checkpoint(tmp_path, no_app):
+    app = make_demo_app(str(tmp_path))
+    service = app.extensions["tanhui.ledger"]
+    try:
+        [witness] = service.witnesses()
+        assert witness.name == "witness.demo.tanhui.example"
+        client = app.test_client()
+        note = client.get("/api/v1/ledger/checkpoint").get_data(as_text=True)
+        opened = open_note(note, [NoteVerifier.from_vkey(service.verifier_key())])
+        [cosignature] = cosignatures(opened, [witness])
+        page = client.get("/ledger").get_data(as_text=True)
+        assert "<li><code>witness.demo.tanhui.example</code>" in page
+        assert witness.vkey in page
+        with service.database.reading() as session:
+            certificate_id = session.scalars(select(Certificate.id)).first()
+        proof = client.get(f"/api/v1/certificates/{certificate_id}").get_json()["proof"]
+        assert cosignature.line in proof["checkpoint"]
+    finally:
+        service.database.dispose()
