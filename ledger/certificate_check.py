@@ -43,11 +43,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from ledger.checkpoint import CheckpointError, open_checkpoint
+from ledger.checkpoint import CheckpointError, open_checkpoint_note
 from ledger.cosignature import CLOCK_SKEW_S, CosignatureError, CosignatureVerifier, cosignatures
 from ledger.entries import parse_body
 from ledger.merkle import ProofError, leaf_hash, verify_inclusion
-from ledger.note import NoteError, NoteVerifier, open_note
+from ledger.note import NoteError, NoteVerifier, OpenedNote
 from ledger.rules import beneficiary_commitment
 from ledger.tlog_proof import HEADER as TLOG_PROOF_HEADER
 from ledger.tlog_proof import MAX_PROOF_HASHES, TlogProofError, format_tlog_proof, parse_tlog_proof
@@ -139,8 +139,8 @@ def verify_certificate(
     proof = _extract_proof(certificate)
 
     try:
-        checkpoint = open_checkpoint(proof.checkpoint, verifiers, origin)
-        witnessed = _witnessed_by(proof.checkpoint, verifiers, witnesses, quorum)
+        checkpoint, opened = open_checkpoint_note(proof.checkpoint, verifiers, origin)
+        witnessed = _witnessed_by(opened, witnesses, quorum)
     except (CheckpointError, NoteError) as exc:
         raise CertificateInvalid(f"checkpoint: {exc}") from exc
     if proof.seq >= checkpoint.size:
@@ -383,13 +383,13 @@ def _check_beneficiary(stated: object, proven: VerifiedRetirement) -> VerifiedRe
 
 
 def _witnessed_by(
-    note: str, verifiers: Sequence[NoteVerifier], witnesses: Sequence[CosignatureVerifier], quorum: int
+    opened: OpenedNote, witnesses: Sequence[CosignatureVerifier], quorum: int
 ) -> tuple[str, ...]:
     """The witnesses whose valid cosignatures the checkpoint carries; refused below ``quorum``."""
     if not witnesses:
         return ()
     not_after = int(datetime.now(UTC).timestamp()) + CLOCK_SKEW_S
-    found = cosignatures(open_note(note, verifiers), witnesses, not_after)
+    found = cosignatures(opened, witnesses, not_after)
     names = tuple(sorted(item.name for item in found))
     if len(names) < quorum:
         raise CosignatureError(

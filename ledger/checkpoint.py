@@ -16,6 +16,7 @@ from ledger.note import (
     NoteError,
     NoteSigner,
     NoteVerifier,
+    OpenedNote,
     decode_base64,
     encode_base64,
     open_note,
@@ -91,6 +92,14 @@ def open_checkpoint(note: str, verifiers: Sequence[NoteVerifier], origin: str | 
     Signatures from unknown keys (witness cosignatures, a retired log key) are ignored, as the note
     spec requires. With ``origin`` given, a checkpoint of any other log is refused.
     """
+    return open_checkpoint_note(note, verifiers, origin)[0]
+
+
+def open_checkpoint_note(
+    note: str, verifiers: Sequence[NoteVerifier], origin: str | None = None
+) -> tuple[Checkpoint, OpenedNote]:
+    """:func:`open_checkpoint`, also returning the opened note (whose other signatures a caller checks,
+    e.g. witnesses' cosignatures) so that it is parsed and verified once."""
     try:
         opened = open_note(note, verifiers)
     except NoteError as exc:
@@ -98,7 +107,7 @@ def open_checkpoint(note: str, verifiers: Sequence[NoteVerifier], origin: str | 
     checkpoint = Checkpoint.parse(opened.text)
     if origin is not None and checkpoint.origin != origin:
         raise CheckpointError(f"checkpoint is for log {checkpoint.origin!r}, not {origin!r}")
-    return checkpoint
+    return checkpoint, opened
 
 
 def _check_line(value: str, *, what: str) -> None:

@@ -21,7 +21,6 @@ in a file only its owner reads (:mod:`ledger.keys`).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,6 +35,7 @@ from ledger.note import (
     check_key_name,
     decode_base64,
     encode_base64,
+    key_id,
 )
 
 COSIGNATURE_TYPE_ED25519 = 0x04
@@ -53,9 +53,7 @@ class CosignatureError(NoteError):
 
 def cosigner_key_id(name: str, public_key: bytes) -> bytes:
     """SHA-256(name || "\\n" || 0x04 || public key)[:4]: distinct from the same key's signed-note id."""
-    check_key_name(name)
-    material = name.encode("utf-8") + b"\n" + bytes([COSIGNATURE_TYPE_ED25519]) + public_key
-    return hashlib.sha256(material).digest()[:KEY_ID_SIZE]
+    return key_id(name, public_key, COSIGNATURE_TYPE_ED25519)
 
 
 def cosigned_message(note_text: str, timestamp: int) -> bytes:

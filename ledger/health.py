@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from ledger import checkpoints, proofs
+from ledger.entries import parse_time
 from ledger.orm import as_utc
 from ledger.verification_runs import RunRecord, latest_run
 
@@ -66,5 +67,4 @@ def ledger_health(session: Session, now: datetime, checkpoint_lag: timedelta) ->
 
 def _entry_time(session: Session, seq: int) -> datetime:
     """The time entry ``seq`` states in its body (RFC 3339 UTC, as the ledger writes it)."""
-    stated: str = json.loads(proofs.entry(session, seq).body)["time"]
-    return datetime.fromisoformat(stated.replace("Z", "+00:00"))
+    return parse_time(json.loads(proofs.entry(session, seq).body)["time"])

@@ -59,11 +59,12 @@ class OpenedNote:
     unverified_signatures: tuple[NoteSignature, ...]
 
 
-def key_id(name: str, public_key: bytes) -> bytes:
-    """SHA-256(key name || 0x0A || 0x01 || 32-byte Ed25519 public key)[:4], c2sp.org/signed-note."""
+def key_id(name: str, public_key: bytes, key_type: int = SIGNATURE_TYPE_ED25519) -> bytes:
+    """SHA-256(key name || 0x0A || key type || 32-byte Ed25519 public key)[:4], c2sp.org/signed-note
+    (type 0x01 for note signatures, 0x04 for tlog-cosignature's)."""
     check_key_name(name)
     assert len(public_key) == ED25519_KEY_SIZE, len(public_key)
-    material = name.encode("utf-8") + b"\n" + bytes([SIGNATURE_TYPE_ED25519]) + public_key
+    material = name.encode("utf-8") + b"\n" + bytes([key_type]) + public_key
     return hashlib.sha256(material).digest()[:KEY_ID_SIZE]
 
 

@@ -44,31 +44,16 @@ def record_run(
     size_at_start: int,
 ) -> RunRecord:
     """Store the outcome of one run: the report of a ledger that held, or the first failure found."""
+    row = VerificationRun(started_at=started_at, finished_at=finished_at)
     if isinstance(outcome, VerificationFailure):
-        record = RunRecord(
-            started_at,
-            finished_at,
-            size_at_start,
-            ok=False,
-            failed_seq=outcome.seq,
-            failure=outcome.what[:40],
-            detail=outcome.detail[:MAX_DETAIL_CHARS],
-        )
+        row.tree_size, row.ok = size_at_start, False
+        row.failed_seq, row.failure = outcome.seq, outcome.what[:40]
+        row.detail = outcome.detail[:MAX_DETAIL_CHARS]
     else:
-        record = RunRecord(started_at, finished_at, outcome.size, ok=True)
-    session.add(
-        VerificationRun(
-            started_at=record.started_at,
-            finished_at=record.finished_at,
-            tree_size=record.tree_size,
-            ok=record.ok,
-            failed_seq=record.failed_seq,
-            failure=record.failure,
-            detail=record.detail,
-        )
-    )
+        row.tree_size, row.ok = outcome.size, True
+    session.add(row)
     session.flush()
-    return record
+    return _record(row)
 
 
 def latest_run(session: Session) -> RunRecord | None:
@@ -78,8 +63,10 @@ def latest_run(session: Session) -> RunRecord | None:
         .order_by(VerificationRun.finished_at.desc(), VerificationRun.id.desc())
         .limit(1)
     ).first()
-    if row is None:
-        return None
+    return _record(row) if row is not None else None
+
+
+def _record(row: VerificationRun) -> RunRecord:
     return RunRecord(
         as_utc(row.started_at),
         as_utc(row.finished_at),

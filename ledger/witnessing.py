@@ -16,11 +16,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ledger.checkpoint import CheckpointError, open_checkpoint
+from ledger.checkpoint import CheckpointError, open_checkpoint_note
 from ledger.cosignature import CLOCK_SKEW_S, Cosignature, CosignatureVerifier, cosignatures
 from ledger.errors import CosignatureRefused, NotFound
 from ledger.models import Checkpoint, CheckpointCosignature, Witness
-from ledger.note import NoteError, NoteVerifier, open_note
+from ledger.note import NoteError, NoteVerifier
 from ledger.orm import as_utc
 
 MAX_NOTE_CHARS = 16 * 1024
@@ -40,9 +40,8 @@ def accept_cosignatures(
         limit = f"a cosigned checkpoint is at most {MAX_NOTE_CHARS} characters"
         raise CosignatureRefused(limit, field="note")
     try:
-        checkpoint = open_checkpoint(note, log_keys)
-        opened = open_note(note, log_keys)
-    except (CheckpointError, NoteError) as exc:
+        checkpoint, opened = open_checkpoint_note(note, log_keys)
+    except CheckpointError as exc:
         raise CosignatureRefused(f"not a checkpoint signed by this registry: {exc}", field="note") from exc
     stored = session.scalars(
         select(Checkpoint).where(Checkpoint.size == checkpoint.size, Checkpoint.root_hash == checkpoint.root)
@@ -91,14 +90,19 @@ def _keep(session: Session, checkpoint_id: int, cosignature: Cosignature, now: d
         kept.timestamp, kept.line, kept.received_at = cosignature.timestamp, cosignature.line, now
 
 
-def cosigned_note(session: Session, checkpoint: Checkpoint) -> str:
-    """The checkpoint's signed note with the cosignature lines kept for it (by witness name)."""
-    lines = session.scalars(
-        select(CheckpointCosignature.line)
+def kept_cosignatures(session: Session, checkpoint: Checkpoint) -> list[tuple[str, int, str]]:
+    """The cosignatures kept for a checkpoint, by witness name: name, timestamp and signature line."""
+    rows = session.execute(
+        select(CheckpointCosignature.name, CheckpointCosignature.timestamp, CheckpointCosignature.line)
         .where(CheckpointCosignature.checkpoint_id == checkpoint.id)
         .order_by(CheckpointCosignature.name, CheckpointCosignature.key_id)
-    ).all()
-    return checkpoint.note + "".join(lines)
+    )
+    return [(name, timestamp, line) for name, timestamp, line in rows]
+
+
+def cosigned_note(session: Session, checkpoint: Checkpoint) -> str:
+    """The checkpoint's signed note with the cosignature lines kept for it (by witness name)."""
+    return checkpoint.note + "".join(line for _, _, line in kept_cosignatures(session, checkpoint))
 
 
 def witnessed_covering(session: Session, seq: int) -> Checkpoint | None:

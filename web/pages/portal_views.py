@@ -6,14 +6,12 @@ import base64
 from datetime import UTC, datetime
 
 from flask import abort, current_app, render_template, request, url_for
-from sqlalchemy import select
 
 from api.blueprint import api_blueprint
 from api.context import database, ledger_service
 from ledger import checkpoints
-from ledger.models import CheckpointCosignature
 from ledger.verification_runs import latest_run
-from ledger.witnessing import cosigned_note
+from ledger.witnessing import kept_cosignatures
 from marketplace import events
 from offsets import regions
 from offsets.errors import NotFound
@@ -76,28 +74,21 @@ def ledger() -> str:
     with service.database.reading() as session:
         record = checkpoints.latest(session)
         size = checkpoints.ledger_size(session)
+        cosigned = []
         if record is not None:
             # The signed note's body: origin, tree size, base64 root (C2SP tlog-checkpoint).
             origin, _, root_b64 = record.note.split("\n")[:3]
+            kept = kept_cosignatures(session, record)
             checkpoint = {
                 "origin": origin,
                 "size": record.size,
                 "root_b64": root_b64,
                 "root_hex": base64.b64decode(root_b64).hex(),
-                "note": cosigned_note(session, record),
+                "note": record.note + "".join(line for _, _, line in kept),
                 "created_at": record.created_at,
             }
+            cosigned = [{"name": name, "at": datetime.fromtimestamp(stamp, UTC)} for name, stamp, _ in kept]
         last_run = latest_run(session)
-        cosigned = []
-        if record is not None:
-            cosigned = [
-                {"name": name, "at": datetime.fromtimestamp(timestamp, UTC)}
-                for name, timestamp in session.execute(
-                    select(CheckpointCosignature.name, CheckpointCosignature.timestamp)
-                    .where(CheckpointCosignature.checkpoint_id == record.id)
-                    .order_by(CheckpointCosignature.name)
-                )
-            ]
     try:
         vkey: str | None = service.verifier_key()
     except LookupError:
