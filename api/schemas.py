@@ -101,7 +101,10 @@ class HealthSchema(Schema):
         fields.String(),
         required=True,
         metadata={
-            "description": "checkpoint_behind, never_verified, verification_stale, verification_failed"
+            "description": (
+                "checkpoint_behind, never_verified, verification_stale, verification_failed, "
+                "witness_push_failed"
+            )
         },
     )
     time = fields.String(required=True)

@@ -19,6 +19,7 @@ from ledger import checkpoints, proofs
 from ledger.entries import parse_time
 from ledger.orm import as_utc
 from ledger.verification_runs import RunRecord, latest_run
+from ledger.witness_push import push_states
 
 VERIFICATION_MAX_AGE = timedelta(hours=48)
 """The scheduler verifies every night; two days without a finished run means the job is not running."""
@@ -34,7 +35,8 @@ class LedgerHealth:
     last_run: RunRecord | None
     attention: list[str] = field(default_factory=list)
     """What needs looking at, as codes: ``checkpoint_behind``, ``never_verified``, ``verification_stale``,
-    ``verification_failed``; empty when all is well."""
+    ``verification_failed``, ``witness_push_failed`` (a witness that checkpoints are pushed to did not
+    cosign the last one pushed); empty when all is well."""
 
 
 def ledger_health(session: Session, now: datetime, checkpoint_lag: timedelta) -> LedgerHealth:
@@ -55,6 +57,8 @@ def ledger_health(session: Session, now: datetime, checkpoint_lag: timedelta) ->
             attention.append("verification_stale")
         if not run.ok:
             attention.append("verification_failed")
+    if any(push.error is not None for push in push_states(session).values()):
+        attention.append("witness_push_failed")
     return LedgerHealth(
         size=size,
         checkpoint_size=record.size if record is not None else None,

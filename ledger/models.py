@@ -185,6 +185,12 @@ class Witness(Base):
     key_id: Mapped[str] = mapped_column(String(8))
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    url: Mapped[str | None] = mapped_column(String(500))
+    """The witness's submission prefix (c2sp.org/tlog-witness): checkpoints are pushed to it when set."""
+    pushed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    pushed_size: Mapped[int | None] = mapped_column(BigInteger)
+    """The size of the checkpoint the last push offered (cosigned if ``push_error`` is None)."""
+    push_error: Mapped[str | None] = mapped_column(Text)
 
 
 class VerifierKey(Base):

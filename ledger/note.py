@@ -33,6 +33,10 @@ class NoteError(ValueError):
     """A note, key string or signature that is malformed or does not verify."""
 
 
+class UntrustedNote(NoteError):
+    """A well-formed note that no trusted key vouches for: a known key's signature fails, or none signed."""
+
+
 @dataclass(frozen=True)
 class NoteSignature:
     """One signature line: the key name, the 4-byte key id, and the signature bytes after the id."""
@@ -255,11 +259,11 @@ def open_note(note: str, verifiers: Sequence[NoteVerifier]) -> OpenedNote:
         elif trusted.verify(message, signature.signature):
             verified.setdefault((signature.name, signature.key_id), signature)
         else:
-            raise NoteError(
+            raise UntrustedNote(
                 f"signature by known key {signature.name}+{signature.key_id.hex()} does not verify"
             )
     if not verified:
-        raise NoteError("note has no signature from a trusted key")
+        raise UntrustedNote("note has no signature from a trusted key")
     return OpenedNote(text, tuple(verified.values()), tuple(unverified))
 
 

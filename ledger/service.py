@@ -126,9 +126,10 @@ class LedgerService:
         with self.database.reading() as session:
             return listed_witnesses(session, self.configured_witnesses)
 
-    def add_witness(self, vkey: str) -> CosignatureVerifier:
+    def add_witness(self, vkey: str, url: str | None = None) -> CosignatureVerifier:
+        """List a witness; with ``url`` (its tlog-witness submission prefix), checkpoints are pushed to it."""
         with self.database.unit_of_work() as uow:
-            witness = add_witness(uow.session, vkey, datetime.now(UTC))
+            witness = add_witness(uow.session, vkey, datetime.now(UTC), url)
             uow.commit()
         return witness
 

@@ -10,6 +10,7 @@ checkpoint and with every certificate's proof.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -24,6 +25,7 @@ from ledger.note import NoteError, NoteVerifier
 from ledger.orm import as_utc
 
 MAX_NOTE_CHARS = 16 * 1024
+_SUBMISSION_URL = re.compile(r"https?://[^/?#\s]+(/[^?#\s]*)?", re.ASCII)
 
 
 def accept_cosignatures(
@@ -131,14 +133,25 @@ def listed_witnesses(
     return list(witnesses.values())
 
 
-def add_witness(session: Session, vkey: str, now: datetime) -> CosignatureVerifier:
-    """List a witness by its cosigner key (type 0x04); listing it again after removal lists it anew."""
+def add_witness(session: Session, vkey: str, now: datetime, url: str | None = None) -> CosignatureVerifier:
+    """List a witness by its cosigner key (type 0x04); listing it again after removal lists it anew.
+
+    ``url``: the witness's submission prefix (c2sp.org/tlog-witness), to push checkpoints to; listing a
+    listed witness again with another address (or none) replaces it.
+    """
     witness = CosignatureVerifier.from_vkey(vkey)
+    if url is not None and not _SUBMISSION_URL.fullmatch(url):
+        raise CosignatureRefused(
+            f"a witness's address is an http(s) URL without spaces, not {url!r}", field="url"
+        )
     row = session.get(Witness, witness.vkey)
     if row is None:
-        session.add(Witness(vkey=witness.vkey, name=witness.name, key_id=witness.key_id.hex(), added_at=now))
+        row = Witness(vkey=witness.vkey, name=witness.name, key_id=witness.key_id.hex(), added_at=now)
+        session.add(row)
     elif row.removed_at is not None:
         row.added_at, row.removed_at = now, None
+    if row.url != url:
+        row.url, row.pushed_at, row.pushed_size, row.push_error = url, None, None, None
     session.flush()
     return witness
 

@@ -38,8 +38,10 @@ from ledger.verify import VerificationFailure
 from ledger.verify_integrity import IntegrityProcessFailed
 from ledger.witness import cosigned
 from ledger.witness import submit as submit_cosignature
+from ledger.witness_push import push_states, push_to_witnesses
 from offsets.models import ORGANISATION_KINDS
 from web.app import create_app
+from web.witness_cli import witness as witness_group
 
 
 def _create_app() -> Flask:
@@ -180,14 +182,23 @@ def witnesses() -> None:
 
 @witnesses.command("add")
 @click.argument("vkey")
+@click.option(
+    "--url",
+    default=None,
+    help="the witness's submission address (c2sp.org/tlog-witness): push every new checkpoint to it",
+)
 @with_appcontext
-def witnesses_add(vkey: str) -> None:
+def witnesses_add(vkey: str, url: str | None) -> None:
     """List a witness by its cosigner key (from the witness's tanhui keys cosigner)."""
     try:
-        witness = ledger_service().add_witness(vkey.strip())
+        witness = ledger_service().add_witness(vkey.strip(), url)
     except NoteError as exc:
         fail(f"bad witness key: {exc}")
+    except LedgerError as exc:
+        fail(exc.message)
     click.echo(f"ok: cosignatures by {witness.name} ({witness.key_id.hex()}) are kept from now on")
+    if url is not None:
+        click.echo(f"ok: each new checkpoint is pushed to {url} for its cosignature")
 
 
 @witnesses.command("remove")
@@ -207,9 +218,43 @@ def witnesses_remove(vkey: str) -> None:
 @witnesses.command("list")
 @with_appcontext
 def witnesses_list() -> None:
-    """The witnesses listed, by TANHUI_WITNESS_KEYS and by tanhui witnesses add."""
-    for witness in ledger_service().witnesses():
-        click.echo(witness.vkey)
+    """The witnesses listed, by TANHUI_WITNESS_KEYS and by tanhui witnesses add; for those checkpoints
+    are pushed to, the address and how the last push went."""
+    service = ledger_service()
+    with service.database.reading() as session:
+        pushes = push_states(session)
+    for witness in service.witnesses():
+        push = pushes.get(witness.vkey)
+        if push is None:
+            click.echo(witness.vkey)
+        elif push.pushed_at is None:
+            click.echo(f"{witness.vkey}\tpush {push.url}: not pushed yet")
+        else:
+            outcome = f"FAILED: {push.error}" if push.error else "cosigned"
+            when = push.pushed_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            click.echo(f"{witness.vkey}\tpush {push.url}: size {push.pushed_size} at {when}, {outcome}")
+
+
+@witnesses.command("push")
+@click.option("--again", is_flag=True, help="also to witnesses that already cosigned the latest checkpoint")
+@with_appcontext
+def witnesses_push(again: bool) -> None:
+    """Push the latest checkpoint to the witnesses listed with an address, and keep their cosignatures.
+
+    The checkpoint job does this after signing; this is for an operator who does not wait for it.
+    Fails (exit 1) if any push failed, after trying every witness.
+    """
+    outcomes = push_to_witnesses(ledger_service(), again=again)
+    for outcome in outcomes:
+        if outcome.error is None:
+            click.echo(f"ok: {outcome.witness} cosigned tree size {outcome.size}")
+        else:
+            click.echo(f"FAILED: {outcome.witness} ({outcome.url}): {outcome.error}")
+    if not outcomes:
+        click.echo("nothing to push: no checkpoint, no witness with an address, or all cosigned it")
+    failed = [outcome for outcome in outcomes if outcome.error is not None]
+    if failed:
+        fail(f"{len(failed)} of {len(outcomes)} witnesses did not cosign")
 
 
 # --- ledger -------------------------------------------------------------------------------------------
@@ -696,6 +741,8 @@ def serve(host: str, port: int, workers: int) -> None:
 
     run_gunicorn(host=host, port=port, workers=workers)
 
+
+main.add_command(witness_group)
 
 if __name__ == "__main__":
     main()

@@ -23,6 +23,7 @@ from sqlalchemy import text
 from api.idempotency import DEFAULT_RETENTION_S, prune_records
 from ledger.service import LedgerService
 from ledger.verification_runs import RunRecord
+from ledger.witness_push import Post, PushOutcome, http_post, push_to_witnesses
 from marketplace.order_store import expire_due_orders
 from marketplace.payments.provider import PaymentProvider
 from marketplace.payments.refunds import deliver_refunds
@@ -81,9 +82,27 @@ def _guarded(
     return run
 
 
-def sign_checkpoint_job(service: LedgerService) -> None:
+def sign_checkpoint_job(service: LedgerService, post: Post = http_post) -> list[PushOutcome]:
+    """Sign a checkpoint if the ledger grew, then push the latest to the witnesses that take pushes
+    (those whose last push failed, too); returns the pushes' outcomes."""
     size, _ = service.sign_checkpoint()
     log.info("checkpoint covers %d entries", size)
+    outcomes = push_to_witnesses(service, post)
+    for outcome in outcomes:
+        if outcome.contradicts:
+            log.critical(
+                "witness %s holds a history that checkpoint %d contradicts: %s",
+                outcome.witness,
+                outcome.size,
+                outcome.error,
+            )
+        elif outcome.error is not None:
+            log.warning(
+                "witness %s did not cosign checkpoint %d: %s", outcome.witness, outcome.size, outcome.error
+            )
+        else:
+            log.info("witness %s cosigned checkpoint %d", outcome.witness, outcome.size)
+    return outcomes
 
 
 def expire_reservations_job(service: LedgerService, now: datetime | None = None) -> list[str]:

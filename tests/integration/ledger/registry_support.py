@@ -54,6 +54,23 @@ def registries_in(tmp_path: Path) -> Iterator[Callable[..., Registry]]:
         yield make
 
 
+def registry_cli(registry: Registry, instance: Path, *arguments: str) -> Result:
+    """Run the ``tanhui`` command line against ``registry``'s database and key, as its operator would."""
+    from click.testing import CliRunner
+
+    from web.cli import main
+
+    service = registry.service
+    env = {
+        "TANHUI_INSTANCE_PATH": str(instance),
+        "DATABASE_URL": service.database.url,
+        "TANHUI_SIGNING_KEY_FILE": str(service.config.signing_key_file),
+        "TANHUI_LEDGER_ORIGIN": service.config.origin,
+        "TANHUI_CREATE_SIGNING_KEY": "false",
+    }
+    return CliRunner().invoke(main, list(arguments), env=env, catch_exceptions=False)
+
+
 def one_line_failure(result: Result) -> str:
     assert result.exit_code == 1, result.stdout
     assert result.stdout == ""

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from registry_support import Registry, one_line_failure
+from registry_support import Registry, one_line_failure, registry_cli
 from sqlalchemy import select
 from tests_support import make_demo_app
 
@@ -222,16 +222,9 @@ def test_witnesses_are_listed_and_removed_from_the_command_line(registries, tmp_
     """Listing a witness needs no restart: tanhui witnesses add, list and remove, in the database."""
     registry: Registry = registries("managed")
     service = registry.service
-    env = {
-        "TANHUI_INSTANCE_PATH": str(tmp_path / "cli"),
-        "DATABASE_URL": service.database.url,
-        "TANHUI_SIGNING_KEY_FILE": str(service.config.signing_key_file),
-        "TANHUI_LEDGER_ORIGIN": service.config.origin,
-        "TANHUI_CREATE_SIGNING_KEY": "false",
-    }
 
     def run(*arguments: str) -> Result:
-        return CliRunner().invoke(main, ["witnesses", *arguments], env=env, catch_exceptions=False)
+        return registry_cli(registry, tmp_path / "cli", "witnesses", *arguments)
 
     witness = Cosigner.generate("witness.managed.example")
     note = http_fetch(registry.url)("/api/v1/ledger/checkpoint").decode()
