@@ -101,6 +101,7 @@ def ledger() -> str:
         cosigned=cosigned,
         witnesses=[witness.vkey for witness in service.witnesses()],
         vkey=vkey,
+        origin=service.config.origin,
         key_url=url_for("api.verifier_key"),
         checkpoint_url=url_for("api.latest_checkpoint"),
         registry_url=(current_app.config.get("TANHUI_PUBLIC_BASE_URL") or request.host_url).rstrip("/"),

@@ -6,6 +6,7 @@ import re
 
 from pages_support import text_of
 from sqlalchemy import func, select
+from tests_support import ORIGIN
 
 from api.context import ledger_service
 from ledger.models import Batch, Entry
@@ -91,6 +92,11 @@ def test_the_ledger_page_shows_the_latest_checkpoint_and_how_to_verify_offline(c
     follow = "tanhui ledger follow checkpoint.txt --registry http://localhost --key VKEY"
     assert text_of(html, "follow-command") == follow
     assert text_of(html, "audit-command") == "tanhui ledger audit --registry http://localhost --key VKEY"
+    vkey = client.get("/api/v1/ledger/key").get_data(as_text=True).strip()
+    serve = f"tanhui witness serve --key witness.key --log {ORIGIN} {vkey} --state witness.sqlite"
+    assert text_of(html, "witness-serve-command") == serve
+    english = client.get("/ledger", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "A witness can also run a witness service (C2SP tlog-witness)" in english
 
 
 def test_an_unknown_certificate_order_or_event_is_a_404_page(client):
