@@ -312,3 +312,12 @@ def test_racing_requests_never_roll_the_log_back(witness, log):
         assert statuses == [409] * 5 * rounds  # the others are told the new size
         assert latest in targets
         assert cosigned_sizes[-1] == latest
+
+
+def test_a_request_written_by_hand_from_the_spec_is_cosigned(witness, log, cosigner):
+    """The body as the spec's example lays it out, built here without add_checkpoint_body."""
+    first = b"old 0\n\n" + log.note(20).encode()
+    check_by_hand(witness.add_checkpoint(first), log.note(20), cosigner)
+    proof = b"".join(base64.b64encode(item) + b"\n" for item in subproof(20, log.leaves[:45], True))
+    second = b"old 20\n" + proof + b"\n" + log.note(45).encode()
+    check_by_hand(witness.add_checkpoint(second), log.note(45), cosigner)
