@@ -6,6 +6,7 @@ The witness needs no app, configuration or registry database: only its cosigning
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -48,11 +49,14 @@ def build_witness(key: Path, logs: tuple[tuple[str, str], ...], state: Path) -> 
             trusted.setdefault(origin, []).append(NoteVerifier.from_vkey(vkey.strip()))
         except (NoteError, ValueError) as exc:
             _fail(f"bad key for log {origin}: {exc}")
+    return CheckpointWitness(cosigner, trusted, _store(state))
+
+
+def _store(state: Path) -> WitnessStore:
     try:
-        store = WitnessStore(state)
-    except Exception as exc:  # sqlite3.Error or OSError: the file cannot be opened as a database
+        return WitnessStore(state)
+    except (sqlite3.Error, OSError) as exc:
         _fail(f"cannot open the witness state {state}: {exc}")
-    return CheckpointWitness(cosigner, trusted, store)
 
 
 @witness.command("serve", with_appcontext=False)
@@ -92,7 +96,7 @@ def witness_status(state: Path) -> None:
     """The latest checkpoint cosigned per log, and the checkpoints refused as evidence against a log."""
     if not state.exists():
         _fail(f"no witness state at {state}")
-    store = WitnessStore(state)
+    store = _store(state)
     for origin, size in store.cosigned_sizes():
         click.echo(f"{origin}: cosigned at tree size {size}")
     for refused in store.refused():

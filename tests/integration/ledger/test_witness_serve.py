@@ -87,3 +87,8 @@ def test_the_witness_refuses_bad_options_in_one_line(registries, tmp_path, no_ap
     assert "cannot read" in one_line_failure(missing)
     assert "bad key for log" in one_line_failure(cli(*base, "--key", str(key), "--log", origin, "nonsense"))
     assert "no witness state" in one_line_failure(cli("witness", "status", "--state", str(tmp_path / "x")))
+    not_sqlite = tmp_path / "not.sqlite"
+    not_sqlite.write_text("not a database, " * 100)
+    assert "cannot open the witness state" in one_line_failure(
+        cli("witness", "status", "--state", str(not_sqlite))
+    )
