@@ -55,10 +55,22 @@ def registries_in(tmp_path: Path) -> Iterator[Callable[..., Registry]]:
 
 
 def registry_cli(registry: Registry, instance: Path, *arguments: str) -> Result:
-    """Run the ``tanhui`` command line against ``registry``'s database and key, as its operator would."""
-    from click.testing import CliRunner
+    """Run the ``tanhui`` command line against ``registry``'s database and key, as its operator would.
 
-    from web.cli import main
+    The app the command builds is disposed of afterwards, as the end of the operator's process would:
+    its PostgreSQL connections would otherwise be left open until garbage collection.
+    """
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from web import cli
+
+    apps = []
+
+    def create_app() -> object:
+        app = cli.create_app()
+        apps.append(app)
+        return app
 
     service = registry.service
     env = {
@@ -68,7 +80,13 @@ def registry_cli(registry: Registry, instance: Path, *arguments: str) -> Result:
         "TANHUI_LEDGER_ORIGIN": service.config.origin,
         "TANHUI_CREATE_SIGNING_KEY": "false",
     }
-    return CliRunner().invoke(main, list(arguments), env=env, catch_exceptions=False)
+    try:
+        return CliRunner().invoke(
+            cli.main, list(arguments), env=env, obj=ScriptInfo(create_app=create_app), catch_exceptions=False
+        )
+    finally:
+        for app in apps:
+            app.extensions["tanhui.ledger"].database.dispose()
 
 
 def one_line_failure(result: Result) -> str:

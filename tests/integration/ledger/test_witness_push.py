@@ -63,8 +63,14 @@ def cli(registry: Registry, tmp_path: Path, *arguments: str) -> Result:
     return registry_cli(registry, tmp_path / "cli", *arguments)
 
 
-def test_each_new_checkpoint_is_pushed_and_its_cosignature_served(registries, witnesses):
-    registry: Registry = registries("pushing")
+@pytest.fixture(params=["sqlite", "pg"])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """None for the registry's own SQLite file; a fresh PostgreSQL schema (when TANHUI_PG_URL is set)."""
+    return request.getfixturevalue("pg_url") if request.param == "pg" else None
+
+
+def test_each_new_checkpoint_is_pushed_and_its_cosignature_served(registries, witnesses, database_url):
+    registry: Registry = registries("pushing", database_url=database_url)
     witness, url = witnesses(registry)
     registry.service.add_witness(witness.cosigner.vkey, url)
     assert served_cosigners(registry, witness) == []
@@ -98,8 +104,8 @@ def test_a_witness_that_lost_its_state_is_pushed_again_from_the_size_it_names(
     assert witness.store.latest(registry.service.config.origin).size == size
 
 
-def test_an_unreachable_witness_is_shown_and_tried_again(registries, witnesses, tmp_path):
-    registry: Registry = registries("unreachable")
+def test_an_unreachable_witness_is_shown_and_tried_again(registries, witnesses, tmp_path, database_url):
+    registry: Registry = registries("unreachable", database_url=database_url)
     witness, url = witnesses(registry)
     registry.service.add_witness(witness.cosigner.vkey, closed_port_url())
     size = registry.grow(3, "a")
