@@ -1,4 +1,8 @@
-"""The ``/api/v1`` blueprint, assembled from the feature modules."""
+"""The ``/api/v1`` blueprint itself, on which the feature modules (``api/*_views.py``) register routes.
+
+It imports no feature module, so that any of them can be imported first; :mod:`api.routes` assembles
+them all.
+"""
 
 from __future__ import annotations
 
@@ -31,31 +35,3 @@ def _configure(state: BlueprintSetupState) -> None:
     state.app.url_map.converters.setdefault("id", RowIdConverter)
     if state.app.config.get("MAX_CONTENT_LENGTH") is None:
         state.app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
-
-
-# Feature modules register their routes on the blueprint when imported.
-from api import (  # noqa: E402, F401
-    affiliations_views,
-    certificates_views,
-    events_views,
-    exports_views,
-    footprints_views,
-    health_views,
-    ledger_views,
-    lots_views,
-    methodologies_views,
-    monitoring_views,
-    onboarding_views,
-    openapi_views,
-    orders_views,
-    organisations_views,
-    payments_views,
-    preorders_views,
-    projects_views,
-    quotes_views,
-    regions_views,
-    reports_views,
-    reversals_views,
-    sales_views,
-    statements_views,
-)

@@ -8,9 +8,9 @@ from typing import Any
 
 from flask import Flask
 
-from api.blueprint import api_blueprint
 from api.context import LEDGER_EXTENSION
 from api.problems import register_problem_handlers
+from api.routes import api_blueprint
 from ledger.database import Database
 from ledger.service import LedgerConfig, LedgerService
 from web.config import from_environment
