@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ledger.checkpoint import Checkpoint, CheckpointError, open_checkpoint
+from ledger.http_client import open_url
 from ledger.merkle import ProofError, verify_consistency
 from ledger.note import NoteVerifier
 
@@ -126,11 +127,12 @@ def http_fetch(base_url: str, timeout_s: float = TIMEOUT_S) -> Fetch:
     def fetch(path: str, max_bytes: int = MAX_RESPONSE_BYTES) -> bytes:
         url = base + path
         try:
-            with urllib.request.urlopen(url, timeout=timeout_s) as response:  # noqa: S310  (http(s) only)
+            with open_url(url, timeout_s) as response:
                 body: bytes = response.read(max_bytes + 1)
         except urllib.error.HTTPError as exc:
             exc.close()  # it holds the response and its connection
-            raise RegistryError(f"{url} answered HTTP {exc.code}") from exc
+            refused_redirect = f": {exc.msg}" if 300 <= exc.code < 400 else ""
+            raise RegistryError(f"{url} answered HTTP {exc.code}{refused_redirect}") from exc
         except (urllib.error.URLError, OSError) as exc:
             reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
             raise RegistryError(f"cannot read {url}: {reason}") from exc

@@ -13,6 +13,7 @@ import urllib.request
 from datetime import UTC, datetime
 
 from ledger.cosignature import Cosigner
+from ledger.http_client import open_url
 from ledger.log_follow import TIMEOUT_S, FollowResult, RegistryError
 
 COSIGNATURES_PATH = "/api/v1/ledger/cosignatures"
@@ -36,7 +37,7 @@ def submit(base_url: str, cosigned_note: str, timeout_s: float = TIMEOUT_S) -> d
         method="POST",
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
+        with open_url(request, timeout_s) as response:
             answer = response.read(MAX_ANSWER_BYTES + 1)
     except urllib.error.HTTPError as exc:
         detail = _detail(exc.read(MAX_ANSWER_BYTES))

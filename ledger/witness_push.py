@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from ledger import checkpoints, proofs
 from ledger.checkpoint_witness import ADD_CHECKPOINT_PATH, SIZE_CONTENT_TYPE, add_checkpoint_body
 from ledger.errors import LedgerError
+from ledger.http_client import open_url
 from ledger.models import Checkpoint, CheckpointCosignature, Witness
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ def http_post(url: str, body: bytes, timeout_s: float = PUSH_TIMEOUT_S) -> Witne
         url, data=body, headers={"Content-Type": "text/plain; charset=utf-8"}, method="POST"
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
+        with open_url(request, timeout_s) as response:
             return WitnessAnswer(
                 response.status, response.headers.get_content_type(), response.read(MAX_ANSWER_BYTES + 1)
             )

@@ -20,7 +20,14 @@ from tests_support import ORIGIN, served
 
 from ledger import proofs
 from ledger.checkpoint import Checkpoint, CheckpointError, open_checkpoint
-from ledger.log_follow import MAX_RESPONSE_BYTES, LogNotExtended, RegistryError, check_extends, follow
+from ledger.log_follow import (
+    MAX_RESPONSE_BYTES,
+    LogNotExtended,
+    RegistryError,
+    check_extends,
+    follow,
+    http_fetch,
+)
 from ledger.merkle import root_of
 from ledger.note import NoteSigner, NoteVerifier
 from web.cli import main
@@ -221,3 +228,25 @@ def test_a_kept_checkpoint_of_another_log_is_refused(registries):
     elsewhere = Checkpoint("another.example/log", latest.size, latest.root)
     with pytest.raises(LogNotExtended, match=rf"is for log '{re.escape(ORIGIN)}', not 'another"):
         check_extends(elsewhere, latest, [])
+
+
+def redirecting_to(target: str) -> Callable[..., list[bytes]]:
+    """A WSGI app that answers every request with a redirect to ``target`` plus the path asked for."""
+
+    def app(environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
+        start_response("302 Found", [("Location", f"{target}{environ['PATH_INFO']}")])
+        return [b""]
+
+    return app
+
+
+def test_redirects_are_followed_only_to_http(registries, no_app):
+    registry: Registry = registries("redirected")
+    with served(redirecting_to(registry.url), "to-http") as moved:
+        note = http_fetch(moved)("/api/v1/ledger/checkpoint").decode()
+    assert note == http_fetch(registry.url)("/api/v1/ledger/checkpoint").decode()
+    # urllib itself refuses file://, and would follow ftp://: the ledger's client refuses both.
+    for target, refusal in (("ftp://127.0.0.1:21", "which is not http(s)"), ("file://", "is not allowed")):
+        with served(redirecting_to(target), "elsewhere") as moved, pytest.raises(RegistryError) as caught:
+            http_fetch(moved)("/api/v1/ledger/checkpoint")
+        assert refusal in str(caught.value)
