@@ -77,8 +77,7 @@ def follow(
     if kept is not None:
         proof: list[bytes] = []
         if 0 < kept.size < latest.size:
-            path = CONSISTENCY_PATH.format(first=kept.size, second=latest.size)
-            proof = _consistency_hashes(fetch(path), kept.size, latest.size)
+            proof = fetch_consistency(fetch, kept.size, latest.size)
         check_extends(kept, latest, proof)
     return FollowResult(latest=latest, latest_note=latest_note, kept=kept)
 
@@ -157,8 +156,10 @@ def text_of(body: bytes, what: str) -> str:
         raise RegistryError(f"the {what} is not UTF-8 text") from exc
 
 
-def _consistency_hashes(body: bytes, first: int, second: int) -> list[bytes]:
-    """The hashes of a ``{"from", "to", "hashes"}`` answer, checked to be the proof that was asked for."""
+def fetch_consistency(fetch: Fetch, first: int, second: int) -> list[bytes]:
+    """The registry's consistency proof from tree size ``first`` to ``second`` (0 < first < second),
+    checked to be the proof that was asked for (its hashes are checked by whoever verifies it)."""
+    body = fetch(CONSISTENCY_PATH.format(first=first, second=second))
     try:
         answer = json.loads(body)
     except ValueError as exc:

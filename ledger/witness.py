@@ -3,6 +3,10 @@
 Cosigning only after :func:`ledger.log_follow.follow` has passed is what gives the cosignature its
 meaning (c2sp.org/tlog-cosignature): as of its time, this is the largest tree of the log the witness has
 seen, and it extends every earlier one the witness kept. Pure Python over ``urllib``, like ``follow``.
+
+:func:`pull` does the same through the state of a witness that also takes pushes
+(:mod:`ledger.checkpoint_witness`): one key must cosign from one view of the log, or a log could show
+one history to the key's pulls and another to its pushes and have both cosigned.
 """
 
 from __future__ import annotations
@@ -12,9 +16,18 @@ import urllib.error
 import urllib.request
 from datetime import UTC, datetime
 
+from ledger.checkpoint_witness import CheckpointWitness, WitnessRefusal, add_checkpoint_body
 from ledger.cosignature import Cosigner
 from ledger.http_client import open_url
-from ledger.log_follow import TIMEOUT_S, FollowResult, RegistryError
+from ledger.log_follow import (
+    TIMEOUT_S,
+    Fetch,
+    FollowResult,
+    LogNotExtended,
+    RegistryError,
+    fetch_checkpoint,
+    fetch_consistency,
+)
 
 COSIGNATURES_PATH = "/api/v1/ledger/cosignatures"
 MAX_ANSWER_BYTES = 64 * 1024
@@ -26,6 +39,34 @@ def cosigned(result: FollowResult, cosigner: Cosigner, now: datetime | None = No
     text = note[: note.rindex("\n\n") + 1]  # the note text: everything before the blank line
     timestamp = int((now or datetime.now(UTC)).timestamp())
     return note + cosigner.cosign(text, timestamp).line()
+
+
+def pull(witness: CheckpointWitness, fetch: Fetch, origin: str) -> tuple[int, str]:
+    """Read the registry's latest checkpoint of ``origin`` and cosign it through the witness's state, as
+    if the registry had pushed it; returns its size and the checkpoint with the cosignature under it.
+
+    Raises :class:`LogNotExtended` if it does not extend the checkpoint the witness cosigned last (the
+    witness keeps it as evidence), :class:`RegistryError` if the registry cannot be read.
+    """
+    latest, note = fetch_checkpoint(fetch, witness.logs[origin], origin)
+    cosigned = witness.store.latest(origin)
+    old = cosigned.size if cosigned is not None else 0
+    for _attempt in range(2):  # a push may move the state between the read and the cosigning
+        if old > latest.size:
+            raise LogNotExtended(
+                f"the registry's latest checkpoint has {latest.size} entries, fewer than the {old} of the "
+                "one this witness cosigned: its log was rolled back or forked"
+            )
+        proof = fetch_consistency(fetch, old, latest.size) if 0 < old < latest.size else []
+        try:
+            return latest.size, note + witness.add_checkpoint(add_checkpoint_body(old, proof, note))
+        except WitnessRefusal as refusal:
+            if refusal.size is None:
+                raise LogNotExtended(
+                    f"the witness refuses the registry's checkpoint: {refusal.message}"
+                ) from refusal
+            old = refusal.size
+    raise RegistryError("the witness's state moved twice while cosigning; try again")
 
 
 def submit(base_url: str, cosigned_note: str, timeout_s: float = TIMEOUT_S) -> dict[str, object]:

@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn
 
 import click
 from flask import Flask, current_app
@@ -19,28 +16,27 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from api.auth import ROLE_ORGANISATION_KINDS
 from api.context import ledger_service
-from ledger.checkpoint import CheckpointError
 from ledger.cosignature import CosignatureVerifier, Cosigner
 from ledger.errors import LedgerError
 from ledger.keys import KeyFileError, read_cosigner_file, write_key_file
 from ledger.log_follow import (
     FollowResult,
     LogNotExtended,
-    RegistryError,
     fetch_checkpoint,
     follow,
     http_fetch,
 )
-from ledger.note import NoteError, NoteSigner, NoteVerifier
+from ledger.note import NoteError, NoteSigner
 from ledger.public_audit import replay_published
 from ledger.runtime import tune_gc
 from ledger.verify import VerificationFailure
 from ledger.verify_integrity import IntegrityProcessFailed
 from ledger.witness import cosigned
-from ledger.witness import submit as submit_cosignature
 from ledger.witness_push import push_states, push_to_witnesses
 from offsets.models import ORGANISATION_KINDS
 from web.app import create_app
+from web.cli_support import fail, reading_registry, trusted_keys
+from web.witness_cli import submit_and_report
 from web.witness_cli import witness as witness_group
 
 
@@ -52,30 +48,6 @@ def _create_app() -> Flask:
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, load_dotenv=False)
 def main() -> None:
     """Tanhui 碳汇: Sichuan forestry and grassland carbon-sink registry."""
-
-
-def fail(message: str) -> NoReturn:
-    click.echo(f"tanhui: {message}", err=True)
-    sys.exit(1)
-
-
-def trusted_keys(vkeys: tuple[str, ...]) -> list[NoteVerifier]:
-    """The verifiers of the keys given with ``--key``; a bad key is a one-line failure."""
-    try:
-        return [NoteVerifier.from_vkey(vkey.strip()) for vkey in vkeys]
-    except NoteError as exc:
-        fail(f"bad verifier key: {exc}")
-
-
-@contextmanager
-def reading_registry() -> Iterator[None]:
-    """What an outsider's command may meet at the registry, as one-line failures."""
-    try:
-        yield
-    except CheckpointError as exc:
-        fail(f"checkpoint refused: {exc}")
-    except RegistryError as exc:
-        fail(f"registry not readable: {exc}")
 
 
 # --- database -----------------------------------------------------------------------------------------
@@ -399,14 +371,7 @@ def _cosign(result: FollowResult, cosigner: Cosigner, registry: str | None) -> N
     note = cosigned(result, cosigner)
     click.echo(note.rstrip("\n").rsplit("\n", 1)[1])
     if registry is not None:
-        try:
-            answer = submit_cosignature(registry, note)
-        except RegistryError as exc:
-            fail(f"cosignature not kept: {exc}")
-        click.echo(
-            f"ok: the registry keeps the cosignature of tree size {answer.get('checkpoint_size')} "
-            f"by {cosigner.name}"
-        )
+        submit_and_report(registry, note, cosigner.name)
 
 
 def _keep_checkpoint(kept: Path, result: FollowResult) -> None:

@@ -7,23 +7,19 @@ The witness needs no app, configuration or registry database: only its cosigning
 from __future__ import annotations
 
 import sqlite3
-import sys
 from pathlib import Path
-from typing import NoReturn
 
 import click
 from flask.cli import AppGroup
 
 from ledger.checkpoint_witness import CheckpointWitness
 from ledger.keys import KeyFileError, read_cosigner_file
+from ledger.log_follow import LogNotExtended, RegistryError, http_fetch
 from ledger.note import NoteError, NoteVerifier
+from ledger.witness import pull
+from ledger.witness import submit as submit_cosignature
 from ledger.witness_store import WitnessStore
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(f"tanhui: {message}", err=True)
-    sys.exit(1)
-
+from web.cli_support import fail, reading_registry
 
 witness = AppGroup("witness", help="Witness transparency logs (c2sp.org/tlog-witness): cosign their pushes.")
 
@@ -40,15 +36,15 @@ def build_witness(key: Path, logs: tuple[tuple[str, str], ...], state: Path) -> 
     try:
         cosigner = read_cosigner_file(key)
     except KeyFileError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     trusted: dict[str, list[NoteVerifier]] = {}
     for origin, vkey in logs:
         if not origin or any(char < " " for char in origin):
-            _fail(f"bad log origin {origin!r}: it is one line of text")
+            fail(f"bad log origin {origin!r}: it is one line of text")
         try:
             trusted.setdefault(origin, []).append(NoteVerifier.from_vkey(vkey.strip()))
         except (NoteError, ValueError) as exc:
-            _fail(f"bad key for log {origin}: {exc}")
+            fail(f"bad key for log {origin}: {exc}")
     return CheckpointWitness(cosigner, trusted, _store(state))
 
 
@@ -56,17 +52,16 @@ def _store(state: Path) -> WitnessStore:
     try:
         return WitnessStore(state)
     except (sqlite3.Error, OSError) as exc:
-        _fail(f"cannot open the witness state {state}: {exc}")
+        fail(f"cannot open the witness state {state}: {exc}")
 
 
-@witness.command("serve", with_appcontext=False)
-@click.option(
+_KEY = click.option(
     "--key",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
     help="the witness's cosigning key file (tanhui keys cosigner)",
 )
-@click.option(
+_LOGS = click.option(
     "--log",
     "logs",
     type=(str, str),
@@ -75,6 +70,11 @@ def _store(state: Path) -> WitnessStore:
     metavar="ORIGIN VKEY",
     help="a log to witness: its origin line and a verifier key of it (repeatable, also per origin)",
 )
+
+
+@witness.command("serve", with_appcontext=False)
+@_KEY
+@_LOGS
 @_STATE
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5100, show_default=True, type=int)
@@ -90,12 +90,53 @@ def witness_serve(
     run_witness(host, port, workers, lambda: create_witness_app(build_witness(key, logs, state)))
 
 
+@witness.command("pull", with_appcontext=False)
+@_KEY
+@_LOGS
+@_STATE
+@click.option("--registry", required=True, help="the registry's address, e.g. https://registry.example")
+@click.option("--submit", is_flag=True, help="send the cosignature to the registry, which serves it")
+def witness_pull(
+    key: Path, logs: tuple[tuple[str, str], ...], state: Path, registry: str, submit: bool
+) -> None:
+    """Cosign the registry's latest checkpoint if it extends the one cosigned last, as a push would.
+
+    For a registry that does not push: it reads the checkpoint and a consistency proof from the
+    registry and keeps the same state file as serve, so that one key cosigns from one view of the log.
+    A checkpoint that does not extend is refused, kept as evidence, and fails the command.
+    """
+    built = build_witness(key, logs, state)
+    if len(built.logs) != 1:
+        fail("pull follows one log: give --log for one origin (repeat it only for that log's keys)")
+    [origin] = built.logs
+    with reading_registry():
+        try:
+            size, note = pull(built, http_fetch(registry), origin)
+        except LogNotExtended as exc:
+            fail(f"LOG NOT EXTENDED, see tanhui witness status: {exc}")
+    click.echo(note.rstrip("\n").rsplit("\n", 1)[1])
+    if submit:
+        submit_and_report(registry, note, built.cosigner.name)
+    else:
+        click.echo(f"ok: cosigned {origin} at tree size {size}")
+
+
+def submit_and_report(registry: str, note: str, witness_name: str) -> None:
+    """Send a cosigned checkpoint to the registry and say what it kept; a refusal fails the command."""
+    try:
+        answer = submit_cosignature(registry, note)
+    except RegistryError as exc:
+        fail(f"cosignature not kept: {exc}")
+    size = answer.get("checkpoint_size")
+    click.echo(f"ok: the registry keeps the cosignature of tree size {size} by {witness_name}")
+
+
 @witness.command("status", with_appcontext=False)
 @_STATE
 def witness_status(state: Path) -> None:
     """The latest checkpoint cosigned per log, and the checkpoints refused as evidence against a log."""
     if not state.exists():
-        _fail(f"no witness state at {state}")
+        fail(f"no witness state at {state}")
     store = _store(state)
     for origin, size in store.cosigned_sizes():
         click.echo(f"{origin}: cosigned at tree size {size}")

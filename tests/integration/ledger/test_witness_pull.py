@@ -1,0 +1,111 @@
+"""``tanhui witness pull``: a witness cosigns a registry that does not push, through the same state as
+``witness serve``, so that one key cosigns from one view of the log however the checkpoint reached it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from registry_support import Registry, one_line_failure
+from tests_support import served
+
+from ledger.checkpoint_witness import CheckpointWitness
+from ledger.cosignature import cosignatures
+from ledger.keys import read_cosigner_file
+from ledger.log_follow import http_fetch
+from ledger.note import NoteVerifier, open_note
+from ledger.witness_store import WitnessStore
+from web.cli import main
+from web.scheduler import sign_checkpoint_job
+from web.witness_app import create_witness_app
+
+
+def cli(*arguments: str) -> Result:
+    return CliRunner().invoke(main, list(arguments), catch_exceptions=False)
+
+
+@pytest.fixture
+def witness_files(tmp_path: Path, no_app) -> tuple[Path, Path]:
+    key = tmp_path / "witness.key"
+    assert cli("keys", "cosigner", "--name", "witness.example.org/pull", "--out", str(key)).exit_code == 0
+    return key, tmp_path / "witness.sqlite"
+
+
+def pull(registry: Registry, key: Path, state: Path, *extra: str) -> Result:
+    origin = registry.service.config.origin
+    return cli(
+        "witness", "pull", "--key", str(key), "--log", origin, registry.vkey, "--state", str(state),
+        "--registry", registry.url, *extra,
+    )  # fmt: skip
+
+
+def cosigned_size(state: Path, registry: Registry) -> int | None:
+    latest = WitnessStore(state).latest(registry.service.config.origin)
+    return None if latest is None else latest.size
+
+
+def test_pulls_cosign_the_growing_log_and_the_registry_keeps_them(registries, witness_files):
+    registry: Registry = registries("pulled")
+    key, state = witness_files
+    first = pull(registry, key, state)
+    assert first.exit_code == 0, first.stderr
+    assert first.stdout.endswith(f"ok: cosigned {registry.service.config.origin} at tree size 1\n")
+    assert first.stdout.startswith("— witness.example.org/pull ")
+    registry.service.add_witness(read_cosigner_file(key).vkey)
+    size = registry.grow(12, "a")
+    submitted = pull(registry, key, state, "--submit")
+    assert submitted.exit_code == 0, submitted.stderr
+    assert submitted.stdout.endswith(
+        f"ok: the registry keeps the cosignature of tree size {size} by witness.example.org/pull\n"
+    )
+    assert cosigned_size(state, registry) == size
+    note = http_fetch(registry.url)("/api/v1/ledger/checkpoint").decode()
+    opened = open_note(note, [NoteVerifier.from_vkey(registry.vkey)])
+    assert len(cosignatures(opened, [read_cosigner_file(key).verifier])) == 1
+
+
+def test_pulls_and_pushes_share_one_view_of_the_log(registries, witness_files):
+    registry: Registry = registries("both")
+    key, state = witness_files
+    origin = registry.service.config.origin
+    served_witness = CheckpointWitness(
+        read_cosigner_file(key), {origin: [NoteVerifier.from_vkey(registry.vkey)]}, WitnessStore(state)
+    )
+    with served(create_witness_app(served_witness), "witness-both") as url:
+        registry.service.add_witness(served_witness.cosigner.vkey, url)
+        pushed = registry.grow(5, "a")
+        assert sign_checkpoint_job(registry.service)[0].error is None
+        assert cosigned_size(state, registry) == pushed
+        pulled = registry.grow(4, "b")
+        assert pull(registry, key, state, "--submit").exit_code == 0  # from the pushed size
+        assert cosigned_size(state, registry) == pulled
+        pushed = registry.grow(3, "c")
+        [outcome] = sign_checkpoint_job(registry.service)  # from the pulled size
+        assert outcome.error is None
+        assert cosigned_size(state, registry) == pushed
+
+
+def test_a_history_the_witness_cosigned_otherwise_fails_the_pull_and_is_kept(registries, witness_files):
+    first: Registry = registries("first")
+    forked: Registry = registries("forked")  # the same key and origin, another history
+    key, state = witness_files
+    first.grow(6, "a")
+    assert pull(first, key, state).exit_code == 0
+    forked.grow(9, "other", kg=7)
+    failure = one_line_failure(pull(forked, key, state))
+    assert failure.startswith("tanhui: LOG NOT EXTENDED, see tanhui witness status:")
+    assert "does not verify" in failure
+    assert cosigned_size(state, first) == 7
+    status = cli("witness", "status", "--state", str(state)).stdout
+    assert "REFUSED" in status
+
+    shorter: Registry = registries("shorter")
+    assert "fewer than the 7" in one_line_failure(pull(shorter, key, state))
+
+
+def test_pull_follows_one_log(registries, witness_files):
+    registry: Registry = registries("one-log")
+    key, state = witness_files
+    other = ("--log", "other.example/log", registry.vkey)
+    assert "pull follows one log" in one_line_failure(pull(registry, key, state, *other))
