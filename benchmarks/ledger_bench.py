@@ -893,9 +893,9 @@ def bench_proofs(url: str, count: int) -> dict[str, Any]:
 
 
 def _pymerkle_pragmas(tree: Any) -> None:
-    # The same durability as the ledger's SQLite engine (ledger/database.py): WAL, synchronous NORMAL.
+    # The same durability as the ledger's SQLite engine (ledger/database.py): WAL, synchronous FULL.
     tree.con.execute("PRAGMA journal_mode = WAL")
-    tree.con.execute("PRAGMA synchronous = NORMAL")
+    tree.con.execute("PRAGMA synchronous = FULL")
 
 
 def peer_append_worker(leaves: dict[str, list[bytes]], path: str, rounds: int) -> dict[str, Any]:

@@ -112,3 +112,11 @@ def test_insert_or_replace_cannot_rewrite_an_entry(ledger: LedgerService):
     with pytest.raises(DBAPIError, match="append-only"), ledger.database.engine.begin() as connection:
         connection.execute(replace)
     assert rows(ledger, "ledger_entries") == before
+
+
+def test_a_commit_on_sqlite_is_durable_before_it_returns(service: LedgerService):
+    """WAL with synchronous=FULL: a power loss cannot undo an entry a checkpoint or certificate covers."""
+    with service.database.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
