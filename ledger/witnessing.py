@@ -45,8 +45,14 @@ def accept_cosignatures(
         checkpoint, opened = open_checkpoint_note(note, log_keys)
     except CheckpointError as exc:
         raise CosignatureRefused(f"not a checkpoint signed by this registry: {exc}", field="note") from exc
+    # FOR UPDATE serialises cosignatures of one checkpoint (PostgreSQL; SQLite's BEGIN IMMEDIATE already
+    # does): two arriving at once (a witness's push and its pull) would otherwise both insert its row.
     stored = session.scalars(
-        select(Checkpoint).where(Checkpoint.size == checkpoint.size, Checkpoint.root_hash == checkpoint.root)
+        select(Checkpoint)
+        .where(Checkpoint.size == checkpoint.size, Checkpoint.root_hash == checkpoint.root)
+        .order_by(Checkpoint.id)
+        .limit(1)
+        .with_for_update()
     ).first()
     if stored is None or not stored.note.startswith(opened.text + "\n"):
         raise NotFound(f"this registry signed no such checkpoint of size {checkpoint.size}", field="note")
