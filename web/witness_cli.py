@@ -21,7 +21,7 @@ from ledger.witness import submit as submit_cosignature
 from ledger.witness_store import WitnessStore
 from web.cli_support import fail, reading_registry
 
-witness = AppGroup("witness", help="Witness transparency logs (c2sp.org/tlog-witness): cosign their pushes.")
+witness = AppGroup("witness", help="Witness transparency logs: cosign what they push (tlog-witness) or pull.")
 
 _STATE = click.option(
     "--state",
