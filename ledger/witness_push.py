@@ -25,9 +25,10 @@ import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from ledger.service import LedgerService
 
 PUSH_TIMEOUT_S = 10.0
+MAX_PARALLEL_PUSHES = 8
 MAX_ANSWER_BYTES = 16 * 1024
 """A few cosignature lines; a larger answer is not one."""
 _SIZE = re.compile(r"(0|[1-9][0-9]{0,19})\n")
@@ -132,10 +134,12 @@ def exchange(
 def push_to_witnesses(
     service: LedgerService, post: Post = http_post, *, again: bool = False
 ) -> list[PushOutcome]:
-    """Push the latest checkpoint to every listed witness with a submission address; one outcome each.
+    """Push the latest checkpoint to every listed witness with a submission address; one outcome each,
+    in the witnesses' key order.
 
-    A witness whose last push of this very checkpoint succeeded is left alone, unless ``again``: it would
-    only renew the cosignature's time.
+    The witnesses are asked at the same time (at most ``MAX_PARALLEL_PUSHES`` at once), so that a slow
+    or silent one costs the checkpoint job one timeout, not one per witness. A witness whose last push
+    of this very checkpoint succeeded is left alone, unless ``again``: it would only renew the time.
     """
     with service.database.reading() as session:
         record = checkpoints.latest(session)
@@ -143,28 +147,47 @@ def push_to_witnesses(
             return []
         size, note = record.size, record.note
         targets = [
-            (row.vkey, row.name, row.url, _cosigned_size(session, row, size))
+            _Target(row.vkey, row.name, row.url, _cosigned_size(session, row, size))
             for row in session.scalars(
-                select(Witness).where(Witness.url.is_not(None), Witness.removed_at.is_(None))
+                select(Witness)
+                .where(Witness.url.is_not(None), Witness.removed_at.is_(None))
+                .order_by(Witness.vkey)
             )
-            if again or row.pushed_size != size or row.push_error is not None
+            if row.url is not None and (again or row.pushed_size != size or row.push_error is not None)
         ]
-    outcomes = []
-    for vkey, name, url, old_size in targets:
-        assert url is not None
-        outcome = PushOutcome(name, url, size)
+    if not targets:
+        return []
+
+    def push_one(target: _Target) -> PushOutcome:
+        outcome = PushOutcome(target.name, target.url, size)
         try:
             lines = exchange(
-                url, note, size, old_size, prove=lambda old: _prove(service, old, size), post=post
+                target.url,
+                note,
+                size,
+                target.old_size,
+                prove=lambda old: _prove(service, old, size),
+                post=post,
             )
             service.accept_cosignatures(note + lines)
         except PushFailed as exc:
-            outcome = PushOutcome(name, url, size, str(exc), exc.contradicts)
+            outcome = PushOutcome(target.name, target.url, size, str(exc), exc.contradicts)
         except LedgerError as exc:  # the answer held no valid cosignature by this witness
-            outcome = PushOutcome(name, url, size, f"the witness's answer was not kept: {exc}")
-        _record(service, vkey, outcome)
-        outcomes.append(outcome)
-    return outcomes
+            outcome = PushOutcome(target.name, target.url, size, f"the witness's answer was not kept: {exc}")
+        _record(service, target.vkey, outcome)
+        return outcome
+
+    with ThreadPoolExecutor(
+        min(MAX_PARALLEL_PUSHES, len(targets)), thread_name_prefix="witness-push"
+    ) as pool:
+        return list(pool.map(push_one, targets))
+
+
+class _Target(NamedTuple):
+    vkey: str
+    name: str
+    url: str
+    old_size: int
 
 
 @dataclass(frozen=True)

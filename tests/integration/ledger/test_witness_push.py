@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,7 +25,7 @@ from ledger.cosignature import CosignatureVerifier, Cosigner, cosignatures
 from ledger.health import ledger_health
 from ledger.log_follow import http_fetch
 from ledger.note import NoteVerifier, open_note
-from ledger.witness_push import push_to_witnesses
+from ledger.witness_push import PUSH_TIMEOUT_S, PushOutcome, push_to_witnesses
 from ledger.witness_store import WitnessStore
 from web.scheduler import sign_checkpoint_job
 from web.witness_app import create_witness_app
@@ -200,3 +202,57 @@ def test_a_witness_address_must_be_an_http_url(registries, tmp_path):
         "ok: each new checkpoint is pushed to https://w.example/tlog for its cosignature\n"
     )
     assert CosignatureVerifier.from_vkey(vkey).vkey in cli(registry, tmp_path, "witnesses", "list").stdout
+
+
+@contextmanager
+def silent_witness() -> Iterator[tuple[str, threading.Event]]:
+    """An address that accepts connections and answers nothing until the event is set (then hangs up)."""
+    release = threading.Event()
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def hold() -> None:
+        server.settimeout(0.1)
+        while not release.is_set():
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                continue
+            held.append(connection)
+        for connection in held:
+            connection.close()
+
+    thread = threading.Thread(target=hold, name="silent-witness", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}", release
+    finally:
+        release.set()
+        thread.join(timeout=10)
+        server.close()
+
+
+def test_a_silent_witness_does_not_hold_up_the_others(registries, witnesses):
+    """The pushes go out together: the answering witness's cosignature is kept while the silent one
+    (first in key order) still has the job waiting; then the silent one's push fails on its own."""
+    registry: Registry = registries("silent")
+    good, url = witnesses(registry, name="z.answering.example")
+    silent = Cosigner.generate("a.silent.example")
+    registry.service.add_witness(good.cosigner.vkey, url)
+    with silent_witness() as (silent_url, release):
+        registry.service.add_witness(silent.vkey, silent_url)
+        outcomes: list[PushOutcome] = []
+        job = threading.Thread(target=lambda: outcomes.extend(push_to_witnesses(registry.service)))
+        job.start()
+        deadline = time.monotonic() + PUSH_TIMEOUT_S * 0.8  # before the silent push could time out
+        while not served_cosigners(registry, good):
+            assert time.monotonic() < deadline, "the answering witness waited for the silent one"
+            time.sleep(0.05)
+        assert job.is_alive()  # the silent witness still holds the job
+        release.set()
+        job.join(timeout=30)
+    assert [(outcome.witness, outcome.error is None) for outcome in outcomes] == [
+        ("a.silent.example", False),
+        ("z.answering.example", True),
+    ]
+    assert "no answer" in (outcomes[0].error or "")
