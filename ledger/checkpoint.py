@@ -24,7 +24,7 @@ from ledger.note import (
 )
 
 # c2sp.org/tlog-checkpoint: ASCII decimal with no leading zeroes, unless the tree is empty ("0").
-_TREE_SIZE = re.compile(r"0|[1-9][0-9]{0,19}")
+TREE_SIZE = re.compile(r"0|[1-9][0-9]{0,19}")
 
 
 class CheckpointError(ValueError):
@@ -72,7 +72,7 @@ class Checkpoint:
         if len(lines) < 3:
             raise CheckpointError(f"checkpoint text has {len(lines)} lines, not at least 3")
         origin, size_text, root_text, *extensions = lines
-        if not _TREE_SIZE.fullmatch(size_text):
+        if not TREE_SIZE.fullmatch(size_text):
             raise CheckpointError(f"tree size {size_text[:30]!r} is not a decimal without leading zeros")
         try:
             root = decode_base64(root_text)

@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ledger.checkpoint import Checkpoint, CheckpointError
+from ledger.checkpoint import TREE_SIZE, Checkpoint, CheckpointError
 from ledger.cosignature import Cosigner
 from ledger.merkle import HASH_SIZE, ProofError, verify_consistency
 from ledger.note import NoteError, NoteVerifier, UntrustedNote, decode_base64, encode_base64, open_note
@@ -41,7 +41,7 @@ MAX_PROOF_LINES = 63
 MAX_REQUEST_BYTES = 64 * 1024
 """63 proof lines take 2.8 KB; a checkpoint with its signatures a few hundred bytes more."""
 SIZE_CONTENT_TYPE = "text/x.tlog.size"
-_OLD_SIZE = re.compile(r"old (0|[1-9][0-9]{0,19})")
+_OLD_SIZE = re.compile(f"old ({TREE_SIZE.pattern})")
 
 
 class WitnessRefusal(Exception):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from typing import IO
 from urllib.parse import urlsplit
 
@@ -35,6 +36,31 @@ class HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
 
 
 _OPENER = urllib.request.build_opener(HttpOnlyRedirects)
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int
+    content_type: str
+    body: bytes
+    """At most ``max_bytes + 1`` bytes of it, so that the caller can tell a longer answer."""
+
+
+def post_text(url: str, body: bytes, timeout_s: float, max_bytes: int) -> HttpAnswer:
+    """``POST`` a ``text/plain`` body; any HTTP status is an answer. Raises ``urllib.error.URLError``
+    or ``OSError`` (as ``urlopen`` does) only when no answer came."""
+    request = urllib.request.Request(  # noqa: S310  (callers pass http(s) addresses; redirects stay so)
+        url, data=body, headers={"Content-Type": "text/plain; charset=utf-8"}, method="POST"
+    )
+    try:
+        with open_url(request, timeout_s) as response:
+            return HttpAnswer(
+                response.status, response.headers.get_content_type(), response.read(max_bytes + 1)
+            )
+    except urllib.error.HTTPError as exc:
+        answer = HttpAnswer(exc.code, exc.headers.get_content_type(), exc.read(max_bytes + 1))
+        exc.close()
+        return answer
 
 
 def open_url(request: urllib.request.Request | str, timeout_s: float) -> http.client.HTTPResponse:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from ledger.checkpoint_witness import CheckpointWitness, WitnessRefusal, add_checkpoint_body
 from ledger.cosignature import Cosigner
-from ledger.http_client import open_url
+from ledger.http_client import post_text
 from ledger.log_follow import (
     TIMEOUT_S,
     Fetch,
@@ -71,24 +71,17 @@ def pull(witness: CheckpointWitness, fetch: Fetch, origin: str) -> tuple[int, st
 
 def submit(base_url: str, cosigned_note: str, timeout_s: float = TIMEOUT_S) -> dict[str, object]:
     """Send a cosigned checkpoint to the registry; its answer, or :class:`RegistryError` naming why not."""
-    request = urllib.request.Request(  # noqa: S310  (the address was checked to be http(s) by follow)
-        base_url.rstrip("/") + COSIGNATURES_PATH,
-        data=cosigned_note.encode("utf-8"),
-        headers={"Content-Type": "text/plain; charset=utf-8"},
-        method="POST",
-    )
+    url = base_url.rstrip("/") + COSIGNATURES_PATH
     try:
-        with open_url(request, timeout_s) as response:
-            answer = response.read(MAX_ANSWER_BYTES + 1)
-    except urllib.error.HTTPError as exc:
-        detail = _detail(exc.read(MAX_ANSWER_BYTES))
-        exc.close()
-        raise RegistryError(f"the registry refused the cosignature (HTTP {exc.code}): {detail}") from exc
+        answer = post_text(url, cosigned_note.encode("utf-8"), timeout_s, MAX_ANSWER_BYTES)
     except (urllib.error.URLError, OSError) as exc:
         reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
         raise RegistryError(f"cannot send the cosignature: {reason}") from exc
+    if not 200 <= answer.status < 300:
+        detail = _detail(answer.body)
+        raise RegistryError(f"the registry refused the cosignature (HTTP {answer.status}): {detail}")
     try:
-        parsed: dict[str, object] = json.loads(answer)
+        parsed: dict[str, object] = json.loads(answer.body)
     except ValueError as exc:
         raise RegistryError("the registry's answer to the cosignature is not JSON") from exc
     return parsed

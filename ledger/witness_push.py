@@ -21,7 +21,6 @@ HTTP happens outside any database transaction: a slow witness holds no lock of t
 
 from __future__ import annotations
 
-import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -34,9 +33,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger import checkpoints, proofs
+from ledger.checkpoint import TREE_SIZE
 from ledger.checkpoint_witness import ADD_CHECKPOINT_PATH, SIZE_CONTENT_TYPE, add_checkpoint_body
 from ledger.errors import LedgerError
-from ledger.http_client import open_url
+from ledger.http_client import HttpAnswer, post_text
 from ledger.models import Checkpoint, CheckpointCosignature, Witness
 
 if TYPE_CHECKING:
@@ -46,17 +46,9 @@ PUSH_TIMEOUT_S = 10.0
 MAX_PARALLEL_PUSHES = 8
 MAX_ANSWER_BYTES = 16 * 1024
 """A few cosignature lines; a larger answer is not one."""
-_SIZE = re.compile(r"(0|[1-9][0-9]{0,19})\n")
 
 
-@dataclass(frozen=True)
-class WitnessAnswer:
-    status: int
-    content_type: str
-    body: bytes
-
-
-Post = Callable[[str, bytes], WitnessAnswer]
+Post = Callable[[str, bytes], HttpAnswer]
 """Sends a request body to a URL and returns the answer; raises :class:`PushFailed` if none came."""
 
 
@@ -77,20 +69,10 @@ class PushOutcome:
     contradicts: bool = False
 
 
-def http_post(url: str, body: bytes, timeout_s: float = PUSH_TIMEOUT_S) -> WitnessAnswer:
-    """``POST`` with ``urllib``: any status is an answer; no answer at all is :class:`PushFailed`."""
-    request = urllib.request.Request(  # noqa: S310  (the address was checked to be http(s) when listed)
-        url, data=body, headers={"Content-Type": "text/plain; charset=utf-8"}, method="POST"
-    )
+def http_post(url: str, body: bytes, timeout_s: float = PUSH_TIMEOUT_S) -> HttpAnswer:
+    """``POST`` over HTTP(S): any status is an answer; no answer at all is :class:`PushFailed`."""
     try:
-        with open_url(request, timeout_s) as response:
-            return WitnessAnswer(
-                response.status, response.headers.get_content_type(), response.read(MAX_ANSWER_BYTES + 1)
-            )
-    except urllib.error.HTTPError as exc:
-        answer = WitnessAnswer(exc.code, exc.headers.get_content_type(), exc.read(MAX_ANSWER_BYTES + 1))
-        exc.close()
-        return answer
+        return post_text(url, body, timeout_s, MAX_ANSWER_BYTES)
     except (urllib.error.URLError, OSError) as exc:
         reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
         raise PushFailed(f"no answer from {url}: {reason}") from exc
@@ -148,11 +130,7 @@ def push_to_witnesses(
         size, note = record.size, record.note
         targets = [
             _Target(row.vkey, row.name, row.url, _cosigned_size(session, row, size))
-            for row in session.scalars(
-                select(Witness)
-                .where(Witness.url.is_not(None), Witness.removed_at.is_(None))
-                .order_by(Witness.vkey)
-            )
+            for row in _pushed_to(session)
             if row.url is not None and (again or row.pushed_size != size or row.push_error is not None)
         ]
     if not targets:
@@ -202,12 +180,17 @@ class PushState:
 
 def push_states(session: Session) -> dict[str, PushState]:
     """The listed witnesses with a submission address, by cosigner key, with their last push."""
-    rows = session.scalars(select(Witness).where(Witness.url.is_not(None), Witness.removed_at.is_(None)))
     return {
         row.vkey: PushState(row.url, row.pushed_at, row.pushed_size, row.push_error)
-        for row in rows
+        for row in _pushed_to(session)
         if row.url is not None
     }
+
+
+def _pushed_to(session: Session) -> list[Witness]:
+    """The listed witnesses with a submission address, in key order."""
+    query = select(Witness).where(Witness.url.is_not(None), Witness.removed_at.is_(None))
+    return list(session.scalars(query.order_by(Witness.vkey)))
 
 
 def _cosigned_size(session: Session, witness: Witness, latest: int) -> int:
@@ -242,7 +225,7 @@ def _record(service: LedgerService, vkey: str, outcome: PushOutcome) -> None:
 
 
 def _size(text: str) -> int:
-    if not _SIZE.fullmatch(text):
+    if not text.endswith("\n") or not TREE_SIZE.fullmatch(text[:-1]):
         raise PushFailed("the witness answered 409 with a malformed tree size")
     return int(text)
 

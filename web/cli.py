@@ -36,7 +36,7 @@ from ledger.witness_push import push_states, push_to_witnesses
 from offsets.models import ORGANISATION_KINDS
 from web.app import create_app
 from web.cli_support import fail, reading_registry, trusted_keys
-from web.witness_cli import submit_and_report
+from web.witness_cli import show_cosignature
 from web.witness_cli import witness as witness_group
 
 
@@ -368,10 +368,7 @@ def ledger_follow(
 
 def _cosign(result: FollowResult, cosigner: Cosigner, registry: str | None) -> None:
     """Print the witness's cosignature of the checkpoint just followed; send it if ``registry`` is given."""
-    note = cosigned(result, cosigner)
-    click.echo(note.rstrip("\n").rsplit("\n", 1)[1])
-    if registry is not None:
-        submit_and_report(registry, note, cosigner.name)
+    show_cosignature(cosigned(result, cosigner), registry, cosigner.name)
 
 
 def _keep_checkpoint(kept: Path, result: FollowResult) -> None:

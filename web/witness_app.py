@@ -38,9 +38,9 @@ def create_witness_app(witness: CheckpointWitness) -> Flask:
     @app.get("/")
     def about() -> Response:
         lines = [f"witness {witness.cosigner.name}", f"cosigner key {witness.cosigner.vkey}"]
+        cosigned = dict(witness.store.cosigned_sizes())
         for origin in sorted(witness.logs):
-            latest = witness.store.latest(origin)
-            size = "never cosigned" if latest is None else f"cosigned at size {latest.size}"
+            size = f"cosigned at size {cosigned[origin]}" if origin in cosigned else "never cosigned"
             lines.append(f"log {origin}: {size}")
         return Response("".join(line + "\n" for line in lines), content_type=TEXT)
 

@@ -114,15 +114,17 @@ def witness_pull(
             size, note = pull(built, http_fetch(registry), origin)
         except LogNotExtended as exc:
             fail(f"LOG NOT EXTENDED, see tanhui witness status: {exc}")
-    click.echo(note.rstrip("\n").rsplit("\n", 1)[1])
-    if submit:
-        submit_and_report(registry, note, built.cosigner.name)
-    else:
+    show_cosignature(note, registry if submit else None, built.cosigner.name)
+    if not submit:
         click.echo(f"ok: cosigned {origin} at tree size {size}")
 
 
-def submit_and_report(registry: str, note: str, witness_name: str) -> None:
-    """Send a cosigned checkpoint to the registry and say what it kept; a refusal fails the command."""
+def show_cosignature(note: str, registry: str | None, witness_name: str) -> None:
+    """Print the cosignature line under ``note``; with ``registry``, send the cosigned checkpoint there
+    and say what it kept (a refusal fails the command)."""
+    click.echo(note.rstrip("\n").rsplit("\n", 1)[1])
+    if registry is None:
+        return
     try:
         answer = submit_cosignature(registry, note)
     except RegistryError as exc:
