@@ -14,6 +14,9 @@ request came to (``request.host_url``), which is right for one host but not behi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from flask import Response, current_app, request
 from marshmallow import Schema, fields
 from sqlalchemy.orm import Session
@@ -23,6 +26,7 @@ from api.context import database, ledger_service
 from api.openapi import document
 from api.responses import json_response
 from ledger.certificate_check import tlog_proof_with_body
+from ledger.replica_reads import read_published
 from marketplace.certificate_document import build_certificate_document
 from marketplace.certificate_pdf import render_certificate_pdf
 from marketplace.certificate_qr import qr_svg
@@ -30,6 +34,7 @@ from marketplace.models import Certificate
 from offsets.errors import NotFound
 
 MAX_CERTIFICATE_ID_CHARS = 32
+T = TypeVar("T")
 
 
 class CertificateSchema(Schema):
@@ -71,9 +76,7 @@ class CertificateSchema(Schema):
     tag="marketplace",
 )
 def get_certificate(certificate_id: str) -> Response:
-    with database().reading() as session:
-        certificate = _certificate(session, certificate_id)
-        body = build_certificate_document(session, certificate)
+    body = _replicated(lambda session: _document(session, certificate_id))
     body["proof"] = ledger_service().proof_for(body["seq"]).as_json()
     return json_response(body)
 
@@ -83,8 +86,7 @@ def get_certificate(certificate_id: str) -> Response:
     "The certificate's proof as a C2SP tlog-proof file carrying the entry body", text=True, tag="marketplace"
 )
 def get_certificate_tlog_proof(certificate_id: str) -> Response:
-    with database().reading() as session:
-        seq = _certificate(session, certificate_id).seq
+    seq = _replicated(lambda session: _certificate(session, certificate_id).seq)
     proof = ledger_service().proof_for(seq)
     text = tlog_proof_with_body(proof.seq, proof.body, proof.checkpoint, proof.inclusion)
     response = Response(text, mimetype="text/plain")
@@ -101,8 +103,7 @@ def get_certificate_tlog_proof(certificate_id: str) -> Response:
     tag="marketplace",
 )
 def get_certificate_pdf(certificate_id: str) -> Response:
-    with database().reading() as session:
-        body = build_certificate_document(session, _certificate(session, certificate_id))
+    body = _replicated(lambda session: _document(session, certificate_id))
     body["proof"] = ledger_service().proof_for(body["seq"]).as_json()
     base = _public_base_url()
     pdf = render_certificate_pdf(
@@ -118,8 +119,7 @@ def get_certificate_pdf(certificate_id: str) -> Response:
 @bp.get("/certificates/<certificate_id>/qr.svg")
 @document("The QR code (SVG) of the certificate's public page", media_type="image/svg+xml", tag="marketplace")
 def get_certificate_qr(certificate_id: str) -> Response:
-    with database().reading() as session:
-        _certificate(session, certificate_id)
+    _replicated(lambda session: _certificate(session, certificate_id))
     svg = qr_svg(f"{_public_base_url()}/certificates/{certificate_id}")
     return Response(svg, mimetype="image/svg+xml")
 
@@ -128,6 +128,19 @@ def _public_base_url() -> str:
     """Where the public pages live, without a trailing slash."""
     base: str = current_app.config.get("TANHUI_PUBLIC_BASE_URL") or request.host_url
     return base.rstrip("/")
+
+
+MISSING = (NotFound,)
+"""How :func:`_certificate` says a certificate is not there (perhaps not yet, on a read replica)."""
+
+
+def _replicated(read: Callable[[Session], T]) -> T:
+    """``read`` on the read replica, or on the primary when the replica has no such certificate yet."""
+    return read_published(database(), read, absent=MISSING)
+
+
+def _document(session: Session, certificate_id: str) -> dict[str, Any]:
+    return build_certificate_document(session, _certificate(session, certificate_id))
 
 
 def _certificate(session: Session, certificate_id: str) -> Certificate:

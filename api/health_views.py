@@ -4,6 +4,8 @@ and whether the ledger is signed and verified in good time (:mod:`ledger.health`
 The status code answers the load balancer: 200 while the database answers, 503 when it does not. What
 needs attention (a checkpoint behind, a verification stale or failed) is in the body, for monitors to
 alert on: it concerns the shared ledger, not this instance, so it does not take the instance out.
+A read replica that cannot be reached or has stopped replaying needs attention too, but does not fail
+the check either: its reads go to the primary meanwhile.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from api.context import ledger_service
 from api.openapi import document
 from api.problems import problem
 from ledger.health import ledger_health
+from ledger.replica_reads import replica_health
 
 MIN_CHECKPOINT_LAG = timedelta(minutes=5)
 
@@ -44,9 +47,12 @@ def health() -> tuple[dict[str, Any], int, dict[str, str]] | Response:
         response.headers["Cache-Control"] = "no-store"
         return response
     run = state.last_run
+    database = ledger_service().database
+    replica = replica_health(database, state.size, current_app.config["TANHUI_REPLICA_MAX_LAG_S"])
+    attention = state.attention + (replica.attention if replica is not None else [])
     body = {
-        "status": "attention" if state.attention else "ok",
-        "attention": state.attention,
+        "status": "attention" if attention else "ok",
+        "attention": attention,
         "time": now.isoformat(),
         "database": "ok",
         "ledger": {
@@ -54,6 +60,14 @@ def health() -> tuple[dict[str, Any], int, dict[str, str]] | Response:
             "checkpoint_size": state.checkpoint_size,
             "checkpoint_signed_at": _iso(state.checkpoint_signed_at),
             "oldest_unsigned_entry_at": _iso(state.oldest_unsigned_at),
+        },
+        "replica": None
+        if replica is None
+        else {
+            "reachable": replica.reachable,
+            "size": replica.size,
+            "behind_entries": replica.behind_entries,
+            "replay_lag_s": replica.replay_lag_s,
         },
         "verification": None
         if run is None

@@ -1,4 +1,10 @@
-"""The ledger's public, read-only HTTP contract (DESIGN.md, "Ledger contract"), under ``/api/v1/ledger``."""
+"""The ledger's public, read-only HTTP contract (DESIGN.md, "Ledger contract"), under ``/api/v1/ledger``.
+
+Entries, proofs and tiles never change once published, so a read replica serves them
+(:func:`ledger.replica_reads.read_published`), and the primary what the replica does not hold yet. The
+latest checkpoint always comes from the primary: a client that read it there may then ask for proofs
+up to its size, and any replica, caught up or not, answers them or hands them on.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import gzip
 import re
 
 from flask import Response, request
+from sqlalchemy.orm import Session
 
 from api.blueprint import api_blueprint as bp
 from api.context import ledger_service
@@ -13,6 +20,7 @@ from api.openapi import document
 from api.schemas import ConsistencyQuery, EntryPageQuery, InclusionQuery
 from ledger import checkpoints, proofs, tiles
 from ledger.errors import InvalidCommand, NotFound
+from ledger.replica_reads import read_published
 from ledger.witnessing import cosigned_note
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -46,8 +54,7 @@ def verifier_key() -> Response:
 def get_entry(seq: str) -> tuple[dict[str, object], int, dict[str, str]]:
     if not SEQ.match(seq):
         raise InvalidCommand("seq must be a non-negative integer", field="seq")
-    with ledger_service().database.reading() as session:
-        stored = proofs.entry(session, int(seq))
+    stored = read_published(ledger_service().database, lambda session: proofs.entry(session, int(seq)))
     return _entry_json(stored), 200, {"Cache-Control": IMMUTABLE}
 
 
@@ -64,8 +71,11 @@ def _entry_json(stored: proofs.StoredEntry) -> dict[str, object]:
 )
 def entry_page() -> tuple[dict[str, object], int, dict[str, str]]:
     query = EntryPageQuery().load(request.args)
-    with ledger_service().database.reading() as session:
-        page = proofs.entry_page(session, query["start"], query["limit"])
+    page = read_published(
+        ledger_service().database,
+        lambda session: proofs.entry_page(session, query["start"], query["limit"]),
+        complete=lambda page: page.complete,  # one that ends at a lagging replica's newest entry is not
+    )
     entries = [_entry_json(stored) for stored in page.entries]
     body = {
         "start": page.start,
@@ -85,8 +95,9 @@ def entry_page() -> tuple[dict[str, object], int, dict[str, str]]:
 )
 def inclusion_proof() -> tuple[dict[str, object], int, dict[str, str]]:
     query = InclusionQuery().load(request.args)
-    with ledger_service().database.reading() as session:
-        hashes = proofs.inclusion(session, query["seq"], query["size"])
+    hashes = read_published(
+        ledger_service().database, lambda session: proofs.inclusion(session, query["seq"], query["size"])
+    )
     body = {"seq": query["seq"], "size": query["size"], "hashes": [node.hex() for node in hashes]}
     return body, 200, {"Cache-Control": IMMUTABLE}
 
@@ -100,8 +111,9 @@ def inclusion_proof() -> tuple[dict[str, object], int, dict[str, str]]:
 )
 def consistency_proof() -> tuple[dict[str, object], int, dict[str, str]]:
     query = ConsistencyQuery().load(request.args)
-    with ledger_service().database.reading() as session:
-        hashes = proofs.consistency(session, query["from_"], query["to"])
+    hashes = read_published(
+        ledger_service().database, lambda session: proofs.consistency(session, query["from_"], query["to"])
+    )
     body = {"from": query["from_"], "to": query["to"], "hashes": [node.hex() for node in hashes]}
     return body, 200, {"Cache-Control": IMMUTABLE}
 
@@ -142,12 +154,7 @@ def tile(tile_path: str) -> Response:
         ref = tiles.parse_tile_path(tile_path)
     except ValueError as exc:
         raise NotFound(str(exc), field="tile") from exc
-    with ledger_service().database.reading() as session:
-        size = proofs.published_size(session)
-        if ref.level is None:
-            data = tiles.entry_bundle(session, ref, size)
-        else:
-            data = tiles.hash_tile(session, ref, size)
+    data = read_published(ledger_service().database, lambda session: _tile_data(session, ref))
     response = Response(data, mimetype="application/octet-stream")
     response.headers["Cache-Control"] = IMMUTABLE
     if ref.level is None:  # the spec asks for entry bundles to be compressed at the HTTP layer
@@ -156,3 +163,10 @@ def tile(tile_path: str) -> Response:
             response.set_data(gzip.compress(data, mtime=0))
             response.headers["Content-Encoding"] = "gzip"
     return response
+
+
+def _tile_data(session: Session, ref: tiles.TileRef) -> bytes:
+    size = proofs.published_size(session)
+    if ref.level is None:
+        return tiles.entry_bundle(session, ref, size)
+    return tiles.hash_tile(session, ref, size)

@@ -95,6 +95,17 @@ class HealthVerificationSchema(Schema):
     failure = fields.String(required=True, allow_none=True)
 
 
+class HealthReplicaSchema(Schema):
+    reachable = fields.Boolean(required=True)
+    size = fields.Integer(required=True, allow_none=True, metadata={"description": "the ledger's size there"})
+    behind_entries = fields.Integer(required=True, allow_none=True)
+    replay_lag_s = fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={"description": "seconds since the replica last replayed a transaction"},
+    )
+
+
 class HealthSchema(Schema):
     status = fields.String(required=True, metadata={"description": "ok, or attention"})
     attention = fields.List(
@@ -103,13 +114,19 @@ class HealthSchema(Schema):
         metadata={
             "description": (
                 "checkpoint_behind, never_verified, verification_stale, verification_failed, "
-                "witness_push_failed"
+                "witness_push_failed, replica_unreachable, replica_behind"
             )
         },
     )
     time = fields.String(required=True)
     database = fields.String(required=True)
     ledger = fields.Nested(HealthLedgerSchema, required=True)
+    replica = fields.Nested(
+        HealthReplicaSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "the read replica (DATABASE_REPLICA_URL), or null when there is none"},
+    )
     verification = fields.Nested(HealthVerificationSchema, required=True, allow_none=True)
 
 

@@ -5,11 +5,19 @@ SQLite (the embedded default) gets foreign keys, WAL and a busy timeout, and eve
 change — on SQLite that lock *is* the sequencer lock. Read-only units of work begin ``DEFERRED``.
 PostgreSQL writers run at READ COMMITTED and the sequencer locks the ledger head row itself; readers
 run at REPEATABLE READ, one snapshot per unit of work.
+
+A PostgreSQL primary may have a streaming read replica (``replica_url``). Only reads that name what
+they need, and can tell when the replica has not caught up, go to it (:mod:`ledger.replica_reads`);
+every write and every other read stays on the primary. A replica that cannot be reached is left alone
+for :data:`REPLICA_RETRY_S` seconds, and its reads go to the primary meanwhile.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -21,9 +29,15 @@ from sqlalchemy.orm import Session, sessionmaker
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 PG_STATEMENT_TIMEOUT_MS = 60_000
 PG_LOCK_TIMEOUT_MS = 30_000
+REPLICA_CONNECT_TIMEOUT_S = 3
+"""A replica that does not answer a connection within this long is taken for down."""
+REPLICA_RETRY_S = 30.0
+"""How long reads skip a replica that failed, before it is tried again."""
+
+log = logging.getLogger(__name__)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, connect_timeout_s: int | None = None, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
         _configure_sqlite(engine)
@@ -34,7 +48,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if "options" in parsed.query:
         options += " " + str(parsed.query["options"])
         parsed = parsed.difference_update_query(["options"])
-    return create_engine(parsed, connect_args={"options": options}, pool_pre_ping=True, **kwargs)
+    connect_args: dict[str, Any] = {"options": options}
+    if connect_timeout_s is not None:
+        connect_args["connect_timeout"] = connect_timeout_s
+    return create_engine(parsed, connect_args=connect_args, pool_pre_ping=True, **kwargs)
 
 
 def is_sqlite(engine_or_session: Engine | Session | Connection) -> bool:
@@ -108,21 +125,38 @@ class UnitOfWork:
         self.session.commit()
 
 
-class Database:
-    """The engine plus factories for writing and read-only units of work."""
+def _reader_factory(engine: Engine) -> sessionmaker[Session]:
+    # A reader sees one snapshot for its whole transaction, so that a verification or a proof made of
+    # several statements never mixes states from before and after a concurrent append.
+    options: dict[str, Any] = {"tanhui_read_only": True}
+    if engine.dialect.name == "postgresql":
+        options.update(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    return sessionmaker(engine.execution_options(**options), expire_on_commit=False, autobegin=False)
 
-    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+
+class Database:
+    """The engine plus factories for writing and read-only units of work (and an optional replica's)."""
+
+    def __init__(self, url: str, replica_url: str | None = None, **engine_kwargs: Any) -> None:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self._writer = sessionmaker(self.engine, expire_on_commit=False, autobegin=False)
-        # A reader sees one snapshot for its whole transaction, so that a verification or a proof made of
-        # several statements never mixes states from before and after a concurrent append.
-        reader_options: dict[str, Any] = {"tanhui_read_only": True}
-        if self.engine.dialect.name == "postgresql":
-            reader_options.update(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-        self._reader = sessionmaker(
-            self.engine.execution_options(**reader_options), expire_on_commit=False, autobegin=False
-        )
+        self._reader = _reader_factory(self.engine)
+        self.replica_url = replica_url or None
+        self.replica_engine: Engine | None = None
+        self._replica_reader: sessionmaker[Session] | None = None
+        self._replica_down_until = 0.0
+        self._replica_lock = threading.Lock()
+        if self.replica_url is not None:
+            if self.engine.dialect.name != "postgresql" or not self.replica_url.startswith("postgresql"):
+                raise ValueError(
+                    "a read replica is a PostgreSQL standby of a PostgreSQL primary: "
+                    "set DATABASE_REPLICA_URL only with a postgresql:// DATABASE_URL, to a postgresql:// URL"
+                )
+            self.replica_engine = make_engine(
+                self.replica_url, connect_timeout_s=REPLICA_CONNECT_TIMEOUT_S, **engine_kwargs
+            )
+            self._replica_reader = _reader_factory(self.replica_engine)
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self._writer)
@@ -132,6 +166,37 @@ class Database:
         """A read-only session (on SQLite it does not take the write lock)."""
         with UnitOfWork(self._reader) as uow:
             yield uow.session
+
+    @property
+    def replica_usable(self) -> bool:
+        """Whether reads may try the replica now: one is configured and has not just failed."""
+        return self._replica_reader is not None and time.monotonic() >= self._replica_down_until
+
+    @contextmanager
+    def replica_reading(self) -> Iterator[Session]:
+        """A read-only session on the replica (:meth:`reading` when none is configured).
+
+        Its answers may lag behind the primary's: callers go through :mod:`ledger.replica_reads`, which
+        knows which answers a lagging replica can give and asks the primary for the rest.
+        """
+        if self._replica_reader is None:
+            with self.reading() as session:
+                yield session
+            return
+        with UnitOfWork(self._replica_reader) as uow:
+            yield uow.session
+
+    def replica_failed(self, error: BaseException) -> None:
+        """Skip the replica for :data:`REPLICA_RETRY_S` seconds (logged once per failure window)."""
+        with self._replica_lock:
+            if time.monotonic() < self._replica_down_until:
+                return
+            self._replica_down_until = time.monotonic() + REPLICA_RETRY_S
+        log.warning(
+            "read replica failed (%s); its reads go to the primary for %.0f s",
+            str(error).splitlines()[0] if str(error) else type(error).__name__,
+            REPLICA_RETRY_S,
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -145,3 +210,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.replica_engine is not None:
+            self.replica_engine.dispose()

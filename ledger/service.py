@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ledger import checkpoints, keys
 from ledger.account_index import index_new_entries
@@ -19,9 +20,11 @@ from ledger.accounts import ensure_account
 from ledger.commands import Command
 from ledger.cosignature import Cosignature, CosignatureVerifier
 from ledger.database import Database
+from ledger.errors import ProofUnavailable
 from ledger.models import VerifierKey
 from ledger.note import NoteSigner, NoteVerifier
 from ledger.proofs import EntryProof, entry_proof
+from ledger.replica_reads import read_replica
 from ledger.sequencer import AppendedEntry, Sequencer
 from ledger.verification_runs import RunRecord, record_run
 from ledger.verify import VerificationReport, verify_ledger
@@ -139,7 +142,14 @@ class LedgerService:
             uow.commit()
 
     def proof_for(self, seq: int) -> EntryProof:
-        """An offline-verifiable proof of entry ``seq``, signing a covering checkpoint if none exists yet."""
+        """An offline-verifiable proof of entry ``seq``, signing a covering checkpoint if none exists yet.
+
+        Read on the read replica when it holds a covering checkpoint already (certificates are the
+        registry's most read pages); otherwise on the primary, which may sign one.
+        """
+        found = read_replica(self.database, lambda session: _covered_proof(session, seq))
+        if found is not None:
+            return found[0]
         with self.database.unit_of_work() as uow:
             checkpoint = witnessed_covering(uow.session, seq) or checkpoints.ensure_covering(
                 uow.session, seq, [self.signer], self.config.origin
@@ -213,3 +223,15 @@ class LedgerService:
     def size(self) -> int:
         with self.database.reading() as session:
             return checkpoints.ledger_size(session)
+
+
+def _covered_proof(session: Session, seq: int) -> EntryProof:
+    """The proof of ``seq`` against a checkpoint that covers it already: the one the primary would choose
+    (the most cosigned, else the latest)."""
+    checkpoint = witnessed_covering(session, seq)
+    if checkpoint is None:
+        latest = checkpoints.latest(session)
+        checkpoint = latest if latest is not None and latest.size > seq else None
+    if checkpoint is None:
+        raise ProofUnavailable(f"no signed checkpoint covers entry {seq} yet", field="seq")
+    return entry_proof(session, seq, checkpoint)

@@ -27,7 +27,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(overrides or {})
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    database = Database(app.config["DATABASE_URL"])
+    database = Database(app.config["DATABASE_URL"], app.config.get("DATABASE_REPLICA_URL"))
     ledger = LedgerService(
         database,
         LedgerConfig(

@@ -59,6 +59,8 @@ def from_environment(instance_path: Path, environ: dict[str, str] | None = None)
     env = dict(os.environ if environ is None else environ)
     return {
         "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'tanhui.db'}",
+        "DATABASE_REPLICA_URL": env.get("DATABASE_REPLICA_URL") or None,
+        "TANHUI_REPLICA_MAX_LAG_S": float(env.get("TANHUI_REPLICA_MAX_LAG_S") or 60),
         "TANHUI_SIGNING_KEY_FILE": Path(
             env.get("TANHUI_SIGNING_KEY_FILE") or instance_path / "ledger-signing.key"
         ),

@@ -1,4 +1,10 @@
-"""The portal, the public project registry, a project's page, the ledger page and an event's page."""
+"""The portal, the public project registry, a project's page, the ledger page and an event's page.
+
+The public figures (the portal, the registry, a project's and an event's page) are read on the read
+replica when there is one (:func:`ledger.replica_reads.read_published`): a replica a moment behind shows
+figures a moment old, and a project or event it does not hold yet is read on the primary. The ledger
+page reports the primary's own state (its checkpoints, verification and witnesses), read there.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from flask import abort, current_app, render_template, request, url_for
 from api.blueprint import api_blueprint
 from api.context import database, ledger_service
 from ledger import checkpoints
+from ledger.replica_reads import read_published
 from ledger.verification_runs import latest_run
 from ledger.witnessing import kept_cosignatures
 from marketplace import events
@@ -22,8 +29,7 @@ from web.pages.public_figures import portal_totals, project_page, project_rows
 
 @bp.get("/")
 def portal() -> str:
-    with database().reading() as session:
-        totals = portal_totals(session)
+    totals = read_published(database(), portal_totals)
     return render_template("portal.html", totals=totals, poverty_summary_url=_poverty_summary_url())
 
 
@@ -43,8 +49,9 @@ def projects() -> str:
         zone = None
     if project_type is not None and project_type not in PROJECT_TYPES:
         project_type = None
-    with database().reading() as session:
-        rows = project_rows(session, zone=zone, project_type=project_type)
+    rows = read_published(
+        database(), lambda session: project_rows(session, zone=zone, project_type=project_type)
+    )
     data = regions.regions()
     return render_template(
         "projects.html",
@@ -60,8 +67,9 @@ def projects() -> str:
 def project(code: str) -> str:
     if len(code) > 16:
         abort(404)
-    with database().reading() as session:
-        page = project_page(session, code)
+    page = read_published(
+        database(), lambda session: project_page(session, code), complete=lambda page: page is not None
+    )
     if page is None:
         abort(404)
     return render_template("project.html", page=page)
@@ -110,11 +118,12 @@ def ledger() -> str:
 
 @bp.get("/events/<int:event_id>")
 def event(event_id: int) -> str:
-    with database().reading() as session:
-        try:
-            record = events.public_record(session, event_id)
-        except NotFound:
-            abort(404)
+    try:
+        record = read_published(
+            database(), lambda session: events.public_record(session, event_id), absent=(NotFound,)
+        )
+    except NotFound:
+        abort(404)
     county = None
     if record.county_code is not None and record.county_code in regions.regions().divisions:
         county = regions.division(record.county_code)

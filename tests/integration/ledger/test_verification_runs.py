@@ -75,6 +75,7 @@ def test_a_ledger_that_holds_is_recorded_as_verified_and_healthy(app):
         "checkpoint_signed_at": body["ledger"]["checkpoint_signed_at"],
         "oldest_unsigned_entry_at": None,
     }
+    assert body["replica"] is None  # none configured
     assert body["verification"] == {
         "finished_at": record.finished_at.isoformat(),
         "tree_size": 2,

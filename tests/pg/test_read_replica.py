@@ -1,0 +1,344 @@
+"""A read replica (``DATABASE_REPLICA_URL``): a real PostgreSQL hot standby streaming from its primary.
+
+DESIGN.md has replicas serving the portal and proofs. These tests run the demo registry on a throwaway
+primary with a streaming standby (``tests/pg_replica_pair.py``), and count the statements each server
+is sent, to show:
+
+- the public reads (entries, pages, proofs, tiles, certificates, the portal) are answered by the
+  replica alone once it has caught up;
+- a replica that lags (its replay paused) hands on what it does not hold yet, so a client that has
+  just read the latest checkpoint from the primary gets every proof and entry up to it, right;
+- a replica that cannot be reached costs nothing but a warning: reads go to the primary and the health
+  check names it; a stalled replica is named there too.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from pg_replica_pair import ReplicaPair, ReplicaPairUnavailable, replica_pair
+from sqlalchemy import Engine, event, select, text
+from sqlalchemy.exc import InternalError
+from stripe_support import free_port
+from tests_support import make_app, make_demo_app
+
+from api.schemas import HealthSchema
+from ledger import merkle
+from ledger.accounts import REGISTRY
+from ledger.checkpoint import Checkpoint
+from ledger.commands import Allocation, Issue
+from ledger.database import Database
+from ledger.models import Entry
+from marketplace import compliance
+from marketplace.models import Certificate
+from offsets.models import Organisation
+
+pytestmark = pytest.mark.pg
+
+
+@pytest.fixture(scope="module")
+def pair() -> Iterator[ReplicaPair]:
+    try:
+        with replica_pair() as started:
+            yield started
+    except ReplicaPairUnavailable as exc:
+        if os.environ.get("TANHUI_REQUIRE_PG"):
+            pytest.fail(f"a PostgreSQL primary and replica are required here: {exc}")
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="module")
+def app(pair: ReplicaPair, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    app = make_demo_app(
+        str(tmp_path_factory.mktemp("replica")),
+        database_url=pair.primary_url,
+        DATABASE_REPLICA_URL=pair.replica_url,
+        TANHUI_REPLICA_MAX_LAG_S=1.0,
+    )
+    yield app
+    _database(app).dispose()
+
+
+def _database(app: Flask) -> Database:
+    from api.context import database
+
+    with app.app_context():
+        return database()
+
+
+class Statements:
+    """The statements sent to the primary and to the replica while counting."""
+
+    def __init__(self) -> None:
+        self.primary: list[str] = []
+        self.replica: list[str] = []
+
+
+@contextmanager
+def counted(database: Database) -> Iterator[Statements]:
+    seen = Statements()
+    assert database.replica_engine is not None
+    listeners: list[tuple[Engine, Any]] = []
+    for engine, into in ((database.engine, seen.primary), (database.replica_engine, seen.replica)):
+
+        def listener(
+            _conn: object, _cursor: object, statement: str, *_: object, into: list[str] = into
+        ) -> None:
+            into.append(statement)
+
+        event.listen(engine, "before_cursor_execute", listener)
+        listeners.append((engine, listener))
+    try:
+        yield seen
+    finally:
+        for engine, listener in listeners:
+            event.remove(engine, "before_cursor_execute", listener)
+
+
+def _checkpoint(client: Any) -> tuple[int, bytes]:
+    response = client.get("/api/v1/ledger/checkpoint")
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    checkpoint = Checkpoint.parse(text[: text.index("\n\n") + 1])
+    return checkpoint.size, checkpoint.root
+
+
+def _append_and_sign(app: Flask, count: int) -> int:
+    """``count`` new issues on the primary, and a checkpoint over them: the new ledger size."""
+    from api.context import ledger_service
+
+    with app.app_context():
+        service = ledger_service()
+        tag = uuid.uuid4().hex[:6].upper()
+        service.append(
+            [
+                Issue(f"replica-{tag}-{n}", f"R{tag}", "2025", n + 1, (Allocation(REGISTRY, 1_000),))
+                for n in range(count)
+            ]
+        )
+        size, _note = service.sign_checkpoint()
+    return size
+
+
+def test_public_reads_are_answered_by_a_caught_up_replica(app: Flask, pair: ReplicaPair) -> None:
+    pair.wait_caught_up()
+    client = app.test_client()
+    size, root = _checkpoint(client)
+    database = _database(app)
+    with database.reading() as session:
+        certificate_id = session.scalars(select(Certificate.id).limit(1)).one()
+    paths = [
+        "/api/v1/ledger/entries/0",
+        f"/api/v1/ledger/entries/{size - 1}",
+        "/api/v1/ledger/entries?start=0&limit=10",
+        f"/api/v1/ledger/proofs/inclusion?seq=3&size={size}",
+        f"/api/v1/ledger/proofs/consistency?from=5&to={size}",
+        "/api/v1/ledger/tile/0/000.p/5",
+        "/api/v1/ledger/tile/entries/000.p/5",
+        f"/api/v1/certificates/{certificate_id}",
+        f"/api/v1/certificates/{certificate_id}.tlog-proof",
+        f"/api/v1/certificates/{certificate_id}/qr.svg",
+        "/",
+        "/projects",
+    ]
+    for path in paths:
+        with counted(database) as seen:
+            response = client.get(path)
+        assert response.status_code == 200, (path, response.get_data(as_text=True))
+        assert seen.replica, path
+        assert seen.primary == [], (path, seen.primary)
+    # What the replica served is what the primary holds: the proof verifies against the primary's root.
+    proof = client.get(f"/api/v1/ledger/proofs/inclusion?seq=3&size={size}").get_json()
+    leaf = bytes.fromhex(client.get("/api/v1/ledger/entries/3").get_json()["leaf_hash"])
+    merkle.verify_inclusion(leaf, 3, size, [bytes.fromhex(h) for h in proof["hashes"]], root)
+
+
+def test_a_lagging_replica_hands_on_what_it_does_not_hold_yet(app: Flask, pair: ReplicaPair) -> None:
+    pair.wait_caught_up()
+    client = app.test_client()
+    old_size, old_root = _checkpoint(client)
+    pair.pause_replay()
+    try:
+        size = _append_and_sign(app, 3)
+        assert size == old_size + 3
+        checkpoint_size, root = _checkpoint(client)  # from the primary, always
+        assert checkpoint_size == size
+        database = _database(app)
+        with database.reading() as session:
+            newest = session.execute(select(Entry.body, Entry.leaf_hash).where(Entry.seq == size - 1)).one()
+
+        with counted(database) as seen:
+            entry = client.get(f"/api/v1/ledger/entries/{size - 1}")
+        assert entry.status_code == 200
+        assert entry.get_json() == {"seq": size - 1, "body": newest.body, "leaf_hash": newest.leaf_hash.hex()}
+        assert seen.replica  # asked the replica, which did not have it
+        assert seen.primary
+
+        inclusion = client.get(f"/api/v1/ledger/proofs/inclusion?seq={size - 1}&size={size}")
+        assert inclusion.status_code == 200
+        hashes = [bytes.fromhex(h) for h in inclusion.get_json()["hashes"]]
+        merkle.verify_inclusion(bytes(newest.leaf_hash), size - 1, size, hashes, root)
+
+        consistency = client.get(f"/api/v1/ledger/proofs/consistency?from={old_size}&to={size}")
+        assert consistency.status_code == 200
+        hashes = [bytes.fromhex(h) for h in consistency.get_json()["hashes"]]
+        merkle.verify_consistency(old_size, size, hashes, old_root, root)
+
+        # The page at the head: the replica's ends early, so the primary's (with the new entries) is served.
+        page = client.get(f"/api/v1/ledger/entries?start={old_size - 1}&limit=10").get_json()
+        assert [item["seq"] for item in page["entries"]] == list(range(old_size - 1, size))
+
+        # Older entries are still the replica's alone.
+        with counted(database) as seen:
+            assert client.get(f"/api/v1/ledger/entries/{old_size - 1}").status_code == 200
+        assert seen.primary == []
+
+        # A seq beyond every entry is refused by both, as without a replica.
+        beyond = client.get(f"/api/v1/ledger/entries/{size + 100}")
+        assert beyond.status_code == 404
+        assert beyond.mimetype == "application/problem+json"
+
+        health = _health_when(client, lambda body: "replica_behind" in body["attention"])
+        assert HealthSchema().validate(health) == {}
+        assert health["replica"]["reachable"] is True
+        assert health["replica"]["behind_entries"] == 3
+        assert health["replica"]["size"] == old_size
+    finally:
+        pair.resume_replay()
+    pair.wait_caught_up()
+    health = client.get("/api/v1/health").get_json()
+    assert health["replica"]["behind_entries"] == 0
+    assert "replica_behind" not in health["attention"]
+
+
+def _health_when(client: Any, ready: Any, timeout_s: float = 15.0) -> dict[str, Any]:
+    """The health check's body once ``ready(body)`` holds (the replica's lag grows with the clock)."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        body = client.get("/api/v1/health").get_json()
+        if ready(body) or time.monotonic() > deadline:
+            return body
+        time.sleep(0.2)
+
+
+def test_a_new_certificate_is_read_on_the_primary_until_the_replica_has_it(
+    app: Flask, pair: ReplicaPair
+) -> None:
+    """An enterprise opens the certificate of the retirement it has just made: a lagging replica does
+    not turn it into a 404, nor serve it without its proof."""
+    from api.context import ledger_service
+
+    pair.wait_caught_up()
+    database = _database(app)
+    with database.reading() as session:
+        enterprise_id, account = session.execute(
+            select(Organisation.id, Organisation.ledger_account_id).where(Organisation.kind == "enterprise")
+        ).first()
+    pair.pause_replay()
+    try:
+        with app.app_context():
+            service = ledger_service()
+            tag = uuid.uuid4().hex[:6].upper()
+            service.append([Issue(f"replica-cert-{tag}", f"C{tag}", "2025", 1, (Allocation(account, 50),))])
+            with database.unit_of_work() as uow:
+                certificate = compliance.retire_for_compliance(
+                    uow.session,
+                    service.sequencer,
+                    organisation_id=enterprise_id,
+                    request=compliance.ComplianceRetirement(
+                        "2025 年度履约", quantity_kg=50, batches=(f"C{tag}-2025-001",)
+                    ),
+                    request_key=f"replica-{tag}",
+                    now=datetime.now(UTC),
+                )
+                uow.commit()
+                certificate_id, seq = certificate.id, certificate.seq
+        client = app.test_client()
+        with counted(database) as seen:
+            response = client.get(f"/api/v1/certificates/{certificate_id}")
+        assert response.status_code == 200, response.get_data(as_text=True)
+        body = response.get_json()
+        assert body["id"] == certificate_id
+        assert body["proof"]["seq"] == seq  # signed on the primary: the replica has no covering checkpoint
+        assert seen.replica
+        assert seen.primary
+        tlog_proof = client.get(f"/api/v1/certificates/{certificate_id}.tlog-proof")
+        assert tlog_proof.status_code == 200
+    finally:
+        pair.resume_replay()
+
+
+def test_an_unreachable_replica_leaves_reads_to_the_primary(
+    pair: ReplicaPair, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    nobody = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/postgres"  # nothing listens there
+    app = make_app(str(tmp_path), database_url=pair.primary_url, DATABASE_REPLICA_URL=nobody)
+    try:
+        client = app.test_client()
+        database = _database(app)
+        assert database.replica_usable
+        response = client.get("/api/v1/ledger/entries/0")
+        assert response.status_code == 200
+        assert not database.replica_usable  # skipped for a while, not asked on every request
+        assert "read replica failed" in caplog.text
+        with counted(database) as seen:
+            assert client.get("/api/v1/ledger/entries/1").status_code == 200
+        assert seen.replica == []
+        assert seen.primary
+        health = client.get("/api/v1/health")
+        assert health.status_code == 200  # the instance still serves: not a reason to take it out
+        body = health.get_json()
+        assert HealthSchema().validate(body) == {}
+        assert "replica_unreachable" in body["attention"]
+        assert body["replica"] == {
+            "reachable": False,
+            "size": None,
+            "behind_entries": None,
+            "replay_lag_s": None,
+        }
+    finally:
+        _database(app).dispose()
+
+
+def test_a_replica_refuses_writes_and_the_registry_never_sends_it_any(app: Flask, pair: ReplicaPair) -> None:
+    database = _database(app)
+    with counted(database) as seen:
+        _append_and_sign(app, 2)
+    writes = [s for s in seen.replica if s.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE")]
+    assert writes == []
+    insert = text("INSERT INTO ledger_head (id, size, last_leaf_hash, last_time) VALUES (2, 0, '', '')")
+    with database.replica_reading() as session, pytest.raises(InternalError, match="read-only transaction"):
+        session.execute(insert)
+
+
+def test_a_replica_without_the_schema_sends_each_read_to_the_primary(
+    app: Flask, pair: ReplicaPair, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As a replica still replaying a migration would: its error is not the client's, nor a reason to
+    give the replica up (it is asked again next time)."""
+    bare = pair.replica_url.rsplit("/", 1)[0] + "/template1"  # on the standby, with no tables
+    other = make_app(str(tmp_path), database_url=pair.primary_url, DATABASE_REPLICA_URL=bare)
+    try:
+        database = _database(other)
+        client = other.test_client()
+        for seq in (0, 1):
+            with counted(database) as seen:
+                response = client.get(f"/api/v1/ledger/entries/{seq}")
+            assert response.status_code == 200
+            assert response.get_json() == app.test_client().get(f"/api/v1/ledger/entries/{seq}").get_json()
+            assert seen.replica  # asked each time
+            assert seen.primary
+            assert database.replica_usable
+        assert "read replica: (psycopg.errors.UndefinedTable)" in caplog.text
+    finally:
+        _database(other).dispose()
