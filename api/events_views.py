@@ -32,11 +32,13 @@ from api.orders_views import EVENT_ORGANISER, OrderSourcingSchema, order_documen
 from api.quotes_views import require_buyer_key
 from api.responses import json_response
 from api.schemas_offsets import Kilograms, Strict, load_body
+from ledger.replica_reads import read_published
 from marketplace import events, order_store, quotes
 from marketplace.journey_models import CarbonNeutralEvent
 from marketplace.lots import LotFilters
 from marketplace.models import MarketOrder
 from offsets import footprints
+from offsets.errors import NotFound
 from offsets.lifecycle import Role
 from offsets.models import Organisation
 
@@ -198,9 +200,12 @@ def place_event_order(event_id: int) -> Response:
     tag="marketplace",
 )
 def get_public_event(event_id: int) -> Response:
-    with database().reading() as session:
-        record = events.public_record(session, event_id)
-        return json_response(public_event_document(record), 200)
+    document = read_published(
+        database(),
+        lambda session: public_event_document(events.public_record(session, event_id)),
+        absent=(NotFound,),  # an event the read replica does not hold yet is read on the primary
+    )
+    return json_response(document, 200)
 
 
 def _event_inputs(given: dict[str, Any], details: events.EventDetails) -> footprints.EventInputs:

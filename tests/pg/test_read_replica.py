@@ -30,6 +30,7 @@ from sqlalchemy.exc import InternalError
 from stripe_support import free_port
 from tests_support import make_app, make_demo_app
 
+from api.auth import create_api_key
 from api.schemas import HealthSchema
 from ledger import merkle
 from ledger.accounts import REGISTRY
@@ -38,8 +39,9 @@ from ledger.commands import Allocation, Issue
 from ledger.database import Database
 from ledger.models import Entry
 from marketplace import compliance
+from marketplace.journey_models import CarbonNeutralEvent
 from marketplace.models import Certificate
-from offsets.models import Organisation
+from offsets.models import Organisation, Project
 
 pytestmark = pytest.mark.pg
 
@@ -135,6 +137,10 @@ def test_public_reads_are_answered_by_a_caught_up_replica(app: Flask, pair: Repl
     database = _database(app)
     with database.reading() as session:
         certificate_id = session.scalars(select(Certificate.id).limit(1)).one()
+        project_id, project_code = session.execute(
+            select(Project.id, Project.code).where(Project.status != "draft").limit(1)
+        ).one()
+        event_id = session.scalars(select(CarbonNeutralEvent.id).limit(1)).one()
     paths = [
         "/api/v1/ledger/entries/0",
         f"/api/v1/ledger/entries/{size - 1}",
@@ -146,8 +152,14 @@ def test_public_reads_are_answered_by_a_caught_up_replica(app: Flask, pair: Repl
         f"/api/v1/certificates/{certificate_id}",
         f"/api/v1/certificates/{certificate_id}.tlog-proof",
         f"/api/v1/certificates/{certificate_id}/qr.svg",
+        "/api/v1/projects?per_page=5",
+        f"/api/v1/projects/{project_id}",
+        "/api/v1/public/poverty-summary",
+        f"/api/v1/public/events/{event_id}",
         "/",
         "/projects",
+        f"/projects/{project_code}",
+        f"/events/{event_id}",
     ]
     for path in paths:
         with counted(database) as seen:
@@ -342,3 +354,24 @@ def test_a_replica_without_the_schema_sends_each_read_to_the_primary(
         assert "read replica: (psycopg.errors.UndefinedTable)" in caplog.text
     finally:
         _database(other).dispose()
+
+
+def test_a_signed_in_owner_reads_projects_on_the_primary(app: Flask, pair: ReplicaPair) -> None:
+    """Whoever sends a key may be looking at what they have just changed (a draft, a review): the
+    primary answers them, a lagging replica could not."""
+    database = _database(app)
+    with database.unit_of_work() as uow:
+        owner_id, owner_project = uow.session.execute(select(Project.owner_id, Project.id).limit(1)).one()
+        _key, token = create_api_key(uow.session, owner_id, "project_owner", "replica test")
+        uow.commit()
+    pair.wait_caught_up()
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    for path in ("/api/v1/projects?per_page=5", f"/api/v1/projects/{owner_project}"):
+        with counted(database) as seen:
+            response = client.get(path, headers=headers)
+        assert response.status_code == 200, (path, response.get_data(as_text=True))
+        assert seen.replica == [], path
+        with counted(database) as seen:
+            assert client.get(path).status_code == 200  # the same, anonymously: the replica's
+        assert seen.primary == [], path
