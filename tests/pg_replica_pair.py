@@ -51,6 +51,12 @@ class ReplicaPair:
     def resume_replay(self) -> None:
         _execute(self.replica_url, "SELECT pg_wal_replay_resume()")
 
+    def delay_apply(self, milliseconds: int) -> None:
+        """Have the replica apply each transaction only this long after the primary committed it
+        (``recovery_min_apply_delay``, as for a delayed standby): a replica always a little behind."""
+        _execute(self.replica_url, f"ALTER SYSTEM SET recovery_min_apply_delay = '{int(milliseconds)}ms'")
+        _execute(self.replica_url, "SELECT pg_reload_conf()")
+
     def wait_caught_up(self, timeout_s: float = 30.0) -> None:
         """Until the replica has replayed all the WAL the primary has written so far."""
         target = _scalar(self.primary_url, "SELECT pg_current_wal_flush_lsn()::text")
@@ -164,10 +170,11 @@ def _wait_for_standby(url: str) -> None:
 
 
 def _scalar(url: str, sql: str) -> object:
-    """One statement in its own committed transaction, on a connection of its own: its first value."""
-    engine = create_engine(url)
+    """One statement, committed on its own (autocommit: ALTER SYSTEM refuses a transaction block), on a
+    connection of its own: its first value."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
-        with engine.begin() as connection:
+        with engine.connect() as connection:
             result = connection.execute(text(sql))
             return result.scalar() if result.returns_rows else None
     finally:

@@ -15,6 +15,7 @@ is sent, to show:
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -86,7 +87,10 @@ class Statements:
 
 @contextmanager
 def counted(database: Database) -> Iterator[Statements]:
+    """The statements this thread sends each server in the block (a test client's requests run in the
+    test's thread; a concurrent appender's statements are not counted)."""
     seen = Statements()
+    me = threading.get_ident()
     assert database.replica_engine is not None
     listeners: list[tuple[Engine, Any]] = []
     for engine, into in ((database.engine, seen.primary), (database.replica_engine, seen.replica)):
@@ -94,7 +98,8 @@ def counted(database: Database) -> Iterator[Statements]:
         def listener(
             _conn: object, _cursor: object, statement: str, *_: object, into: list[str] = into
         ) -> None:
-            into.append(statement)
+            if threading.get_ident() == me:
+                into.append(statement)
 
         event.listen(engine, "before_cursor_execute", listener)
         listeners.append((engine, listener))
@@ -375,3 +380,52 @@ def test_a_signed_in_owner_reads_projects_on_the_primary(app: Flask, pair: Repli
         with counted(database) as seen:
             assert client.get(path).status_code == 200  # the same, anonymously: the replica's
         assert seen.primary == [], path
+
+
+def test_proofs_up_to_the_newest_checkpoint_verify_while_the_log_grows(app: Flask, pair: ReplicaPair) -> None:
+    """A client reads the latest checkpoint (primary) and at once asks for proofs up to it, while the
+    registry keeps appending and signing: whichever server answers, every proof verifies."""
+    import random
+    import time
+
+    client = app.test_client()
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def grow() -> None:
+        try:
+            while not stop.is_set():
+                _append_and_sign(app, 5)
+        except BaseException as exc:  # reported by the test thread
+            failures.append(exc)
+
+    pair.delay_apply(200)  # the replica applies each append 0.2 s after the primary: always a little behind
+    writer = threading.Thread(target=grow, name="appender")
+    writer.start()
+    checked, sizes = 0, set()
+    deadline = time.monotonic() + 4.0
+    try:
+        with counted(_database(app)) as seen:
+            while time.monotonic() < deadline and not failures:
+                size, root = _checkpoint(client)
+                sizes.add(size)
+                # Half near the head (the replica lacks them), half anywhere (it holds those entries,
+                # but a proof up to this checkpoint only once it has replayed the checkpoint).
+                seq = random.randrange(max(size - 10, 0), size) if checked % 2 else random.randrange(size)
+                entry = client.get(f"/api/v1/ledger/entries/{seq}")
+                proof = client.get(f"/api/v1/ledger/proofs/inclusion?seq={seq}&size={size}")
+                assert (entry.status_code, proof.status_code) == (200, 200)
+                leaf = bytes.fromhex(entry.get_json()["leaf_hash"])
+                hashes = [bytes.fromhex(h) for h in proof.get_json()["hashes"]]
+                merkle.verify_inclusion(leaf, seq, size, hashes, root)
+                checked += 1
+    finally:
+        stop.set()
+        writer.join(60)
+        pair.delay_apply(0)
+    assert not failures, failures
+    assert len(sizes) > 3  # the log did grow under the client
+    assert checked > 20
+    # Both servers answered the client's entries and proofs (the checkpoint is always the primary's).
+    assert any("ledger_entries" in statement for statement in seen.replica)
+    assert any("ledger_entries" in statement for statement in seen.primary)
