@@ -25,11 +25,10 @@ $(STAMP): pyproject.toml setup.py $(wildcard ledger/*.py)
 
 install: $(STAMP)
 
-## run: set up, migrate, load demo data into an empty ledger, serve on http://127.0.0.1:5000
+## run: set up, migrate, load demo data into an empty ledger, serve on http://127.0.0.1:5000 (and the
+## demo witness that cosigns its checkpoints on 127.0.0.1:5100)
 run: install
-	$(BIN)/tanhui db upgrade
-	$(BIN)/tanhui demo --if-empty
-	$(BIN)/tanhui serve --host 127.0.0.1 --port 5000
+	BIN=$(BIN) scripts/run-demo
 
 lint: install
 	$(BIN)/ruff check .

@@ -139,6 +139,14 @@ def listed_witnesses(
     return list(witnesses.values())
 
 
+def check_witness_url(url: str) -> None:
+    """Refuse what cannot be a witness's submission prefix (an http(s) URL without spaces)."""
+    if not _SUBMISSION_URL.fullmatch(url):
+        raise CosignatureRefused(
+            f"a witness's address is an http(s) URL without spaces, not {url!r}", field="url"
+        )
+
+
 def add_witness(session: Session, vkey: str, now: datetime, url: str | None = None) -> CosignatureVerifier:
     """List a witness by its cosigner key (type 0x04); listing it again after removal lists it anew.
 
@@ -146,10 +154,8 @@ def add_witness(session: Session, vkey: str, now: datetime, url: str | None = No
     listed witness again with another address (or none) replaces it.
     """
     witness = CosignatureVerifier.from_vkey(vkey)
-    if url is not None and not _SUBMISSION_URL.fullmatch(url):
-        raise CosignatureRefused(
-            f"a witness's address is an http(s) URL without spaces, not {url!r}", field="url"
-        )
+    if url is not None:
+        check_witness_url(url)
     row = session.get(Witness, witness.vkey)
     if row is None:
         row = Witness(vkey=witness.vkey, name=witness.name, key_id=witness.key_id.hex(), added_at=now)

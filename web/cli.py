@@ -33,6 +33,7 @@ from ledger.verify import VerificationFailure
 from ledger.verify_integrity import IntegrityProcessFailed
 from ledger.witness import cosigned
 from ledger.witness_push import push_states, push_to_witnesses
+from ledger.witnessing import check_witness_url
 from offsets.models import ORGANISATION_KINDS
 from web.app import create_app
 from web.cli_support import fail, reading_registry, trusted_keys
@@ -680,17 +681,30 @@ def users_disable(email: str) -> None:
 @main.command("demo")
 @click.option("--if-empty", is_flag=True, help="do nothing if the ledger already has entries")
 @click.option("--seed", default=20221, show_default=True, help="random seed for reproducible demo data")
+@click.option(
+    "--witness-url",
+    default=None,
+    help="the demo witness's tlog-witness address: the registry pushes checkpoints there, and its key is "
+    "kept as <instance>/demo-witness.key for `tanhui witness serve` (make run does both)",
+)
 @with_appcontext
-def demo(if_empty: bool, seed: int) -> None:
+def demo(if_empty: bool, seed: int, witness_url: str | None) -> None:
     """Fill the ledger with realistic Sichuan demo data and sign a checkpoint."""
-    from web.demo import load_demo
+    from web.demo import DEMO_WITNESS_KEY_FILE, DemoWitness, load_demo
 
     service = ledger_service()
     if if_empty and service.size():
         click.echo("ledger is not empty; demo data not loaded")
         return
-    summary = load_demo(service, seed=seed)
-    click.echo(summary)
+    witness = None
+    if witness_url is not None:  # checked before any demo data is written
+        key_file = Path(current_app.instance_path) / DEMO_WITNESS_KEY_FILE
+        try:
+            check_witness_url(witness_url)
+            witness = DemoWitness.kept_in(key_file, witness_url)
+        except (KeyFileError, LedgerError) as exc:
+            fail(str(exc))
+    click.echo(load_demo(service, seed=seed, witness=witness))
 
 
 @main.command("serve")

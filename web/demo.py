@@ -13,6 +13,7 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -22,6 +23,7 @@ from api.users import create_user
 from ledger.accounts import BUFFER, RETAIL, ensure_registry_accounts
 from ledger.commands import Beneficiary, Cancel, Retire, Selection, Transfer
 from ledger.cosignature import Cosigner
+from ledger.keys import read_cosigner_file, write_key_file
 from ledger.models import Holding
 from ledger.service import LedgerService
 from marketplace.lots import list_lot
@@ -291,8 +293,12 @@ def _demo_users(session: Session, registry_id: int, enterprise_id: int, organise
         )
 
 
-def load_demo(service: LedgerService, seed: int = 20221) -> str:
-    """Register, monitor, verify and issue the demo projects, then trade and retire some of their credits."""
+def load_demo(service: LedgerService, seed: int = 20221, witness: DemoWitness | None = None) -> str:
+    """Register, monitor, verify and issue the demo projects, then trade and retire some of their credits.
+
+    ``witness``: where the demo witness keeps its key and takes pushed checkpoints (``make run`` serves
+    it); without it, the demo witness cosigns the first checkpoint with a key kept nowhere.
+    """
     rng = random.Random(seed)  # noqa: S311  (reproducible demo quantities, not security)
     with service.database.unit_of_work() as uow:
         session = uow.session
@@ -359,7 +365,7 @@ def load_demo(service: LedgerService, seed: int = 20221) -> str:
     size, note = service.sign_checkpoint()
     service.index_accounts()
     service.verify_and_record()  # as the nightly job would: the ledger page shows a verified ledger
-    _witness(service, note)
+    _witness(service, note, witness)
     return (
         f"demo registry: {len(PROJECTS)} projects in 5 zones, {len(issued)} issued batches, "
         f"{transfers} transfers, {retirements} retirements, {cancels} cancellations, "
@@ -571,12 +577,34 @@ def _trade(
 
 
 DEMO_WITNESS = "witness.demo.tanhui.example"
+DEMO_WITNESS_KEY_FILE = "demo-witness.key"
+"""In the instance folder, with ``tanhui demo --witness-url``."""
 
 
-def _witness(service: LedgerService, note: str) -> None:
+@dataclass(frozen=True)
+class DemoWitness:
+    """A demo witness that lives on: its cosigning key, and the address its tlog-witness service takes
+    pushed checkpoints at (``tanhui witness serve``, which ``make run`` starts)."""
+
+    cosigner: Cosigner
+    url: str
+
+    @classmethod
+    def kept_in(cls, key_file: Path, url: str) -> DemoWitness:
+        """The witness whose key is in ``key_file``, created there (owner-only) if it is not."""
+        if key_file.exists():
+            return cls(read_cosigner_file(key_file), url)
+        cosigner = Cosigner.generate(DEMO_WITNESS)
+        write_key_file(key_file, cosigner)
+        return cls(cosigner, url)
+
+
+def _witness(service: LedgerService, note: str, serving: DemoWitness | None) -> None:
     """A demo witness, listed by the registry, cosigns the demo's checkpoint as a witness would after
-    following the log. Its key lives only for this: a real witness keeps its own (tanhui keys cosigner)."""
-    witness = Cosigner.generate(DEMO_WITNESS)
-    service.add_witness(witness.vkey)
+    following the log. With ``serving``, the registry also pushes every new checkpoint to it; without,
+    its key lives only for this. A real witness keeps its own key on its own machine (tanhui keys
+    cosigner)."""
+    witness = serving.cosigner if serving is not None else Cosigner.generate(DEMO_WITNESS)
+    service.add_witness(witness.vkey, serving.url if serving is not None else None)
     text = note[: note.index("\n\n") + 1]
     service.accept_cosignatures(note + witness.cosign(text, int(datetime.now(UTC).timestamp())).line())
