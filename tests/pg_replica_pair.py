@@ -44,9 +44,16 @@ class ReplicaPair:
     replica_url: str
     directory: Path
 
-    def pause_replay(self) -> None:
-        """Stop the replica applying WAL: it keeps answering, with what it had (a lagging replica)."""
+    def pause_replay(self, timeout_s: float = 30.0) -> None:
+        """Stop the replica applying WAL: it keeps answering, with what it had (a lagging replica).
+
+        Waits until the pause has taken effect (a pause is first only requested, PostgreSQL 14+)."""
         _execute(self.replica_url, "SELECT pg_wal_replay_pause()")
+        deadline = time.monotonic() + timeout_s
+        while _scalar(self.replica_url, "SELECT pg_get_wal_replay_pause_state()") != "paused":
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the replica did not pause its replay in {timeout_s} s")
+            time.sleep(0.02)
 
     def resume_replay(self) -> None:
         _execute(self.replica_url, "SELECT pg_wal_replay_resume()")
