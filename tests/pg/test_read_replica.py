@@ -165,6 +165,8 @@ def test_public_reads_are_answered_by_a_caught_up_replica(app: Flask, pair: Repl
         "/projects",
         f"/projects/{project_code}",
         f"/events/{event_id}",
+        f"/certificates/{certificate_id}",
+        "/registry",
     ]
     for path in paths:
         with counted(database) as seen:
@@ -291,6 +293,9 @@ def test_a_new_certificate_is_read_on_the_primary_until_the_replica_has_it(
         assert seen.primary
         tlog_proof = client.get(f"/api/v1/certificates/{certificate_id}.tlog-proof")
         assert tlog_proof.status_code == 200
+        page = client.get(f"/certificates/{certificate_id}")  # what the certificate's QR code opens
+        assert page.status_code == 200
+        assert certificate_id in page.get_data(as_text=True)
     finally:
         pair.resume_replay()
 
