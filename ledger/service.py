@@ -172,31 +172,48 @@ class LedgerService:
         progress: Callable[[int], None] | None = None,
         *,
         jobs: int = 1,
+        on_replica: bool = False,
     ) -> VerificationReport:
-        """Full verification; ``jobs=2`` checks integrity in a second process beside the replay."""
+        """Full verification; ``jobs=2`` checks integrity in a second process beside the replay.
+
+        ``on_replica``: read the ledger on the read replica (its state when the verification starts), so
+        that a long verification does not load the primary. A streaming replica holds the primary's very
+        pages, so whatever was written to the primary (tampering through SQL included) is verified there
+        too; a fault of the primary's own disk that never reached its log would not be. Raises
+        ``ValueError`` when no replica is configured.
+        """
         if jobs not in (1, 2):
             raise ValueError("jobs must be 1 or 2")
         if jobs == 2 and not self.database.shareable:
             raise ValueError("an in-memory database cannot be read by a second process: use jobs=1")
+        if on_replica and self.database.replica_url is None:
+            raise ValueError("no read replica is configured (DATABASE_REPLICA_URL)")
         verifiers = self.verifiers(pinned_keys)
-        with self.database.reading() as session:
+        reading = self.database.replica_reading if on_replica else self.database.reading
+        url = self.database.replica_url if on_replica else self.database.url
+        with reading() as session:
             return verify_ledger(
                 session,
                 verifiers,
                 self.config.origin,
                 progress=progress,
-                parallel_url=self.database.url if jobs == 2 else None,
+                parallel_url=url if jobs == 2 else None,
             )
 
     def verify_and_record(
-        self, clock: Callable[[], datetime] = lambda: datetime.now(UTC), *, jobs: int = 1
+        self,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        jobs: int = 1,
+        on_replica: bool = False,
     ) -> RunRecord:
-        """A full verification (:meth:`verify`) whose outcome, held or failed, is stored and returned."""
+        """A full verification (:meth:`verify`) whose outcome, held or failed, is stored (on the primary)
+        and returned."""
         started_at = clock()
-        size_at_start = self.size()
+        size_at_start = self.size(on_replica=on_replica)
         outcome: VerificationReport | VerificationFailure
         try:
-            outcome = self.verify(jobs=jobs)
+            outcome = self.verify(jobs=jobs, on_replica=on_replica)
         except VerificationFailure as failure:
             outcome = failure
         return self.record_verification(started_at, clock(), outcome, size_at_start)
@@ -220,8 +237,9 @@ class LedgerService:
             uow.commit()
         return record
 
-    def size(self) -> int:
-        with self.database.reading() as session:
+    def size(self, *, on_replica: bool = False) -> int:
+        """The ledger's size (as the read replica has it, with ``on_replica``)."""
+        with (self.database.replica_reading if on_replica else self.database.reading)() as session:
             return checkpoints.ledger_size(session)
 
 

@@ -28,6 +28,7 @@ from ledger.log_follow import (
 )
 from ledger.note import NoteError, NoteSigner
 from ledger.public_audit import replay_published
+from ledger.replica_reads import REPLICA_FAILURES
 from ledger.runtime import tune_gc
 from ledger.verify import VerificationFailure
 from ledger.verify_integrity import IntegrityProcessFailed
@@ -256,12 +257,24 @@ PARALLEL_FROM_ENTRIES = 50_000
     is_flag=True,
     help="store the outcome as the nightly job does (shown on the ledger page and by /api/v1/health)",
 )
+@click.option(
+    "--replica",
+    "on_replica",
+    is_flag=True,
+    help="read the ledger on the read replica (DATABASE_REPLICA_URL), not the primary",
+)
 @with_appcontext
-def ledger_verify(pinned: tuple[str, ...], jobs: int | None, record: bool) -> None:
+def ledger_verify(pinned: tuple[str, ...], jobs: int | None, record: bool, on_replica: bool) -> None:
     """Recompute every hash, the chain, the root and signatures, and replay all holdings."""
     service = ledger_service()
     started_at = datetime.now(UTC)
-    total = service.size()
+    if on_replica and service.database.replica_url is None:
+        fail("--replica: no read replica is configured (DATABASE_REPLICA_URL)")
+    where = "the read replica" if on_replica else "the database"
+    try:
+        total = service.size(on_replica=on_replica)
+    except REPLICA_FAILURES as exc:
+        fail(f"{where} cannot be read: {str(exc).splitlines()[0]}")
     if jobs is None:
         parallel = total >= PARALLEL_FROM_ENTRIES and (os.cpu_count() or 1) >= 2
         jobs = 2 if parallel and service.database.shareable else 1
@@ -270,15 +283,17 @@ def ledger_verify(pinned: tuple[str, ...], jobs: int | None, record: bool) -> No
     try:
         if sys.stderr.isatty() and total:
             with click.progressbar(length=total, label="verifying", file=sys.stderr) as bar:
-                report = service.verify(pinned, progress=bar.update, jobs=jobs)
+                report = service.verify(pinned, progress=bar.update, jobs=jobs, on_replica=on_replica)
         else:
-            report = service.verify(pinned, jobs=jobs)
+            report = service.verify(pinned, jobs=jobs, on_replica=on_replica)
     except VerificationFailure as failure:
         if record:
             service.record_verification(started_at, datetime.now(UTC), failure, total)
         fail(f"ledger verification failed: {failure}")
     except IntegrityProcessFailed as exc:
         fail(f"ledger verification could not finish: {exc}; try --jobs 1")
+    except REPLICA_FAILURES as exc:
+        fail(f"ledger verification could not finish: {where} failed: {str(exc).splitlines()[0]}")
     except ValueError as exc:
         fail(f"bad verifier key: {exc}")
     if record:

@@ -61,6 +61,7 @@ def from_environment(instance_path: Path, environ: dict[str, str] | None = None)
         "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'tanhui.db'}",
         "DATABASE_REPLICA_URL": env.get("DATABASE_REPLICA_URL") or None,
         "TANHUI_REPLICA_MAX_LAG_S": float(env.get("TANHUI_REPLICA_MAX_LAG_S") or 60),
+        "TANHUI_VERIFY_ON_REPLICA": _bool(env.get("TANHUI_VERIFY_ON_REPLICA"), False),
         "TANHUI_SIGNING_KEY_FILE": Path(
             env.get("TANHUI_SIGNING_KEY_FILE") or instance_path / "ledger-signing.key"
         ),

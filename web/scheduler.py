@@ -21,6 +21,7 @@ from flask import Flask
 from sqlalchemy import text
 
 from api.idempotency import DEFAULT_RETENTION_S, prune_records
+from ledger.replica_reads import REPLICA_FAILURES
 from ledger.service import LedgerService
 from ledger.verification_runs import RunRecord
 from ledger.witness_push import Post, PushOutcome, http_post, push_to_witnesses
@@ -150,9 +151,20 @@ def prune_sign_ins_job(service: LedgerService, window_s: int, now: datetime | No
     return removed
 
 
-def verify_job(service: LedgerService) -> RunRecord:
-    """Verify the whole ledger; the outcome is stored (the ledger page and the health check show it)."""
-    record = service.verify_and_record()
+def verify_job(service: LedgerService, on_replica: bool = False) -> RunRecord:
+    """Verify the whole ledger; the outcome is stored (the ledger page and the health check show it).
+
+    ``on_replica`` (``TANHUI_VERIFY_ON_REPLICA``): read it on the read replica; when the replica cannot be
+    read, on the primary after all, since a night without verification is worse than a loaded primary.
+    """
+    try:
+        record = service.verify_and_record(on_replica=on_replica)
+    except REPLICA_FAILURES as exc:
+        if not on_replica:
+            raise
+        service.database.replica_failed(exc)
+        log.warning("nightly ledger verification: the read replica failed; verifying on the primary")
+        record = service.verify_and_record()
     if record.ok:
         log.info("nightly ledger verification ok: %d entries", record.tree_size)
     else:
@@ -205,7 +217,12 @@ def start_scheduler(app: Flask, service: LedgerService) -> BackgroundScheduler:
         coalesce=True,
     )
     scheduler.add_job(
-        _guarded(service, "verify", lock_dir, lambda: verify_job(service)),
+        _guarded(
+            service,
+            "verify",
+            lock_dir,
+            lambda: verify_job(service, on_replica=bool(app.config.get("TANHUI_VERIFY_ON_REPLICA"))),
+        ),
         "cron",
         hour=2,
         minute=30,

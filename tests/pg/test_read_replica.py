@@ -39,6 +39,7 @@ from ledger.checkpoint import Checkpoint
 from ledger.commands import Allocation, Issue
 from ledger.database import Database
 from ledger.models import Entry
+from ledger.verify_common import VerificationFailure
 from marketplace import compliance
 from marketplace.journey_models import CarbonNeutralEvent
 from marketplace.models import Certificate
@@ -434,3 +435,118 @@ def test_proofs_up_to_the_newest_checkpoint_verify_while_the_log_grows(app: Flas
     # Both servers answered the client's entries and proofs (the checkpoint is always the primary's).
     assert any("ledger_entries" in statement for statement in seen.replica)
     assert any("ledger_entries" in statement for statement in seen.primary)
+
+
+def _cli(app: Flask, *arguments: str, replica_url: str | None) -> Any:
+    """``tanhui`` as the registry's operator runs it, on this app's primary (and ``replica_url``)."""
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from web import cli
+
+    built: list[Flask] = []
+
+    def create_app() -> Flask:
+        built.append(cli.create_app())
+        return built[-1]
+
+    env = {
+        "TANHUI_INSTANCE_PATH": app.instance_path,
+        "DATABASE_URL": app.config["DATABASE_URL"],
+        "DATABASE_REPLICA_URL": replica_url or "",
+        "TANHUI_SIGNING_KEY_FILE": str(app.config["TANHUI_SIGNING_KEY_FILE"]),
+        "TANHUI_LEDGER_ORIGIN": app.config["TANHUI_LEDGER_ORIGIN"],
+        "TANHUI_CREATE_SIGNING_KEY": "false",
+    }
+    try:
+        return CliRunner().invoke(cli.main, list(arguments), env=env, obj=ScriptInfo(create_app=create_app))
+    finally:
+        for each in built:
+            _database(each).dispose()
+
+
+def test_the_nightly_verification_can_read_the_replica_instead_of_the_primary(
+    app: Flask, pair: ReplicaPair
+) -> None:
+    from api.context import ledger_service
+    from web.scheduler import verify_job
+
+    pair.wait_caught_up()
+    database = _database(app)
+    with app.app_context():
+        service = ledger_service()
+        with counted(database) as seen:
+            record = verify_job(service, on_replica=True)
+        assert record.ok
+        assert record.tree_size == service.size()
+        # The ledger was read on the replica; the primary only stored the outcome (and named the keys).
+        assert any("ledger_entries" in statement for statement in seen.replica)
+        assert not any("ledger_entries" in statement for statement in seen.primary)
+        assert any("INSERT INTO ledger_verification_runs" in statement for statement in seen.primary)
+        # Two processes, the second reading the replica as well.
+        assert service.verify(jobs=2, on_replica=True).size == record.tree_size
+
+    done = _cli(app, "ledger", "verify", "--replica", "--jobs", "1", replica_url=pair.replica_url)
+    assert done.exit_code == 0, done.output
+    assert done.output.startswith(f"ok: {record.tree_size} entries")
+    refused = _cli(app, "ledger", "verify", "--replica", replica_url=None)
+    assert refused.exit_code != 0
+    assert (
+        refused.output.strip()
+        .splitlines()[-1]
+        .endswith("no read replica is configured (DATABASE_REPLICA_URL)")
+    )
+
+
+def test_a_nightly_verification_whose_replica_is_down_runs_on_the_primary(
+    pair: ReplicaPair, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from api.context import ledger_service
+    from web.scheduler import verify_job
+
+    nobody = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/postgres"
+    other = make_app(str(tmp_path), database_url=pair.primary_url, DATABASE_REPLICA_URL=nobody)
+    try:
+        with other.app_context():
+            record = verify_job(ledger_service(), on_replica=True)
+        assert record.ok
+        assert record.tree_size > 0
+        assert "the read replica failed; verifying on the primary" in caplog.text
+        refused = _cli(other, "ledger", "verify", "--replica", replica_url=nobody)
+        assert refused.exit_code != 0
+        assert "the read replica cannot be read:" in refused.output
+    finally:
+        _database(other).dispose()
+
+
+def test_tampering_on_the_primary_is_found_by_a_verification_on_the_replica(
+    app: Flask, pair: ReplicaPair
+) -> None:
+    """A row rewritten on the primary behind the triggers' back reaches the replica with the log, and the
+    verification there names it. (Last in the module: it restores the row, but is best run last.)"""
+    from api.context import ledger_service
+
+    database = _database(app)
+    with database.reading() as session:
+        seq, body = session.execute(select(Entry.seq, Entry.body).order_by(Entry.seq.desc()).limit(1)).one()
+    tampered = body.replace('"v":1', '"v":1 ', 1) if '"v":1' in body else body + " "
+
+    def rewrite(text_of_body: str) -> None:
+        with database.engine.begin() as connection:
+            connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+            connection.execute(Entry.__table__.update().where(Entry.seq == seq).values(body=text_of_body))
+
+    rewrite(tampered)
+    try:
+        pair.wait_caught_up()
+        with app.app_context(), pytest.raises(VerificationFailure) as failure:
+            ledger_service().verify(on_replica=True)
+        assert failure.value.seq == seq
+        done = _cli(app, "ledger", "verify", "--replica", replica_url=pair.replica_url)
+        assert done.exit_code != 0
+        assert f"seq {seq}" in done.output
+    finally:
+        rewrite(body)
+    pair.wait_caught_up()
+    with app.app_context():
+        assert ledger_service().verify(on_replica=True).size > seq
