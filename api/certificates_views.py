@@ -15,7 +15,7 @@ request came to (``request.host_url``), which is right for one host but not behi
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from flask import Response, current_app, request
 from marshmallow import Schema, fields
@@ -27,13 +27,11 @@ from api.openapi import document
 from api.responses import json_response
 from ledger.certificate_check import tlog_proof_with_body
 from ledger.replica_reads import read_published
-from marketplace.certificate_document import build_certificate_document
+from marketplace.certificate_document import certificate_document, find_certificate
 from marketplace.certificate_pdf import render_certificate_pdf
 from marketplace.certificate_qr import qr_svg
-from marketplace.models import Certificate
 from offsets.errors import NotFound
 
-MAX_CERTIFICATE_ID_CHARS = 32
 T = TypeVar("T")
 
 
@@ -76,7 +74,7 @@ class CertificateSchema(Schema):
     tag="marketplace",
 )
 def get_certificate(certificate_id: str) -> Response:
-    body = _replicated(lambda session: _document(session, certificate_id))
+    body = _replicated(lambda session: certificate_document(session, certificate_id))
     body["proof"] = ledger_service().proof_for(body["seq"]).as_json()
     return json_response(body)
 
@@ -86,7 +84,7 @@ def get_certificate(certificate_id: str) -> Response:
     "The certificate's proof as a C2SP tlog-proof file carrying the entry body", text=True, tag="marketplace"
 )
 def get_certificate_tlog_proof(certificate_id: str) -> Response:
-    seq = _replicated(lambda session: _certificate(session, certificate_id).seq)
+    seq = _replicated(lambda session: find_certificate(session, certificate_id).seq)
     proof = ledger_service().proof_for(seq)
     text = tlog_proof_with_body(proof.seq, proof.body, proof.checkpoint, proof.inclusion)
     response = Response(text, mimetype="text/plain")
@@ -103,7 +101,7 @@ def get_certificate_tlog_proof(certificate_id: str) -> Response:
     tag="marketplace",
 )
 def get_certificate_pdf(certificate_id: str) -> Response:
-    body = _replicated(lambda session: _document(session, certificate_id))
+    body = _replicated(lambda session: certificate_document(session, certificate_id))
     body["proof"] = ledger_service().proof_for(body["seq"]).as_json()
     base = _public_base_url()
     pdf = render_certificate_pdf(
@@ -119,7 +117,7 @@ def get_certificate_pdf(certificate_id: str) -> Response:
 @bp.get("/certificates/<certificate_id>/qr.svg")
 @document("The QR code (SVG) of the certificate's public page", media_type="image/svg+xml", tag="marketplace")
 def get_certificate_qr(certificate_id: str) -> Response:
-    _replicated(lambda session: _certificate(session, certificate_id))
+    _replicated(lambda session: find_certificate(session, certificate_id))
     svg = qr_svg(f"{_public_base_url()}/certificates/{certificate_id}")
     return Response(svg, mimetype="image/svg+xml")
 
@@ -130,23 +128,6 @@ def _public_base_url() -> str:
     return base.rstrip("/")
 
 
-MISSING = (NotFound,)
-"""How :func:`_certificate` says a certificate is not there (perhaps not yet, on a read replica)."""
-
-
 def _replicated(read: Callable[[Session], T]) -> T:
     """``read`` on the read replica, or on the primary when the replica has no such certificate yet."""
-    return read_published(database(), read, absent=MISSING)
-
-
-def _document(session: Session, certificate_id: str) -> dict[str, Any]:
-    return build_certificate_document(session, _certificate(session, certificate_id))
-
-
-def _certificate(session: Session, certificate_id: str) -> Certificate:
-    certificate = (
-        session.get(Certificate, certificate_id) if len(certificate_id) <= MAX_CERTIFICATE_ID_CHARS else None
-    )
-    if certificate is None:
-        raise NotFound(f"no certificate {certificate_id}", field="certificate_id")
-    return certificate
+    return read_published(database(), read, absent=(NotFound,))

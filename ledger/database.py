@@ -54,6 +54,12 @@ def make_engine(url: str, *, connect_timeout_s: int | None = None, **kwargs: Any
     return create_engine(parsed, connect_args=connect_args, pool_pre_ping=True, **kwargs)
 
 
+def error_summary(error: BaseException) -> str:
+    """The first line of a driver's error (SQLAlchemy adds the statement and a link below it)."""
+    text = str(error)
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def is_sqlite(engine_or_session: Engine | Session | Connection) -> bool:
     bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
     return bind.dialect.name == "sqlite"
@@ -194,7 +200,7 @@ class Database:
             self._replica_down_until = time.monotonic() + REPLICA_RETRY_S
         log.warning(
             "read replica failed (%s); its reads go to the primary for %.0f s",
-            str(error).splitlines()[0] if str(error) else type(error).__name__,
+            error_summary(error),
             REPLICA_RETRY_S,
         )
 

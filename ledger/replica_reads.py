@@ -29,7 +29,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
-from ledger.database import Database
+from ledger.database import Database, error_summary
 from ledger.errors import NotFound, ProofUnavailable
 from ledger.models import Head
 
@@ -83,7 +83,7 @@ def read_replica(
         database.replica_failed(exc)
         return None
     except DBAPIError as exc:
-        log.warning("read replica: %s; read on the primary", str(exc).splitlines()[0])
+        log.warning("read replica: %s; read on the primary", error_summary(exc))
         return None
     return (result,) if complete is None or complete(result) else None
 

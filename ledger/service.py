@@ -7,6 +7,7 @@ Every write runs in one unit of work that commits only if the whole command batc
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -189,9 +190,8 @@ class LedgerService:
         if on_replica and self.database.replica_url is None:
             raise ValueError("no read replica is configured (DATABASE_REPLICA_URL)")
         verifiers = self.verifiers(pinned_keys)
-        reading = self.database.replica_reading if on_replica else self.database.reading
         url = self.database.replica_url if on_replica else self.database.url
-        with reading() as session:
+        with self._reading(on_replica) as session:
             return verify_ledger(
                 session,
                 verifiers,
@@ -239,8 +239,11 @@ class LedgerService:
 
     def size(self, *, on_replica: bool = False) -> int:
         """The ledger's size (as the read replica has it, with ``on_replica``)."""
-        with (self.database.replica_reading if on_replica else self.database.reading)() as session:
+        with self._reading(on_replica) as session:
             return checkpoints.ledger_size(session)
+
+    def _reading(self, on_replica: bool) -> AbstractContextManager[Session]:
+        return self.database.replica_reading() if on_replica else self.database.reading()
 
 
 def _covered_proof(session: Session, seq: int) -> EntryProof:

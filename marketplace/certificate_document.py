@@ -24,6 +24,7 @@ from ledger.orm import as_utc
 from marketplace.models import Certificate, Lot, MarketOrder
 from marketplace.reversals import certificate_status
 from offsets import regions
+from offsets.errors import NotFound
 from offsets.models import Project
 
 PURPOSES: dict[str, tuple[str, str]] = {
@@ -45,6 +46,25 @@ class _BatchSourcing:
     county_code: str | None
     zone: str | None
     poverty_county: bool
+
+
+MAX_CERTIFICATE_ID_CHARS = 32
+"""Certificate ids are opaque and short; a longer one names no certificate (and is never looked up)."""
+
+
+def find_certificate(session: Session, certificate_id: str) -> Certificate:
+    """The certificate by its id; :class:`offsets.errors.NotFound` if there is none."""
+    certificate = (
+        session.get(Certificate, certificate_id) if len(certificate_id) <= MAX_CERTIFICATE_ID_CHARS else None
+    )
+    if certificate is None:
+        raise NotFound(f"no certificate {certificate_id}", field="certificate_id")
+    return certificate
+
+
+def certificate_document(session: Session, certificate_id: str) -> dict[str, Any]:
+    """:func:`build_certificate_document` of the certificate with this id (NotFound if none)."""
+    return build_certificate_document(session, find_certificate(session, certificate_id))
 
 
 def build_certificate_document(session: Session, certificate: Certificate) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from api.auth import ROLE_ORGANISATION_KINDS
 from api.context import ledger_service
 from ledger.cosignature import CosignatureVerifier, Cosigner
+from ledger.database import error_summary
 from ledger.errors import LedgerError
 from ledger.keys import KeyFileError, read_cosigner_file, write_key_file
 from ledger.log_follow import (
@@ -274,7 +275,7 @@ def ledger_verify(pinned: tuple[str, ...], jobs: int | None, record: bool, on_re
     try:
         total = service.size(on_replica=on_replica)
     except REPLICA_FAILURES as exc:
-        fail(f"{where} cannot be read: {str(exc).splitlines()[0]}")
+        fail(f"{where} cannot be read: {error_summary(exc)}")
     if jobs is None:
         parallel = total >= PARALLEL_FROM_ENTRIES and (os.cpu_count() or 1) >= 2
         jobs = 2 if parallel and service.database.shareable else 1
@@ -293,7 +294,7 @@ def ledger_verify(pinned: tuple[str, ...], jobs: int | None, record: bool, on_re
     except IntegrityProcessFailed as exc:
         fail(f"ledger verification could not finish: {exc}; try --jobs 1")
     except REPLICA_FAILURES as exc:
-        fail(f"ledger verification could not finish: {where} failed: {str(exc).splitlines()[0]}")
+        fail(f"ledger verification could not finish: {where} failed: {error_summary(exc)}")
     except ValueError as exc:
         fail(f"bad verifier key: {exc}")
     if record:
