@@ -9,6 +9,7 @@ from ledger.errors import IdempotencyConflict
 from ledger.ranges import SerialRange
 
 BATCH = "LS01-2023-001"
+BATCH_2 = "LS01-2023-002"
 
 
 @pytest.fixture(params=["sqlite", "pg"])
@@ -16,7 +17,10 @@ def ledger(request, make_service):
     # On PostgreSQL the sequencer looks up seen request ids with "= ANY(array)"; on SQLite with IN.
     service = make_service(request.getfixturevalue(f"{request.param}_url"))
     service.append(
-        [Issue("issue", "LS01", "2023", 1, (Allocation("OWN-A", 10_000), Allocation("BUFFER", 500)))]
+        [
+            Issue("issue", "LS01", "2023", 1, (Allocation("OWN-A", 10_000), Allocation("BUFFER", 500))),
+            Issue("issue-2", "LS01", "2023", 2, (Allocation("OWN-A", 2_000),)),
+        ]
     )
     return service
 
@@ -69,6 +73,10 @@ def test_repeating_a_command_returns_its_first_entry_and_appends_nothing(ledger,
             Transfer("r", "OWN-A", "ENT-A", Selection(ranges=(SerialRange(BATCH, 21, 30),))),
         ),
         (
+            Transfer("r", "OWN-A", "ENT-A", Selection(quantity_kg=7, batches=(BATCH,))),
+            Transfer("r", "OWN-A", "ENT-A", Selection(quantity_kg=7, batches=(BATCH_2,))),
+        ),
+        (
             Cancel("r", "OWN-A", Selection(quantity_kg=3), "fire"),
             Cancel("r", "OWN-A", Selection(quantity_kg=3), "felling"),
         ),
@@ -87,6 +95,7 @@ def test_repeating_a_command_returns_its_first_entry_and_appends_nothing(ledger,
         "memo",
         "recipient",
         "ranges",
+        "batches",
         "cancel reason",
         "kind",
     ],
