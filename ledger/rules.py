@@ -237,7 +237,7 @@ def apply(state: HoldingsState, seq: int, kind: str, data: object) -> None:
         if source == target:
             raise InvalidCommand("an account cannot transfer to itself", field="to")
         if "memo" in data:
-            check_text(data["memo"], "memo", limits.MAX_DETAILS_CHARS, required=True)
+            _exact_text(data["memo"], "memo", limits.MAX_DETAILS_CHARS, required=True)
         moves = _checked_ranges(state, source, data)
         for batch, start, end in moves:
             state.set_held(source, batch, subtract(state.held(source, batch), start, end))

@@ -19,9 +19,6 @@ ACCOUNT_ID: Final = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,62}[A-Z0-9]$")
 PROJECT_CODE: Final = re.compile(r"^[A-Z0-9]{2,16}$")
 VINTAGE: Final = re.compile(r"^(19|20|21)\d{2}$")
 BATCH_ID: Final = re.compile(r"^(?P<project>[A-Z0-9]{2,16})-(?P<vintage>\d{4})-(?P<number>\d{3})$")
-SERIAL: Final = re.compile(
-    r"^SC-(?P<project>[A-Z0-9]{2,16})-(?P<vintage>\d{4})-(?P<number>\d{3})-(?P<start>[1-9]\d*)-(?P<end>[1-9]\d*)$"
-)
 MAX_BATCH_NUMBER: Final = 999
 
 
@@ -59,19 +56,6 @@ def parse_batch_id(value: object) -> BatchId:
 def serial_number(batch: str, start: int, end: int) -> str:
     assert 1 <= start <= end
     return f"{SERIAL_PREFIX}-{batch}-{start}-{end}"
-
-
-def parse_serial(value: object) -> tuple[str, int, int]:
-    """``(batch_id, start, end)`` of a serial number; refuses ranges that are empty or reversed."""
-    match = SERIAL.fullmatch(value) if isinstance(value, str) else None
-    if not match:
-        raise InvalidCommand(
-            f"not a serial number (SC-PROJECT-YYYY-NNN-START-END): {value!r}", field="serial"
-        )
-    start, end = int(match["start"]), int(match["end"])
-    if end < start:
-        raise InvalidCommand("serial range ends before it starts", field="serial")
-    return f"{match['project']}-{match['vintage']}-{match['number']}", start, end
 
 
 @lru_cache(maxsize=8192)
