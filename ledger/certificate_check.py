@@ -53,6 +53,7 @@ from ledger.tlog_proof import HEADER as TLOG_PROOF_HEADER
 from ledger.tlog_proof import MAX_PROOF_HASHES, TlogProofError, format_tlog_proof, parse_tlog_proof
 
 _HEX_HASH = re.compile(r"[0-9a-f]{64}")
+_SERIAL = re.compile(r"SC-(?P<batch>.+-\d{4}-\d{3})-(?P<start>[1-9]\d*)-(?P<end>[1-9]\d*)", re.ASCII)
 _PROOF_KEYS = frozenset({"seq", "body", "checkpoint", "inclusion"})
 
 
@@ -326,7 +327,7 @@ def _list_of(certificate: Mapping[str, Any], field: str) -> list[Any]:
 
 def _stated_range(item: object) -> tuple[str, int, int, str]:
     if isinstance(item, str):
-        match = re.fullmatch(r"SC-(?P<batch>.+-\d{4}-\d{3})-(?P<start>[1-9]\d*)-(?P<end>[1-9]\d*)", item)
+        match = _SERIAL.fullmatch(item)
         if match is None:
             raise CertificateInvalid(f"certificate range {item!r} is not a serial number")
         return match["batch"], int(match["start"]), int(match["end"]), item

@@ -29,7 +29,7 @@ from ledger.errors import EntryTooLarge
 BODY_VERSION: Final = 1
 GENESIS_PREV: Final = "0" * 64
 HASH_SIZE: Final = 32
-RFC3339_UTC: Final = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+RFC3339_UTC: Final = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$", re.ASCII)
 
 
 def is_digest_hex(text: str) -> bool:

@@ -17,8 +17,10 @@ from ledger.errors import InvalidCommand
 SERIAL_PREFIX: Final = "SC"
 ACCOUNT_ID: Final = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,62}[A-Z0-9]$")
 PROJECT_CODE: Final = re.compile(r"^[A-Z0-9]{2,16}$")
-VINTAGE: Final = re.compile(r"^(19|20|21)\d{2}$")
-BATCH_ID: Final = re.compile(r"^(?P<project>[A-Z0-9]{2,16})-(?P<vintage>\d{4})-(?P<number>\d{3})$")
+# ASCII digits only: ``\d`` alone also matches other scripts' digits (２０２３), which would make ids that
+# look like another batch's, or read as one (int("００１") is 1).
+VINTAGE: Final = re.compile(r"^(19|20|21)\d{2}$", re.ASCII)
+BATCH_ID: Final = re.compile(r"^(?P<project>[A-Z0-9]{2,16})-(?P<vintage>\d{4})-(?P<number>\d{3})$", re.ASCII)
 MAX_BATCH_NUMBER: Final = 999
 
 

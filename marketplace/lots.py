@@ -90,7 +90,9 @@ class LotFilters:
             raise InvalidLot(f"must be one of {', '.join(PROJECT_TYPES)}", field="project_type")
         for name in ("vintage_from", "vintage_to"):
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, str) or not value.isdigit() or len(value) != 4):
+            # ASCII digits: str.isdigit() also takes other scripts' digits (２０２３).
+            year = isinstance(value, str) and len(value) == 4 and value.isascii() and value.isdigit()
+            if value is not None and not year:
                 raise InvalidLot("must be a four-digit year", field=name)
         if self.vintage_from and self.vintage_to and self.vintage_from > self.vintage_to:
             raise InvalidLot("the vintage range ends before it starts", field="vintage_to")

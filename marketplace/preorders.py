@@ -128,7 +128,7 @@ def create_listing(
             f"project {project.code} is {project.status}; only a registered project is listed",
             field="project_id",
         )
-    if not isinstance(vintage, str) or len(vintage) != 4 or not vintage.isdigit():
+    if not isinstance(vintage, str) or len(vintage) != 4 or not (vintage.isascii() and vintage.isdigit()):
         raise PreorderError("must be a four-digit year", field="vintage")
     _check_quantity(cap_kg, "cap_kg")
     _check_money(price_fen_per_t, "price_fen_per_t")

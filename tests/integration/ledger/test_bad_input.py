@@ -241,9 +241,18 @@ def test_a_quantity_from_an_unknown_batch_is_refused(seeded):
     assert_refused(seeded, [Transfer("bad-1", "OWN-A", "ENT-B", selection)], UnknownBatch, "batches")
 
 
-def test_a_malformed_batch_id_is_refused(seeded):
-    selection = ranges((1, 10), batch="LS01-23-1")
+@pytest.mark.parametrize("batch", ["LS01-23-1", "LS01-2023-００１", "LS01-２０２３-001", "LS01-2023-٠٠١"])
+def test_a_malformed_batch_id_is_refused(seeded, batch):
+    # Digits of other scripts read as numbers (int("００１") is 1): an id written with them would name
+    # batch 001 without being its id, or make an id that looks like another batch's.
+    selection = ranges((1, 10), batch=batch)
     assert_refused(seeded, [Transfer("bad-1", "OWN-A", "ENT-B", selection)], InvalidCommand, "batch")
+
+
+@pytest.mark.parametrize("vintage", ["20２３", "２０２３", "20٢٣"])
+def test_a_vintage_in_digits_other_than_ascii_is_refused(seeded, vintage):
+    issue = Issue("bad-1", "LS01", vintage, 2, (Allocation("OWN-A", 5),))
+    assert_refused(seeded, [issue], InvalidCommand, "vintage")
 
 
 def test_reissuing_a_batch_is_refused(seeded):

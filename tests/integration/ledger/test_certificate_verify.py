@@ -412,6 +412,15 @@ def test_a_changed_range_object_is_refused(ledger: Ledger) -> None:
     assert rejected(document, ledger).endswith("does not state its batch, start and end")
 
 
+def test_a_serial_stated_in_digits_other_than_ascii_is_refused(ledger: Ledger) -> None:
+    """``SC-…-1-1２００`` would read as kilograms 1 to 1,200, but it is not the serial number retired."""
+    document = ledger.certificate(ledger.public_seq)
+    document["ranges"][0] = "SC-LS01-2023-001-1-1２００"
+    assert rejected(document, ledger) == (
+        "certificate range 'SC-LS01-2023-001-1-1２００' is not a serial number"
+    )
+
+
 def test_ranges_in_another_order_are_the_same_ranges(ledger: Ledger) -> None:
     document = ledger.certificate(ledger.public_seq)
     document["ranges"].reverse()

@@ -215,6 +215,9 @@ def test_filters_select_by_poverty_area_zone_type_and_vintage(market):
         with pytest.raises(InvalidLot) as refused:
             ids(vintage_from="2022", vintage_to="2020")
         assert refused.value.field == "vintage_to"
+        with pytest.raises(InvalidLot) as refused:
+            ids(vintage_from="２０２０")
+        assert refused.value.field == "vintage_from"
         with pytest.raises(InvalidLot):
             ids(zone="川北")
 

@@ -116,15 +116,16 @@ def test_a_listing_for_an_unregistered_or_unknown_project_is_refused(service, pr
                 now=datetime.now(UTC),
             )
         assert unknown.value.field == "project_id"
-        with pytest.raises(PreorderError) as vintage:
-            create_listing(
-                uow.session,
-                project_id=project_id,
-                vintage="27",
-                cap_kg=1,
-                price_fen_per_t=1,
-                expected_issuance_on=datetime.now(UTC).date(),
-                actor="registry",
-                now=datetime.now(UTC),
-            )
-        assert vintage.value.field == "vintage"
+        for wrong in ("27", "２０２７", "20２７"):
+            with pytest.raises(PreorderError) as vintage:
+                create_listing(
+                    uow.session,
+                    project_id=project_id,
+                    vintage=wrong,
+                    cap_kg=1,
+                    price_fen_per_t=1,
+                    expected_issuance_on=datetime.now(UTC).date(),
+                    actor="registry",
+                    now=datetime.now(UTC),
+                )
+            assert vintage.value.field == "vintage"
