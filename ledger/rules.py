@@ -332,9 +332,7 @@ def _checked_ranges(state: HoldingsState, account: str, data: dict[str, Any]) ->
         # An id the state knows was stored in its canonical form when issued: no need to parse it again.
         quantity = state.batch_quantity(batch) if type(batch) is str else None
         if quantity is None:
-            batch = str(parse_batch_id(batch))
-            quantity = state.batch_quantity(batch)
-        if quantity is None:
+            parse_batch_id(batch)  # a malformed id is refused as such, not as a batch never issued
             raise UnknownBatch(f"no batch {batch} has been issued", field="ranges.batch")
         start, end = _span(batch, item, quantity, "ranges")
         moves.append((batch, start, end))

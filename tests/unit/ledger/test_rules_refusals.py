@@ -91,6 +91,18 @@ def doubled_range(data: dict[str, Any]) -> object:
     return data
 
 
+def and_range(start: int, end: int) -> Callable[[dict[str, Any]], object]:
+    """An edit that adds ``start..end`` of BATCH to the (one) range moved, and its kilograms."""
+
+    def edit(data: dict[str, Any]) -> object:
+        serial = f"SC-{BATCH}-{start}-{end}"
+        data["ranges"].append({"batch": BATCH, "start": start, "end": end, "serial": serial})
+        data["quantity_kg"] += end - start + 1
+        return data
+
+    return edit
+
+
 def from_an_account_holding_nothing(data: dict[str, Any]) -> object:
     data["from"], data["to"] = "ENT-A", "OWN-A"
     return data
@@ -182,6 +194,9 @@ CASES: list[tuple[str, str, Callable[[dict[str, Any]], object], type[LedgerError
         "ranges.serial",
     ),
     ("transfer", "the same range twice", doubled_range, InvalidCommand, "ranges"),
+    ("transfer", "ranges that overlap in part", and_range(5, 12), InvalidCommand, "ranges"),
+    ("transfer", "ranges that share one kilogram", and_range(10, 12), InvalidCommand, "ranges"),
+    ("transfer", "a range inside another", and_range(2, 3), InvalidCommand, "ranges"),
     (
         "transfer",
         "a quantity that is not the ranges' sum",
