@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from ledger import limits
 from ledger.commands import Allocation, Beneficiary, Cancel, Command, Issue, Retire, Selection, Transfer
 from ledger.errors import (
     DuplicateBatch,
@@ -117,6 +118,21 @@ def gap_between_allocations(data: dict[str, Any]) -> object:
     """The buffer's allocation starts one kilogram late, its serial stating so."""
     data["allocations"][1].update(start=42, serial="SC-LS01-2023-002-42-50")
     return data
+
+
+def allocations_of_1_kg(count: int) -> Callable[[dict[str, Any]], object]:
+    """An edit that issues the batch as ``count`` allocations of one kilogram each to OWN-A."""
+
+    def edit(data: dict[str, Any]) -> object:
+        batch = data["batch"]["id"]
+        data["batch"]["quantity_kg"] = count
+        data["allocations"] = [
+            {"account": "OWN-A", "start": kg, "end": kg, "serial": f"SC-{batch}-{kg}-{kg}"}
+            for kg in range(1, count + 1)
+        ]
+        return data
+
+    return edit
 
 
 def reissued_first_batch(data: dict[str, Any]) -> object:
@@ -308,6 +324,14 @@ CASES: list[tuple[str, str, Callable[[dict[str, Any]], object], type[LedgerError
     ("issue", "a key no batch has", put("batch.price_fen", 1), InvalidCommand, "price_fen"),
     ("issue", "a batch issued before", reissued_first_batch, DuplicateBatch, "batch.id"),
     ("issue", "no allocations", put("allocations", []), InvalidCommand, "allocations"),
+    ("issue", "allocations that are a number", put("allocations", 2), InvalidCommand, "allocations"),
+    (
+        "issue",
+        "one allocation too many",
+        allocations_of_1_kg(limits.MAX_ALLOCATIONS_PER_ISSUE + 1),
+        InvalidCommand,
+        "allocations",
+    ),
     (
         "issue",
         "an allocation that is not an object",
@@ -368,6 +392,13 @@ def test_each_entry_the_cases_start_from_is_accepted(entry: str) -> None:
     before = snapshot(state)
     apply(state, 1, kind, data)
     assert snapshot(state) != before
+
+
+def test_an_issue_of_as_many_allocations_as_allowed_applies() -> None:
+    kind, data = valid("issue")
+    state = ledger_with_a_batch()
+    apply(state, 1, kind, allocations_of_1_kg(limits.MAX_ALLOCATIONS_PER_ISSUE)(data))
+    assert state.holdings[("OWN-A", "LS01-2023-002")] == [(1, limits.MAX_ALLOCATIONS_PER_ISSUE)]
 
 
 def test_an_entry_of_an_unknown_kind_is_refused() -> None:
