@@ -60,5 +60,7 @@ def pay(admin: Party, order: dict, reference: str = "BANK-0001", amount_fen: int
 def retail_kg(app: Flask) -> int:
     with ledger(app).database.reading() as session:
         return session.scalar(
-            select(func.sum(Holding.end_kg - Holding.start_kg + 1)).where(Holding.account_id == "RETAIL")
+            select(func.coalesce(func.sum(Holding.end_kg - Holding.start_kg + 1), 0)).where(
+                Holding.account_id == "RETAIL"
+            )
         )

@@ -105,7 +105,9 @@ def available(service, lot_id):
 
 def retail_kg(session):
     return session.scalar(
-        select(func.sum(Holding.end_kg - Holding.start_kg + 1)).where(Holding.account_id == "RETAIL")
+        select(func.coalesce(func.sum(Holding.end_kg - Holding.start_kg + 1), 0)).where(
+            Holding.account_id == "RETAIL"
+        )
     )
 
 
