@@ -43,3 +43,12 @@ def check_utc(at: object, refusal: type[MarketplaceError], field: str = "now") -
     """Refuse (``refusal`` naming ``field``) anything but an aware datetime in UTC."""
     if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() != timedelta(0):
         raise refusal("must be a UTC time with its time zone", field=field)
+
+
+def check_year(value: object, refusal: type[MarketplaceError], field: str) -> None:
+    """Refuse (``refusal`` naming ``field``) anything but a four-digit year written in ASCII digits.
+
+    ``str.isdigit()`` alone also takes other scripts' digits (２０２３), which ``int()`` reads as a year.
+    """
+    if not (isinstance(value, str) and len(value) == 4 and value.isascii() and value.isdigit()):
+        raise refusal("must be a four-digit year", field=field)

@@ -21,7 +21,7 @@ from ledger.commands import Selection, Transfer
 from ledger.models import Batch, Holding
 from ledger.sequencer import Sequencer
 from ledger.value_checks import check_quantity_kg
-from marketplace.errors import MarketplaceError, check_utc
+from marketplace.errors import MarketplaceError, check_utc, check_year
 from marketplace.models import Lot, LotReservation
 from marketplace.money import MoneyError, check_amount_fen
 from marketplace.orders import IDENTIFIER
@@ -90,10 +90,8 @@ class LotFilters:
             raise InvalidLot(f"must be one of {', '.join(PROJECT_TYPES)}", field="project_type")
         for name in ("vintage_from", "vintage_to"):
             value = getattr(self, name)
-            # ASCII digits: str.isdigit() also takes other scripts' digits (２０２３).
-            year = isinstance(value, str) and len(value) == 4 and value.isascii() and value.isdigit()
-            if value is not None and not year:
-                raise InvalidLot("must be a four-digit year", field=name)
+            if value is not None:
+                check_year(value, InvalidLot, name)
         if self.vintage_from and self.vintage_to and self.vintage_from > self.vintage_to:
             raise InvalidLot("the vintage range ends before it starts", field="vintage_to")
 

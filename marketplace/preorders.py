@@ -36,7 +36,7 @@ from ledger import limits
 from ledger.orm import as_utc
 from marketplace import order_store
 from marketplace import orders as machine
-from marketplace.errors import MarketplaceError, check_utc, checked_text
+from marketplace.errors import MarketplaceError, check_utc, check_year, checked_text
 from marketplace.lots import LotFilters, available_kg
 from marketplace.models import Lot, LotReservation, MarketOrder
 from marketplace.money import MoneyError, check_amount_fen, price_fen
@@ -128,8 +128,7 @@ def create_listing(
             f"project {project.code} is {project.status}; only a registered project is listed",
             field="project_id",
         )
-    if not isinstance(vintage, str) or len(vintage) != 4 or not (vintage.isascii() and vintage.isdigit()):
-        raise PreorderError("must be a four-digit year", field="vintage")
+    check_year(vintage, PreorderError, "vintage")
     _check_quantity(cap_kg, "cap_kg")
     _check_money(price_fen_per_t, "price_fen_per_t")
     if not isinstance(expected_issuance_on, date) or expected_issuance_on < now.date():

@@ -64,23 +64,32 @@ def first_range(data: dict[str, Any]) -> dict[str, Any]:
     return data["ranges"][0]
 
 
+def _at(data: dict[str, Any], path: str) -> tuple[Any, Any]:
+    """The container and key that a path like ``ranges.0.start`` names inside ``data``."""
+    *parents, last = (int(part) if part.isdigit() else part for part in path.split("."))
+    target: Any = data
+    for part in parents:
+        target = target[part]
+    return target, last
+
+
 def put(path: str, value: object) -> Callable[[dict[str, Any]], object]:
-    """An edit that sets ``data[a][b]...`` (a path like ``ranges.0.start``) to ``value``."""
+    """An edit that sets what ``path`` names to ``value``."""
 
     def edit(data: dict[str, Any]) -> object:
-        *parents, last = path.split(".")
-        target: Any = data
-        for part in parents:
-            target = target[int(part)] if part.isdigit() else target[part]
-        target[int(last) if last.isdigit() else last] = value
+        target, key = _at(data, path)
+        target[key] = value
         return data
 
     return edit
 
 
-def drop(key: str) -> Callable[[dict[str, Any]], object]:
+def drop(path: str) -> Callable[[dict[str, Any]], object]:
+    """An edit that removes what ``path`` names."""
+
     def edit(data: dict[str, Any]) -> object:
-        del data[key]
+        target, key = _at(data, path)
+        del target[key]
         return data
 
     return edit
@@ -164,7 +173,7 @@ CASES: list[tuple[str, str, Callable[[dict[str, Any]], object], type[LedgerError
     (
         "transfer",
         "a range without its serial",
-        lambda d: drop("serial")(first_range(d)) and d,
+        drop("ranges.0.serial"),
         InvalidCommand,
         "serial",
     ),
@@ -249,7 +258,7 @@ CASES: list[tuple[str, str, Callable[[dict[str, Any]], object], type[LedgerError
     (
         "public retirement",
         "no publicity",
-        lambda d: drop("public")(d["beneficiary"]) and d,
+        drop("beneficiary.public"),
         InvalidCommand,
         "beneficiary",
     ),
