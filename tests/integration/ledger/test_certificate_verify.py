@@ -4,7 +4,9 @@ verifier key, and every kind of tampering with a downloaded certificate is refus
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,10 +23,12 @@ from ledger.certificate_check import (
 )
 from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.commands import Allocation, Beneficiary, Issue, Retire, Selection, Transfer
+from ledger.cosignature import CLOCK_SKEW_S, Cosigner
 from ledger.models import BeneficiarySecret
 from ledger.note import NoteSigner, NoteVerifier, open_note
 from ledger.ranges import SerialRange
 from ledger.service import LedgerService
+from ledger.tlog_proof import MAX_PROOF_HASHES
 from web.cli import main
 
 ORIGIN = "test.tanhui.example/ledger"
@@ -147,6 +151,18 @@ def test_a_public_retirement_certificate_proves_its_entry(ledger: Ledger) -> Non
     assert proven.beneficiary_public
     assert proven.beneficiary_name == PUBLIC_NAME
     assert proven.beneficiary_commitment is None
+    assert proven.witnessed_by == ()
+
+
+def test_what_is_proven_names_the_entry_time_its_leaf_hash_and_the_checkpoint_root(ledger: Ledger) -> None:
+    document = ledger.certificate(ledger.public_seq)
+    proven = verify_certificate(document, ledger.verifiers, ORIGIN)
+    body = document["proof"]["body"]
+    checkpoint = Checkpoint.parse(open_note(document["proof"]["checkpoint"], ledger.verifiers).text)
+    assert proven.time == ledger.body(ledger.public_seq)["time"]
+    assert proven.leaf_hash == hashlib.sha256(b"\x00" + body.encode("utf-8")).hexdigest()
+    assert proven.checkpoint_root == checkpoint.root.hex()
+    assert proven.checkpoint_size == checkpoint.size
 
 
 def test_a_private_retirement_certificate_proves_the_name_behind_the_commitment(ledger: Ledger) -> None:
@@ -170,6 +186,16 @@ def test_the_certificate_may_be_given_as_json_text_or_bytes(ledger: Ledger) -> N
     text = json.dumps(ledger.certificate(ledger.public_seq), ensure_ascii=False)
     assert verify_certificate(text, ledger.verifiers, ORIGIN).seq == ledger.public_seq
     assert verify_certificate(text.encode("utf-8"), ledger.verifiers, ORIGIN).seq == ledger.public_seq
+
+
+def test_a_byte_order_mark_before_the_file_is_ignored(ledger: Ledger) -> None:
+    """Editors on Windows save UTF-8 with a byte order mark; the file is the same certificate."""
+    text = json.dumps(ledger.certificate(ledger.public_seq), ensure_ascii=False)
+    for document in ("\ufeff" + text, b"\xef\xbb\xbf" + text.encode("utf-8")):
+        assert verify_certificate(document, ledger.verifiers, ORIGIN).seq == ledger.public_seq
+    proof_file = "\ufeff" + tlog_proof(ledger, ledger.public_seq)
+    assert verify_certificate(proof_file, ledger.verifiers, ORIGIN).seq == ledger.public_seq
+    assert rejected(text + "\ufeff", ledger).startswith("file is neither a JSON certificate nor a tlog-proof")
 
 
 def test_a_certificate_verifies_against_an_older_checkpoint_that_covers_it(ledger: Ledger) -> None:
@@ -337,6 +363,67 @@ def test_a_document_without_a_proof_is_refused(ledger: Ledger) -> None:
     assert rejected("not json", ledger).startswith("file is neither a JSON certificate nor a tlog-proof")
 
 
+def test_a_certificate_with_two_proofs_or_a_proof_file_that_is_not_text_is_refused(ledger: Ledger) -> None:
+    document = ledger.certificate(ledger.public_seq)
+    document["tlog_proof"] = tlog_proof(ledger, ledger.public_seq)
+    assert rejected(document, ledger) == "certificate carries both 'proof' and 'tlog_proof'; give one"
+    del document["proof"]
+    assert verify_certificate(document, ledger.verifiers, ORIGIN).seq == ledger.public_seq
+    document["tlog_proof"] = document["tlog_proof"].encode("utf-8").hex()
+    assert rejected(document, ledger).startswith("tlog-proof: ")
+    document["tlog_proof"] = ["c2sp.org/tlog-proof@v1"]
+    assert rejected(document, ledger) == "certificate 'tlog_proof' is not a string"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("seq", -1, "proof seq -1 is not a non-negative integer"),
+        ("seq", True, "proof seq True is not a non-negative integer"),
+        ("seq", "3", "proof seq '3' is not a non-negative integer"),
+        ("seq", 3.0, "proof seq 3.0 is not a non-negative integer"),
+        ("seq", None, "proof seq None is not a non-negative integer"),
+        ("body", {"v": 1}, "proof body is not a string"),
+        ("body", "\ud800", "proof body is not valid Unicode: "),
+        ("checkpoint", b"checkpoint", "proof checkpoint is not a string"),
+        ("inclusion", None, f"proof inclusion is not a list of at most {MAX_PROOF_HASHES} hashes"),
+        ("inclusion", "ab" * 32, f"proof inclusion is not a list of at most {MAX_PROOF_HASHES} hashes"),
+        (
+            "inclusion",
+            ["ab" * 32] * 65,
+            f"proof inclusion is not a list of at most {MAX_PROOF_HASHES} hashes",
+        ),
+        ("inclusion", [None], "inclusion proof element 0 is not 64 lowercase hexadecimal digits"),
+    ],
+)
+def test_a_proof_field_of_the_wrong_type_or_range_is_refused(
+    ledger: Ledger, field: str, value: object, message: str
+) -> None:
+    document = ledger.certificate(ledger.public_seq)
+    document["proof"][field] = value
+    assert rejected(document, ledger).startswith(message)
+
+
+def test_a_proof_of_the_most_hashes_allowed_is_read_and_then_checked(ledger: Ledger) -> None:
+    """64 hashes (a tree of 2^64 entries) is a proof to check, not malformed input."""
+    document = ledger.certificate(ledger.public_seq)
+    want = len(document["proof"]["inclusion"])
+    document["proof"]["inclusion"] = ["ab" * 32] * MAX_PROOF_HASHES
+    assert f"has {MAX_PROOF_HASHES} hashes, want {want}" in rejected(document, ledger)
+
+
+def test_a_proof_that_is_not_an_object_of_the_four_fields_is_refused(ledger: Ledger) -> None:
+    document = ledger.certificate(ledger.public_seq)
+    proof = document["proof"]
+    document["proof"] = json.dumps(proof)
+    assert rejected(document, ledger) == "certificate 'proof' is not an object"
+    document["proof"] = {**proof, "leaf_hash": "00" * 32}
+    assert rejected(document, ledger) == (
+        "proof fields are ['body', 'checkpoint', 'inclusion', 'leaf_hash', 'seq'], "
+        "expected ['body', 'checkpoint', 'inclusion', 'seq']"
+    )
+
+
 # --- tampering with what the certificate states ---------------------------------------------------------
 
 
@@ -421,6 +508,53 @@ def test_a_serial_stated_in_digits_other_than_ascii_is_refused(ledger: Ledger) -
     )
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("ranges", "SC-LS01-2023-001-1-1200", "certificate ranges is not a list"),
+        ("serials", "SC-LS01-2023-001-1-1200", "certificate serials is not a list"),
+        ("ranges", [5], "certificate range 5 is neither a serial number nor {batch, start, end, serial}"),
+        (
+            "ranges",
+            [{"batch": "LS01-2023-001", "start": 1, "end": 1_200}],
+            "certificate range {'batch': 'LS01-2023-001', 'start': 1, 'end': 1200} is neither a serial "
+            "number nor {batch, start, end, serial}",
+        ),
+        (
+            "ranges",
+            [{"batch": "LS01-2023-001", "start": 1.0, "end": 1_200, "serial": "SC-LS01-2023-001-1.0-1200"}],
+            "certificate range {'batch': 'LS01-2023-001', 'start': 1.0, 'end': 1200, 'serial': "
+            "'SC-LS01-2023-001-1.0-1200'} does not state its batch, start and end",
+        ),
+        (
+            "serials",
+            ["SC-LS01-2023-001-1-1200", 800],
+            "certificate states serials 800, SC-LS01-2023-001-1-1200 but entry {seq} retired "
+            "SC-LS01-2023-001-1-1200, SC-MB02-2024-001-1-800",
+        ),
+        ("beneficiary", 5, "certificate beneficiary is neither a name nor {name, salt, public}"),
+        ("beneficiary", {"salt": "00"}, "certificate beneficiary is neither a name nor {name, salt, public}"),
+        (
+            "beneficiary",
+            {"name": PUBLIC_NAME, "note": "x"},
+            "certificate beneficiary is neither a name nor {name, salt, public}",
+        ),
+        ("beneficiary", {"name": 5}, "certificate beneficiary name and salt must be strings"),
+        (
+            "beneficiary",
+            {"name": PUBLIC_NAME, "salt": 5},
+            "certificate beneficiary name and salt must be strings",
+        ),
+    ],
+)
+def test_a_statement_of_the_wrong_shape_is_refused_not_crashed_on(
+    ledger: Ledger, field: str, value: object, message: str
+) -> None:
+    document = ledger.certificate(ledger.public_seq)
+    document[field] = value
+    assert rejected(document, ledger) == message.replace("{seq}", str(ledger.public_seq))
+
+
 def test_ranges_in_another_order_are_the_same_ranges(ledger: Ledger) -> None:
     document = ledger.certificate(ledger.public_seq)
     document["ranges"].reverse()
@@ -451,6 +585,59 @@ def test_a_wrong_salt_or_name_for_a_private_beneficiary_is_refused(ledger: Ledge
     assert rejected(document, ledger) == (
         f"certificate states a public beneficiary but entry {seq}'s is private"
     )
+
+
+def test_more_witness_cosignatures_required_than_witnesses_given_is_refused(ledger: Ledger) -> None:
+    document = ledger.certificate(ledger.public_seq)
+    with pytest.raises(CertificateInvalid) as caught:
+        verify_certificate(document, ledger.verifiers, ORIGIN, witnesses=(), quorum=1)
+    assert str(caught.value) == "1 witness cosignatures required, but 0 witnesses given"
+
+
+def cosigned(document: dict[str, Any], witness: Cosigner, timestamp: int) -> dict[str, Any]:
+    """The certificate with the witness's cosignature, dated ``timestamp``, added under its checkpoint."""
+    note: str = document["proof"]["checkpoint"]
+    text = note.partition("\n\n")[0] + "\n"
+    cosigned = copy.deepcopy(document)
+    cosigned["proof"]["checkpoint"] = note + witness.cosign(text, timestamp).line()
+    return cosigned
+
+
+def test_a_witness_quorum_counts_valid_cosignatures_dated_up_to_now(ledger: Ledger) -> None:
+    first, second = Cosigner.generate("w1.example/witness"), Cosigner.generate("w2.example/witness")
+    witnesses = (first.verifier, second.verifier)
+    now = int(time.time())
+    document = cosigned(ledger.certificate(ledger.public_seq), first, now)
+
+    proven = verify_certificate(document, ledger.verifiers, ORIGIN, witnesses, quorum=1)
+    assert proven.witnessed_by == ("w1.example/witness",)
+    assert verify_certificate(document, ledger.verifiers, ORIGIN, witnesses).witnessed_by == (
+        "w1.example/witness",
+    )
+    with pytest.raises(CertificateInvalid) as caught:
+        verify_certificate(document, ledger.verifiers, ORIGIN, witnesses, quorum=2)
+    assert str(caught.value) == (
+        "checkpoint: it carries valid cosignatures by 1 of the given witnesses, fewer than the 2 required"
+    )
+    both = cosigned(document, second, now - 86_400)
+    assert verify_certificate(both, ledger.verifiers, ORIGIN, witnesses, quorum=2).witnessed_by == (
+        "w1.example/witness",
+        "w2.example/witness",
+    )
+
+
+def test_a_cosignature_dated_beyond_the_allowed_clock_skew_is_refused(ledger: Ledger) -> None:
+    witness = Cosigner.generate("w1.example/witness")
+    later = int(time.time()) + CLOCK_SKEW_S + 3_600
+    document = cosigned(ledger.certificate(ledger.public_seq), witness, later)
+    with pytest.raises(CertificateInvalid) as caught:
+        verify_certificate(document, ledger.verifiers, ORIGIN, [witness.verifier], quorum=1)
+    assert str(caught.value) == (
+        f"checkpoint: the cosignature by witness w1.example/witness is dated in the future ({later})"
+    )
+    # Within the skew, a witness whose clock runs a little ahead is still counted.
+    ahead = cosigned(ledger.certificate(ledger.public_seq), witness, int(time.time()) + CLOCK_SKEW_S - 60)
+    assert verify_certificate(ahead, ledger.verifiers, ORIGIN, [witness.verifier], quorum=1).witnessed_by
 
 
 # --- the command line -----------------------------------------------------------------------------------
