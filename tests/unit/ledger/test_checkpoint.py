@@ -102,6 +102,23 @@ def test_a_checkpoint_that_could_not_be_written_as_a_body_cannot_be_made(
         Checkpoint(origin, size, root, extensions)
 
 
+@pytest.mark.parametrize(
+    ("origin", "extensions", "message"),
+    [
+        ("", (), "origin must be a non-empty string"),
+        ("two\nlines", (), "origin contains a newline or another control character"),
+        (ORIGIN, ("",), "extension line must be a non-empty string"),
+        (ORIGIN, ("tab\there",), "extension line contains a newline or another control character"),
+    ],
+)
+def test_a_line_that_cannot_be_written_is_named(
+    origin: str, extensions: tuple[str, ...], message: str
+) -> None:
+    with pytest.raises(CheckpointError) as caught:
+        Checkpoint(origin, 1, ROOT, extensions)
+    assert str(caught.value) == message
+
+
 # --- Signed checkpoints -----------------------------------------------------------------------------------
 
 

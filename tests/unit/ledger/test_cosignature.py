@@ -12,16 +12,17 @@ import base64
 import hashlib
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ledger.cosignature import (
+    MAX_TIMESTAMP,
     CosignatureError,
     CosignatureVerifier,
     Cosigner,
     cosignatures,
     timestamp_of,
 )
-from ledger.note import NoteSigner, NoteVerifier, open_note
+from ledger.note import NoteSignature, NoteSigner, NoteVerifier, open_note
 from ledger.note import _parse_signature_line as parse_signature_line
 
 # c2sp.org/tlog-cosignature, "Transparency Log Cosignatures": the example checkpoint and its cosignature.
@@ -115,3 +116,81 @@ def test_keys_round_trip_and_malformed_keys_are_refused():
     with pytest.raises(CosignatureError, match="PRIVATE"):
         Cosigner.from_skey(witness.vkey)
     assert "PRIVATE" not in repr(witness)
+
+
+def test_the_timestamp_runs_from_zero_to_two_to_the_63_minus_one():
+    log = NoteSigner.generate("tanhui.example/ledger")
+    witness = Cosigner.generate("w1.example")
+    for timestamp in (0, MAX_TIMESTAMP):
+        note = log.sign(TEXT) + witness.cosign(TEXT, timestamp).line()
+        [found] = cosignatures(open_note(note, [log.verifier]), [witness.verifier])
+        assert found.timestamp == timestamp
+    for timestamp in (-1, MAX_TIMESTAMP + 1):
+        with pytest.raises(CosignatureError, match=rf"^timestamp {timestamp} is outside 0\.\.2\^63-1$"):
+            witness.cosign(TEXT, timestamp)
+    # A line stating a time beyond 2^63 - 1 is refused before its signature is looked at.
+    beyond = NoteSignature(witness.name, witness.key_id, (MAX_TIMESTAMP + 1).to_bytes(8, "big") + bytes(64))
+    with pytest.raises(
+        CosignatureError, match=r"^cosignature by w1\.example has a timestamp beyond 2\^63-1$"
+    ):
+        timestamp_of(beyond)
+
+
+def test_a_cosignature_dated_at_the_latest_time_allowed_counts():
+    log = NoteSigner.generate("tanhui.example/ledger")
+    witness = Cosigner.generate("w1.example")
+    opened = open_note(log.sign(TEXT) + witness.cosign(TEXT, 100).line(), [log.verifier])
+    [found] = cosignatures(opened, [witness.verifier], not_after=100)
+    assert found.timestamp == 100
+
+
+def test_of_two_cosignatures_by_one_witness_the_later_counts_in_either_order():
+    log = NoteSigner.generate("tanhui.example/ledger")
+    witness = Cosigner.generate("w1.example")
+    earlier, later = witness.cosign(TEXT, 100), witness.cosign(TEXT, 200)
+    for lines in ((earlier, later), (later, earlier)):
+        opened = open_note(log.sign(TEXT) + "".join(line.line() for line in lines), [log.verifier])
+        [found] = cosignatures(opened, [witness.verifier])
+        assert (found.name, found.key_id, found.timestamp) == (witness.name, witness.key_id, 200)
+        assert found.line == later.line()
+
+
+def test_a_witness_key_whose_base64_holds_a_plus_sign_or_whose_id_is_upper_case_is_read():
+    seeds = (Ed25519PrivateKey.from_private_bytes(bytes([n]) * 32) for n in range(256))
+    witness = next(c for c in (Cosigner("w1.example", k) for k in seeds) if "+" in c.vkey.split("+", 2)[2])
+    assert CosignatureVerifier.from_vkey(witness.vkey).key_id == witness.key_id
+    assert Cosigner.from_skey(witness.to_skey()).vkey == witness.vkey
+    name, id_hex, key = witness.vkey.split("+", 2)
+    assert CosignatureVerifier.from_vkey(f"{name}+{id_hex.upper()}+{key}").key_id == witness.key_id
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda n, i, k: f"{n}+{i[:7]}+{k}", "witness key: key id '{i7}' is not 8 hexadecimal digits"),
+        (lambda n, i, k: f"{n}+{i}0+{k}", "witness key: key id '{i}0' is not 8 hexadecimal digits"),
+        (lambda n, i, k: f"{n}+{i[:7]}g+{k}", "witness key: key id '{i7}g' is not 8 hexadecimal digits"),
+        (lambda n, i, k: f"{n}+{i}+{k[:-2]}", "witness key: not standard base64: '{k2}'"),
+        (
+            lambda n, i, k: f"{n}+{i}+AQ==",
+            "witness key is not an Ed25519 cosigner key (type 0x04 and 32 bytes)",
+        ),
+        (lambda n, i, k: f"w 1+{i}+{k}", "witness key: key name 'w 1' contains a space or a plus sign"),
+    ],
+)
+def test_a_bad_witness_key_is_refused_saying_what_is_wrong(make, message):
+    witness = Cosigner.generate("w1.example")
+    name, id_hex, key = witness.vkey.split("+", 2)
+    with pytest.raises(CosignatureError) as caught:
+        CosignatureVerifier.from_vkey(make(name, id_hex, key))
+    assert str(caught.value) == message.format(
+        i=id_hex, i7=id_hex[:7], k2=key[:-2][:40]
+    )  # the message quotes at most 40 characters
+
+
+def test_a_bad_witness_private_key_is_refused_saying_what_is_wrong():
+    witness = Cosigner.generate("w1.example")
+    with pytest.raises(CosignatureError, match=r"^private key: not standard base64: '!!'$"):
+        Cosigner.from_skey(f"PRIVATE+KEY+w1.example+{witness.key_id.hex()}+!!")
+    with pytest.raises(CosignatureError, match=r"^private key w1\.example: key id 00000000 does not match"):
+        Cosigner.from_skey(witness.to_skey().replace(witness.key_id.hex(), "00000000"))

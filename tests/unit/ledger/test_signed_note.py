@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.note import (
     MAX_SIGNATURES,
@@ -203,34 +204,160 @@ def test_two_trusted_keys_with_the_same_name_and_id_are_ambiguous() -> None:
 
 # --- Malformed notes and keys -----------------------------------------------------------------------------
 
-MALFORMED_NOTES = {
-    "text only": SUMDB_TEXT,
-    "no signature after the blank line": SUMDB_TEXT + "\n",
-    "signature line without its newline": SUMDB_TEXT + "\n" + PETER_LINE[:-1],
-    "control character": "\x01" + SUMDB_NOTE,
-    "carriage return": SUMDB_NOTE.replace("problem,\n", "problem,\r\n"),
-    "not UTF-8": "\udcff" + SUMDB_NOTE,
-    "name with a space": SUMDB_TEXT + "\n" + PETER_LINE.replace("PeterNeumann", "Peter Neumann"),
-    "name with a plus": SUMDB_TEXT + "\n" + PETER_LINE.replace("PeterNeumann", "Peter+Neumann"),
-    "empty name": SUMDB_TEXT + "\n" + PETER_LINE.replace("PeterNeumann ", " "),
-    "unexpected line after the signatures": SUMDB_NOTE + "Unexpected line.\n",
-    "hyphen instead of em dash": SUMDB_TEXT + "\n" + PETER_LINE.replace("—", "-"),
-    "no space after the em dash": SUMDB_TEXT + "\n" + PETER_LINE.replace("— ", "—"),
-    "empty signature": SUMDB_TEXT + "\n— PeterNeumann \n",
-    "signature too short for a key id": SUMDB_TEXT + "\n— PeterNeumann x08go/Y=\n",
-    "signature not base64": SUMDB_TEXT + "\n" + PETER_LINE.replace("x08go/", "x08go_"),
-    "signature without padding": SUMDB_TEXT + "\n" + PETER_LINE.replace("AM=", "AM"),
-    "signature with a non-canonical last character": SUMDB_TEXT + "\n" + PETER_LINE.replace("AM=", "AN="),
-    "two spaces before the signature": SUMDB_TEXT + "\n" + PETER_LINE.replace("Neumann ", "Neumann  "),
-    "too many signatures": SUMDB_TEXT + "\n" + PETER_LINE * (MAX_SIGNATURES + 1),
+NOT_BASE64 = "signature line 1: not standard base64: "
+MALFORMED_NOTES: dict[str, tuple[str, str]] = {
+    "text only": (SUMDB_TEXT, "note has no blank line before its signatures"),
+    "no signature after the blank line": (
+        SUMDB_TEXT + "\n",
+        "note does not end with a signature line and a newline",
+    ),
+    "signature line without its newline": (
+        SUMDB_TEXT + "\n" + PETER_LINE[:-1],
+        "note does not end with a signature line and a newline",
+    ),
+    "control character": ("\x01" + SUMDB_NOTE, "note has control character '\\x01' at position 0"),
+    "carriage return": (
+        SUMDB_NOTE.replace("problem,\n", "problem,\r\n"),
+        "note has control character '\\r' at position 56",
+    ),
+    "not UTF-8": ("\udcff" + SUMDB_NOTE, "note is not valid UTF-8"),
+    # The name ends at the first space, so the rest is read as the signature.
+    "name with a space": (
+        SUMDB_TEXT + "\n" + PETER_LINE.replace("PeterNeumann", "Peter Neumann"),
+        NOT_BASE64 + "'Neumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFup'",
+    ),
+    "name with a plus": (
+        SUMDB_TEXT + "\n" + PETER_LINE.replace("PeterNeumann", "Peter+Neumann"),
+        "signature line 1: key name 'Peter+Neumann' contains a space or a plus sign",
+    ),
+    "empty name": (
+        SUMDB_TEXT + "\n" + PETER_LINE.replace("PeterNeumann ", " "),
+        "signature line 1: key name is empty",
+    ),
+    "unexpected line after the signatures": (
+        SUMDB_NOTE + "Unexpected line.\n",
+        "signature line 2 does not start with an em dash and a space",
+    ),
+    "hyphen instead of em dash": (
+        SUMDB_TEXT + "\n" + PETER_LINE.replace("—", "-"),
+        "signature line 1 does not start with an em dash and a space",
+    ),
+    "no space after the em dash": (
+        SUMDB_TEXT + "\n" + PETER_LINE.replace("— ", "—"),
+        "signature line 1 does not start with an em dash and a space",
+    ),
+    "empty signature": (
+        SUMDB_TEXT + "\n— PeterNeumann \n",
+        "signature line 1 is too short to hold a key id and a signature",
+    ),
+    "a key id and no signature": (
+        SUMDB_TEXT + "\n— PeterNeumann x08gow==\n",
+        "signature line 1 is too short to hold a key id and a signature",
+    ),
+    "a signature of one byte by the known key": (
+        SUMDB_TEXT + "\n— PeterNeumann x08go/Y=\n",
+        "signature by known key PeterNeumann+c74f20a3 does not verify",
+    ),
+    "signature not base64": (
+        SUMDB_TEXT + "\n" + PETER_LINE.replace("x08go/", "x08go_"),
+        NOT_BASE64 + "'x08go_ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcE'",
+    ),
+    "signature without padding": (
+        SUMDB_TEXT + "\n" + PETER_LINE.replace("AM=", "AM"),
+        NOT_BASE64 + "'x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcE'",
+    ),
+    "signature with a non-canonical last character": (
+        SUMDB_TEXT + "\n" + PETER_LINE.replace("AM=", "AN="),
+        "signature line 1: not canonical base64: 'x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcE'",
+    ),
+    "two spaces before the signature": (
+        SUMDB_TEXT + "\n" + PETER_LINE.replace("Neumann ", "Neumann  "),
+        NOT_BASE64 + "' x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAc'",
+    ),
+    "a bad second signature line": (
+        SUMDB_NOTE + "— EnochRoot x08go/Y\n",
+        "signature line 2: not standard base64: 'x08go/Y'",
+    ),
+    "too many signatures": (
+        SUMDB_TEXT + "\n" + PETER_LINE * (MAX_SIGNATURES + 1),
+        "note has 101 signatures, more than the 100 accepted",
+    ),
 }
 
 
-@pytest.mark.parametrize("note", MALFORMED_NOTES.values(), ids=MALFORMED_NOTES.keys())
-def test_a_malformed_note_is_refused(note: str) -> None:
+@pytest.mark.parametrize(("note", "message"), MALFORMED_NOTES.values(), ids=MALFORMED_NOTES.keys())
+def test_a_malformed_note_is_refused_saying_what_is_wrong(note: str, message: str) -> None:
     assert note != SUMDB_NOTE  # The mangling did change something.
-    with pytest.raises(NoteError):
+    with pytest.raises(NoteError) as caught:
         open_note(note, [PETER])
+    assert str(caught.value) == message
+
+
+def test_a_note_whose_text_is_one_newline_opens_as_it_was_signed() -> None:
+    """The blank line before the signatures may be the note's first two characters: text "\\n"."""
+    signer = NoteSigner.generate("signer")
+    note = signer.sign("\n")
+    assert note.startswith("\n\n— signer ")
+    assert open_note(note, [signer.verifier]).text == "\n"
+
+
+def test_a_note_is_signed_by_at_most_the_maximum_number_of_signers() -> None:
+    signers = [NoteSigner.generate(f"signer{number}") for number in range(MAX_SIGNATURES + 1)]
+    note = sign_note("text\n", signers[:MAX_SIGNATURES])
+    opened = open_note(note, [signer.verifier for signer in signers[:MAX_SIGNATURES]])
+    assert len(opened.verified_by) == MAX_SIGNATURES
+    with pytest.raises(NoteError, match=r"^101 signers, more than the 100 a note may carry$"):
+        sign_note("text\n", signers)
+
+
+def test_a_verifier_key_id_may_be_written_in_upper_case_as_sumdb_note_reads_it() -> None:
+    name, id_hex, key = SUMDB_VKEY.split("+", 2)
+    assert NoteVerifier.from_vkey(f"{name}+{id_hex.upper()}+{key}").key_id == PETER.key_id
+    for bad in ("c74f20a", "c74f20a3a", "c74f20aX", "c74f20a "):
+        with pytest.raises(NoteError, match=f"^key id {bad!r} is not 8 hexadecimal digits$"):
+            NoteVerifier.from_vkey(f"{name}+{bad}+{key}")
+
+
+def test_keys_whose_base64_holds_a_plus_sign_are_read_whole() -> None:
+    """The key is the third "+"-separated field and its base64 may itself contain "+"."""
+    signers = (
+        NoteSigner("signer", Ed25519PrivateKey.from_private_bytes(bytes([n]) * 32)) for n in range(256)
+    )
+    signer = next(candidate for candidate in signers if "+" in candidate.vkey.split("+", 2)[2])
+    assert NoteVerifier.from_vkey(signer.vkey).vkey == signer.vkey
+    assert NoteSigner.from_skey(signer.to_skey()).vkey == signer.vkey
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("PeterNeumann+c74f20a3+AR!c", "verifier key: not standard base64: 'AR!c'"),
+        (
+            "PeterNeumann+c74f20a3+ZRpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
+            "verifier key is not an Ed25519 key (type 0x01 and 32 bytes)",
+        ),
+        (
+            "Peter\x01Neumann+c74f20a3+" + SUMDB_VKEY.split("+", 2)[2],
+            "key name has control character '\\x01' at position 5",
+        ),
+    ],
+)
+def test_a_bad_verifier_key_is_refused_saying_what_is_wrong(key: str, message: str) -> None:
+    with pytest.raises(NoteError) as caught:
+        NoteVerifier.from_vkey(key)
+    assert str(caught.value).startswith(message)
+
+
+def test_a_bad_private_key_is_refused_saying_what_is_wrong() -> None:
+    with pytest.raises(NoteError, match=r"^private key: not standard base64: 'AY!c'$"):
+        NoteSigner.from_skey("PRIVATE+KEY+PeterNeumann+c74f20a3+AY!c")
+    with pytest.raises(NoteError, match=r"^private key is not an Ed25519 key \(type 0x01 and 32 bytes\)$"):
+        NoteSigner.from_skey(SUMDB_SKEY.replace("+AYEK", "+ZYEK"))
+
+
+def test_text_with_a_control_character_is_refused_saying_where() -> None:
+    with pytest.raises(NoteError, match=r"^note text has control character '\\x07' at position 4$"):
+        NoteSigner.generate("signer").sign("bell\x07\n")
 
 
 def test_a_note_with_the_maximum_number_of_signatures_is_accepted() -> None:
