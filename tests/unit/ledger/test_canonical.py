@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.canonical import NotCanonical, canonical_bytes, parse_canonical_object
+from ledger.canonical import NotCanonical, canonical_bytes, fast_path_applies, parse_canonical_object
 
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
 ascii_keys = st.text(st.characters(max_codepoint=0x7F), max_size=8)
@@ -74,3 +76,51 @@ def test_keys_beyond_ascii_deep_inside_any_container_are_written_by_rfc8785():
     value = {"a": ({"z": [{"\U0001f600": 1, "\uff21": (2, 2**53 - 1)}]},)}
     assert canonical_bytes(value) == rfc8785.dumps(value)
     assert canonical_bytes(value) == '{"a":[{"z":[{"\U0001f600":1,"\uff21":[2,9007199254740991]}]}]}'.encode()
+
+
+SAFE = 2**53 - 1
+
+
+@pytest.mark.parametrize(
+    ("value", "applies"),
+    [
+        ({"a": "文本", "b": True, "c": None, "d": SAFE, "e": -SAFE}, True),
+        ([1, "x", None, False, [SAFE], {"k": -SAFE}], True),
+        (("tuple", 1), True),
+        (SAFE, True),
+        (-SAFE, True),
+        ("text", True),
+        (None, True),
+        (SAFE + 1, False),
+        (-SAFE - 1, False),
+        ({"a": SAFE + 1}, False),
+        ([1, SAFE + 1], False),
+        (("x", -SAFE - 1), False),
+        ({"a": [{"b": [SAFE + 1]}]}, False),
+        ({"é": 1}, False),
+        ([{"a": 1}, {"键": 1}], False),
+        ({1: "a"}, False),
+        ([b"bytes"], False),
+        ({"a": {1, 2}}, False),
+        (b"bytes", False),
+    ],
+)
+def test_the_fast_path_applies_exactly_to_ascii_keys_and_safe_scalars(value, applies):
+    """orjson's bytes are RFC 8785's only for ASCII keys and integers within ±(2^53 − 1); anything else
+    must go to the rfc8785 package, which orders other keys by UTF-16 and refuses larger integers."""
+    assert fast_path_applies(value) is applies
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"a": 2**53}, "9007199254740992 exceeds safe integer domain"),
+        ({"a": [1, 2**53]}, "9007199254740992 exceeds safe integer domain"),
+        ({"a": (-(2**53),)}, "-9007199254740992 exceeds safe integer domain"),
+        ({"a": [b"x"]}, "unsupported type: <class 'bytes'>"),
+    ],
+)
+def test_a_value_rfc8785_cannot_write_is_refused_wherever_it_sits(value, message):
+    """orjson would write these; RFC 8785 has no form for them, so neither does a ledger body."""
+    with pytest.raises(rfc8785.CanonicalizationError, match=f"^{re.escape(message)}"):
+        canonical_bytes(value)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from ledger import limits
 from ledger.canonical import canonical_bytes
-from ledger.entries import GENESIS_PREV, ParsedBody, is_digest_hex, make_body, parse_body
+from ledger.entries import GENESIS_PREV, ParsedBody, is_digest_hex, make_body, parse_body, parse_time
+from ledger.errors import EntryTooLarge
 
 
 def _body(**changes: Any) -> bytes:
@@ -148,3 +151,28 @@ DIGEST = hashlib.sha256(b"tanhui").hexdigest()
 def test_only_64_lowercase_hex_digits_are_a_digest(text: str) -> None:
     assert not is_digest_hex(text)
     assert is_digest_hex(DIGEST)
+
+
+def test_an_rfc_3339_utc_time_reads_as_that_moment() -> None:
+    moment = parse_time("2031-07-08T09:10:11.123456Z")
+    assert moment == datetime(2031, 7, 8, 9, 10, 11, 123456, tzinfo=UTC)
+    with pytest.raises(ValueError, match=r"^not an RFC 3339 UTC time: 20310708$"):
+        parse_time(20310708)  # type: ignore[arg-type]
+
+
+def test_the_first_entry_of_the_ledger_reads_back() -> None:
+    body = make_body(
+        seq=0, prev=GENESIS_PREV, time="2026-01-02T03:04:05.000006Z", kind="issue", request_id="r-0", data={}
+    )
+    parsed = parse_body(body, expected_prev=GENESIS_PREV)
+    assert (parsed.seq, parsed.prev, parsed.kind) == (0, GENESIS_PREV, "issue")
+
+
+def test_a_body_of_exactly_the_size_limit_is_made_and_one_byte_more_is_refused() -> None:
+    empty = len(_made({"details": ""}))
+    room = limits.MAX_BODY_BYTES - empty
+    assert len(_made({"details": "x" * room})) == limits.MAX_BODY_BYTES
+    with pytest.raises(
+        EntryTooLarge, match=rf"^the entry would be {limits.MAX_BODY_BYTES + 1} bytes; the limit"
+    ):
+        _made({"details": "x" * (room + 1)})

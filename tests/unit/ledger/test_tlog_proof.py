@@ -7,10 +7,11 @@ import base64
 import pytest
 
 from ledger.checkpoint import Checkpoint, sign_checkpoint
-from ledger.merkle import NodeId, TreeBuilder, completed_node_ids, inclusion_proof, leaf_hash
+from ledger.merkle import MAX_TREE_SIZE, NodeId, TreeBuilder, completed_node_ids, inclusion_proof, leaf_hash
 from ledger.note import NoteSigner
 from ledger.tlog_proof import (
     HEADER,
+    MAX_PROOF_HASHES,
     TlogProof,
     TlogProofError,
     format_tlog_proof,
@@ -191,3 +192,50 @@ def test_bad_parts_are_not_written() -> None:
         format_tlog_proof(0, [b"short"], SIGNED_CHECKPOINT)
     with pytest.raises(TlogProofError):
         format_tlog_proof(0, [], SIGNED_CHECKPOINT.rstrip("\n"))
+
+
+def test_the_largest_index_and_the_longest_proof_are_written_and_read() -> None:
+    """The last leaf of a 2^64 − 1 leaf tree has index 2^64 − 2; a proof has at most 64 hashes."""
+    hashes = [bytes([n]) * 32 for n in range(MAX_PROOF_HASHES)]
+    text = format_tlog_proof(MAX_TREE_SIZE - 1, hashes, SIGNED_CHECKPOINT)
+    parsed = parse_tlog_proof(text)
+    assert (parsed.index, parsed.inclusion) == (MAX_TREE_SIZE - 1, tuple(hashes))
+    with pytest.raises(TlogProofError, match=r"^index 18446744073709551615 is out of range$"):
+        format_tlog_proof(MAX_TREE_SIZE, [], SIGNED_CHECKPOINT)
+    with pytest.raises(TlogProofError, match=r"^index 18446744073709551615 is out of range$"):
+        parse_tlog_proof(text.replace(f"index {MAX_TREE_SIZE - 1}\n", f"index {MAX_TREE_SIZE}\n"))
+    with pytest.raises(TlogProofError, match=r"^an inclusion proof is at most 64 hashes of 32 bytes$"):
+        format_tlog_proof(0, [*hashes, hashes[0]], SIGNED_CHECKPOINT)
+
+
+@pytest.mark.parametrize(
+    "checkpoint",
+    ["", "\n" + SIGNED_CHECKPOINT, SIGNED_CHECKPOINT.rstrip("\n")],
+    ids=["empty", "blank", "open"],
+)
+def test_a_checkpoint_that_is_not_a_whole_note_is_not_written(checkpoint: str) -> None:
+    with pytest.raises(TlogProofError, match=r"^the signed checkpoint must be a whole signed note$"):
+        format_tlog_proof(0, [], checkpoint)
+
+
+@pytest.mark.parametrize(
+    ("head", "message"),
+    [
+        (HEADER, "tlog-proof has no 'index N' line (decimal, no leading zeros) where expected"),
+        (
+            f"{HEADER}\nextra {_b64(b'x')}",
+            "tlog-proof has no 'index N' line (decimal, no leading zeros) where expected",
+        ),
+        (
+            f"{HEADER}\nindex 3\n{_b64(bytes(32))}\n{_b64(bytes(31))}",
+            "inclusion proof line 1 is 31 bytes, not 32",
+        ),
+        (f"{HEADER}\nindex 3\n{_b64(bytes(32))}\n!!", "inclusion proof line 1: not standard base64: '!!'"),
+    ],
+)
+def test_a_file_that_stops_early_or_has_a_bad_hash_line_is_refused_saying_where(
+    head: str, message: str
+) -> None:
+    with pytest.raises(TlogProofError) as caught:
+        parse_tlog_proof(head + "\n\n" + SIGNED_CHECKPOINT)
+    assert str(caught.value) == message
