@@ -271,6 +271,11 @@ def _parse_signature_line(line: str, number: int) -> NoteSignature:
     if not line.startswith(_SIGNATURE_PREFIX):
         raise NoteError(f"signature line {number} does not start with an em dash and a space")
     name, _, encoded = line[len(_SIGNATURE_PREFIX) :].partition(" ")
+    if " " in encoded:  # A key name holds no space, and one space separates it from the signature.
+        raise NoteError(
+            f"signature line {number} has more than the one space between key name and signature "
+            "(key names hold no spaces)"
+        )
     try:
         check_key_name(name)
         raw = decode_base64(encoded)
