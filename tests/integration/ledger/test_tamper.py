@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from click.testing import CliRunner
+from tamper_support import copy_database, failure_of, one_byte_changed, query, tamper
 
 from ledger import merkle
 from ledger.commands import Allocation, Beneficiary, Cancel, Command, Issue, Retire, Selection, Transfer
@@ -255,64 +256,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
 @pytest.fixture
 def copy(built: Built, tmp_path: Path) -> Path:
     """A fresh copy of the built ledger's database file, for one case to tamper with."""
-    target = tmp_path / "copy.db"
-    source, destination = sqlite3.connect(built.path), sqlite3.connect(target)
-    try:
-        source.backup(destination)
-    finally:
-        source.close()
-        destination.close()
-    return target
-
-
-def tamper(path: Path, statement: str, parameters: tuple[object, ...] = (), *, again: bool = False) -> None:
-    """Drop every trigger, then run ``statement`` (which must change exactly one row).
-
-    ``again``: a second change to the same copy, whose triggers an earlier call dropped.
-    """
-    connection = sqlite3.connect(path)
-    try:
-        triggers = [
-            name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-        ]
-        assert triggers or again, "the migration should have created append-only triggers"
-        for name in triggers:
-            connection.execute(f'DROP TRIGGER "{name}"')
-        changed = connection.execute(statement, parameters).rowcount
-        assert changed == 1, (statement, parameters, changed)
-        connection.commit()
-    finally:
-        connection.close()
-
-
-def query(path: Path, sql: str, parameters: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-    connection = sqlite3.connect(path)
-    try:
-        return connection.execute(sql, parameters).fetchall()
-    finally:
-        connection.close()
+    return copy_database(built.path, tmp_path / "copy.db")
 
 
 def verification_failure(path: Path, key: Path, jobs: int = 1) -> VerificationFailure:
-    service = open_service(path, key)
-    try:
-        with pytest.raises(VerificationFailure) as failure:
-            service.verify(jobs=jobs)
-    finally:
-        service.database.dispose()
-    return failure.value
-
-
-def one_byte_changed(raw: bytes, offset: int) -> bytes:
-    """``raw`` with the byte at ``offset`` replaced by another, keeping the text valid UTF-8."""
-    for flip in (0x01, 0x02, 0x04, 0x08, 0x10, 0x20):
-        changed = raw[:offset] + bytes([raw[offset] ^ flip]) + raw[offset + 1 :]
-        try:
-            changed.decode("utf-8")
-        except UnicodeDecodeError:
-            continue
-        return changed
-    raise AssertionError(f"no one-byte change at {offset} keeps the body UTF-8")
+    return failure_of(open_service(path, key), jobs)
 
 
 # --- the untouched ledger -------------------------------------------------------------------------------

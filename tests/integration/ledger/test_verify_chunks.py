@@ -1,0 +1,143 @@
+"""Verification reads the ledger in chunks of ``CHUNK_ENTRIES``; what it catches must not depend on where a
+chunk ends.
+
+The tamper tests' ledger fits in one chunk, so here a ledger of a little over two chunks is built (SQLite,
+batch appends), with a checkpoint exactly at the first chunk's end. Entries are changed at each side of
+both chunk ends and at the last entry, and verification, in one process and in two, must name that seq;
+a retirement's closed range at a chunk's first seq is changed too. The untouched ledger verifies the same
+either way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from alembic import command
+from tamper_support import copy_database, failure_of, one_byte_changed, query, tamper
+
+from ledger.commands import Allocation, Beneficiary, Command, Issue, Retire, Selection, Transfer
+from ledger.database import Database
+from ledger.service import LedgerConfig, LedgerService
+from ledger.verify import VerificationFailure
+from ledger.verify_common import CHUNK_ENTRIES
+from migrations import alembic_config
+
+ORIGIN = "chunks.tanhui.example/ledger"
+ENTRY_COUNT = 2 * CHUNK_ENTRIES + 101
+APPEND_SIZE = 500
+assert CHUNK_ENTRIES % APPEND_SIZE == 0
+
+
+def chunk_commands() -> list[Command]:
+    """One issue, then a 1 kg transfer at every odd seq and a 1 kg retirement at every even seq."""
+    commands: list[Command] = [Issue("i-1", "LS01", "2023", 1, (Allocation("OWN-A", ENTRY_COUNT),))]
+    for seq in range(1, ENTRY_COUNT):
+        if seq % 2:
+            commands.append(Transfer(f"t-{seq}", "OWN-A", "ENT-A", Selection(quantity_kg=1)))
+        else:
+            beneficiary = Beneficiary(f"个人{seq}", seq % 4 == 0)
+            commands.append(Retire(f"r-{seq}", "ENT-A", Selection(quantity_kg=1), beneficiary, "gift"))
+    return commands
+
+
+def open_service(path: Path, key: Path, *, create_key: bool = False) -> LedgerService:
+    config = LedgerConfig(origin=ORIGIN, signing_key_file=key, create_key_if_missing=create_key)
+    return LedgerService(Database(f"sqlite:///{path}"), config)
+
+
+@dataclass(frozen=True)
+class Built:
+    path: Path
+    key: Path
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    directory = tmp_path_factory.mktemp("chunks")
+    path, key = directory / "ledger.db", directory / "signing.key"
+    command.upgrade(alembic_config(f"sqlite:///{path}"), "head")
+    service = open_service(path, key, create_key=True)
+    try:
+        for account_id, account_type in (("OWN-A", "owner"), ("ENT-A", "enterprise")):
+            service.open_account(account_id, account_type, account_id)
+        commands = chunk_commands()
+        for first in range(0, ENTRY_COUNT, APPEND_SIZE):  # APPEND_SIZE divides CHUNK_ENTRIES
+            service.append(commands[first : first + APPEND_SIZE])
+            if service.size() == CHUNK_ENTRIES:  # a checkpoint exactly at the first chunk's end
+                service.sign_checkpoint()
+        service.sign_checkpoint()
+        assert service.size() == ENTRY_COUNT
+    finally:
+        service.database.dispose()
+    return Built(path, key)
+
+
+@pytest.fixture
+def copy(built: Built, tmp_path: Path) -> Path:
+    return copy_database(built.path, tmp_path / "copy.db")
+
+
+def failures(path: Path, key: Path) -> list[VerificationFailure]:
+    """The failure that verification in one process, then in two, reports."""
+    return [failure_of(open_service(path, key), jobs) for jobs in (1, 2)]
+
+
+def test_the_untouched_ledger_of_three_chunks_verifies_alike_in_one_and_two_processes(
+    built: Built, copy: Path
+):
+    service = open_service(copy, built.key)
+    try:
+        one, two = service.verify(jobs=1), service.verify(jobs=2)
+    finally:
+        service.database.dispose()
+    assert one == two
+    assert (one.size, one.checkpoints, one.latest_checkpoint_size) == (ENTRY_COUNT, 2, ENTRY_COUNT)
+
+
+EDGES = [
+    CHUNK_ENTRIES - 1,
+    CHUNK_ENTRIES,
+    CHUNK_ENTRIES + 1,
+    2 * CHUNK_ENTRIES - 1,
+    2 * CHUNK_ENTRIES,
+    ENTRY_COUNT - 1,
+]
+
+
+@pytest.mark.parametrize("seq", EDGES)
+def test_a_changed_body_at_a_chunk_edge_is_caught_at_that_seq(built: Built, copy: Path, seq: int):
+    [(body,)] = query(copy, "SELECT body FROM ledger_entries WHERE seq = ?", (seq,))
+    assert isinstance(body, str)
+    changed = one_byte_changed(body.encode("utf-8"), len(body) // 2).decode("utf-8")
+    tamper(copy, "UPDATE ledger_entries SET body = ? WHERE seq = ?", (changed, seq))
+    for failure in failures(copy, built.key):
+        assert (failure.seq, failure.what) == (seq, "leaf hash"), failure
+
+
+@pytest.mark.parametrize("seq", [CHUNK_ENTRIES - 1, CHUNK_ENTRIES, 2 * CHUNK_ENTRIES])
+def test_a_deleted_entry_at_a_chunk_edge_is_named(built: Built, copy: Path, seq: int):
+    tamper(copy, "DELETE FROM ledger_entries WHERE seq = ?", (seq,))
+    one, two = failures(copy, built.key)
+    assert one.seq == seq, one
+    assert (two.seq, two.what, two.detail) == (one.seq, one.what, one.detail)
+
+
+@pytest.mark.parametrize("seq", [CHUNK_ENTRIES, 2 * CHUNK_ENTRIES])
+def test_a_changed_closed_range_of_a_chunks_first_entry_is_caught_at_that_seq(
+    built: Built, copy: Path, seq: int
+):
+    rows = query(
+        copy, "SELECT batch_id, start_kg, status FROM ledger_closed_ranges WHERE entry_seq = ?", (seq,)
+    )
+    assert rows, seq
+    assert rows[0][2] == "retired", rows  # even seqs are retirements
+    batch, start, _ = rows[0]
+    tamper(
+        copy,
+        "UPDATE ledger_closed_ranges SET status = 'cancelled' WHERE batch_id = ? AND start_kg = ?",
+        (batch, start),
+    )
+    for failure in failures(copy, built.key):
+        assert (failure.seq, failure.what) == (seq, "holdings"), failure
