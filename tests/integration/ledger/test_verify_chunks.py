@@ -94,6 +94,10 @@ def test_the_untouched_ledger_of_three_chunks_verifies_alike_in_one_and_two_proc
         service.database.dispose()
     assert one == two
     assert (one.size, one.checkpoints, one.latest_checkpoint_size) == (ENTRY_COUNT, 2, ENTRY_COUNT)
+    [(live,)] = query(copy, "SELECT count(*) FROM ledger_holdings")
+    [(closed,)] = query(copy, "SELECT count(*) FROM ledger_closed_ranges")
+    assert (one.live_ranges, one.closed_ranges, one.batches) == (live, closed, 1)
+    assert closed == CHUNK_ENTRIES + 50  # one 1 kg retirement at every even seq from 2
 
 
 EDGES = [
@@ -141,3 +145,62 @@ def test_a_changed_closed_range_of_a_chunks_first_entry_is_caught_at_that_seq(
     )
     for failure in failures(copy, built.key):
         assert (failure.seq, failure.what) == (seq, "holdings"), failure
+
+
+def test_a_closed_range_no_entry_closes_is_named_as_stored_and_one_missing_as_not_stored(
+    built: Built, copy: Path
+):
+    """An extra row after the last one the replay derives, then a missing one: each side is named."""
+    [(batch, start, seq)] = query(
+        copy,
+        "SELECT batch_id, start_kg, entry_seq FROM ledger_closed_ranges ORDER BY entry_seq DESC LIMIT 1",
+    )
+    tamper(
+        copy,
+        "INSERT INTO ledger_closed_ranges (batch_id, start_kg, end_kg, account_id, status, entry_seq) "
+        "VALUES (?, ?, ?, 'ENT-A', 'retired', ?)",
+        (batch, ENTRY_COUNT + 5, ENTRY_COUNT + 5, seq),
+    )
+    for failure in failures(copy, built.key):
+        assert (failure.seq, failure.what) == (seq, "holdings"), failure
+        assert failure.detail == (
+            f"retired range SC-{batch}-{ENTRY_COUNT + 5}-{ENTRY_COUNT + 5} of account ENT-A is stored but no "
+            "entry closes it"
+        )
+    tamper(
+        copy,
+        "DELETE FROM ledger_closed_ranges WHERE batch_id = ? AND start_kg = ?",
+        (batch, start),
+        again=True,
+    )
+    tamper(
+        copy,
+        "DELETE FROM ledger_closed_ranges WHERE batch_id = ? AND start_kg = ?",
+        (batch, ENTRY_COUNT + 5),
+        again=True,
+    )
+    for failure in failures(copy, built.key):
+        assert (failure.seq, failure.what) == (seq, "holdings"), failure
+        assert failure.detail.endswith("of account ENT-A is closed by the entry but not stored")
+
+
+def test_a_live_holding_is_named_as_stored_without_cause_or_as_missing(built: Built, copy: Path):
+    [(batch, start, end)] = query(
+        copy, "SELECT batch_id, start_kg, end_kg FROM ledger_holdings WHERE account_id = 'OWN-A'"
+    )
+    tamper(
+        copy,
+        "UPDATE ledger_holdings SET account_id = 'ENT-A' WHERE batch_id = ? AND start_kg = ?",
+        (batch, start),
+    )
+    for failure in failures(copy, built.key):
+        assert failure.what == "holdings", failure
+        # Rows compare in (account, batch, start) order: ENT-A's extra row comes before OWN-A's gap.
+        assert failure.detail == (
+            f"account ENT-A is stored as holding SC-{batch}-{start}-{end}, which the entries do not give it"
+        )
+    tamper(
+        copy, "DELETE FROM ledger_holdings WHERE batch_id = ? AND start_kg = ?", (batch, start), again=True
+    )
+    for failure in failures(copy, built.key):
+        assert failure.detail == f"account OWN-A should hold SC-{batch}-{start}-{end}, which is not stored so"
