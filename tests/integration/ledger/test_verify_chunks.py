@@ -17,6 +17,7 @@ import pytest
 from alembic import command
 from tamper_support import copy_database, failure_of, one_byte_changed, query, tamper
 
+from ledger import merkle
 from ledger.commands import Allocation, Beneficiary, Command, Issue, Retire, Selection, Transfer
 from ledger.database import Database
 from ledger.service import LedgerConfig, LedgerService
@@ -204,3 +205,26 @@ def test_a_live_holding_is_named_as_stored_without_cause_or_as_missing(built: Bu
     )
     for failure in failures(copy, built.key):
         assert failure.detail == f"account OWN-A should hold SC-{batch}-{start}-{end}, which is not stored so"
+        assert (failure.seq, str(failure)) == (None, f"holdings: {failure.detail}")  # no entry to name
+
+
+def test_a_consistently_rewritten_last_entry_is_caught_by_the_checkpoint_root(built: Built, copy: Path):
+    """Body and leaf hash rewritten together, at an even seq that stores no subtree hash and has no
+    successor: only the signed checkpoint's root can tell, and verification names it."""
+    last = ENTRY_COUNT - 1
+    [(body,)] = query(copy, "SELECT body FROM ledger_entries WHERE seq = ?", (last,))
+    assert isinstance(body, str)
+    assert f'"name":"个人{last}"' in body
+    forged = body.replace(f'"name":"个人{last}"', '"name":"别人"').encode("utf-8")
+    tamper(
+        copy,
+        "UPDATE ledger_entries SET body = ?, leaf_hash = ? WHERE seq = ?",
+        (forged.decode("utf-8"), merkle.leaf_hash(forged), last),
+    )
+    for failure in failures(copy, built.key):
+        assert (failure.seq, failure.what) == (last, "root"), failure
+        assert (
+            failure.detail
+            == f"the root of the first {ENTRY_COUNT} entries does not match signed checkpoint #2"
+        )
+        assert str(failure) == f"seq {last}: root: {failure.detail}"
