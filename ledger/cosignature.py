@@ -171,6 +171,13 @@ class Cosigner:
         signature = self._private_key.sign(cosigned_message(note_text, timestamp))
         return NoteSignature(self.name, self.key_id, timestamp.to_bytes(8, "big") + signature)
 
+    def cosign_note(self, note: str, timestamp: int) -> str:
+        """The signed ``note`` with this witness's cosignature line, as of ``timestamp``, added under it.
+
+        The note text is everything before the last blank line (c2sp.org/signed-note).
+        """
+        return note + self.cosign(note[: note.rindex("\n\n") + 1], timestamp).line()
+
     def __repr__(self) -> str:
         return f"Cosigner({self.name!r}, key id {self.key_id.hex()})"
 

@@ -35,10 +35,7 @@ MAX_ANSWER_BYTES = 64 * 1024
 
 def cosigned(result: FollowResult, cosigner: Cosigner, now: datetime | None = None) -> str:
     """The latest checkpoint as the registry served it, with this witness's cosignature line under it."""
-    note = result.latest_note
-    text = note[: note.rindex("\n\n") + 1]  # the note text: everything before the blank line
-    timestamp = int((now or datetime.now(UTC)).timestamp())
-    return note + cosigner.cosign(text, timestamp).line()
+    return cosigner.cosign_note(result.latest_note, int((now or datetime.now(UTC)).timestamp()))
 
 
 def pull(witness: CheckpointWitness, fetch: Fetch, origin: str) -> tuple[int, str]:

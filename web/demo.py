@@ -606,5 +606,4 @@ def _witness(service: LedgerService, note: str, serving: DemoWitness | None) -> 
     cosigner)."""
     witness = serving.cosigner if serving is not None else Cosigner.generate(DEMO_WITNESS)
     service.add_witness(witness.vkey, serving.url if serving is not None else None)
-    text = note[: note.index("\n\n") + 1]
-    service.accept_cosignatures(note + witness.cosign(text, int(datetime.now(UTC).timestamp())).line())
+    service.accept_cosignatures(witness.cosign_note(note, int(datetime.now(UTC).timestamp())))

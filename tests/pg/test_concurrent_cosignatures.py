@@ -43,13 +43,10 @@ def test_racing_cosignatures_keep_one_row_per_witness_with_the_latest_time(
         for number in range(1, ROUNDS + 1):  # a new checkpoint each round: its first rows race
             pg_service.append([Issue(f"race-{number}", "RC01", "2024", number, (Allocation("OWN-A", 10),))])
             size, note = pg_service.sign_checkpoint()
-            text = note[: note.rindex("\n\n") + 1]
             now = int(time.time())
             barrier = threading.Barrier(RACERS)
             threads = [
-                threading.Thread(
-                    target=submit, args=(service, note + witness.cosign(text, now + n).line(), barrier)
-                )
+                threading.Thread(target=submit, args=(service, witness.cosign_note(note, now + n), barrier))
                 for n, service in enumerate(services)
             ]
             for thread in threads:

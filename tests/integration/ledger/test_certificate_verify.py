@@ -596,10 +596,8 @@ def test_more_witness_cosignatures_required_than_witnesses_given_is_refused(ledg
 
 def cosigned(document: dict[str, Any], witness: Cosigner, timestamp: int) -> dict[str, Any]:
     """The certificate with the witness's cosignature, dated ``timestamp``, added under its checkpoint."""
-    note: str = document["proof"]["checkpoint"]
-    text = note.partition("\n\n")[0] + "\n"
     cosigned = copy.deepcopy(document)
-    cosigned["proof"]["checkpoint"] = note + witness.cosign(text, timestamp).line()
+    cosigned["proof"]["checkpoint"] = witness.cosign_note(document["proof"]["checkpoint"], timestamp)
     return cosigned
 
 

@@ -95,7 +95,7 @@ def artefacts(tmp_path_factory: pytest.TempPathFactory) -> Artefacts:
         service.database.dispose()
     witness = Cosigner.generate("witness.fuzz.example")
     text = note[: note.index("\n\n") + 1]
-    cosigned = note + witness.cosign(text, 1_700_000_000).line()
+    cosigned = witness.cosign_note(note, 1_700_000_000)
     certificate = {"seq": proof.seq, "proof": proof.as_json()}
     return Artefacts(
         note=note,

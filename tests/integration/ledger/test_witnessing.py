@@ -132,8 +132,7 @@ def test_a_certificate_reader_can_require_the_witness(witnessed, witness_key, tm
 
 def cosigned_note(registry: Registry, cosigner: Cosigner, timestamp: int, note: str | None = None) -> str:
     note = note or http_fetch(registry.url)("/api/v1/ledger/checkpoint").decode()
-    text = note[: note.index("\n\n") + 1]
-    return note + cosigner.cosign(text, timestamp).line()
+    return cosigner.cosign_note(note, timestamp)
 
 
 def test_the_registry_keeps_only_valid_cosignatures_of_its_own_checkpoints_by_listed_witnesses(
