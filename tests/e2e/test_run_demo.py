@@ -46,6 +46,12 @@ def _wait_for(what: str, ready, process: subprocess.Popen[bytes], timeout_s: flo
         time.sleep(0.3)
 
 
+def _answer(url: str) -> str | None:
+    """The page at ``url`` once it answers 200."""
+    status, text = get(url)
+    return text if status == 200 else None
+
+
 def _cosigned_checkpoint(base: str, size: int | None = None) -> str | None:
     """The served checkpoint once it carries the demo witness's line (and, if given, is of ``size``)."""
     status, note = get(f"{base}/api/v1/ledger/checkpoint")
@@ -84,8 +90,12 @@ def test_the_demo_serves_checkpoints_its_witness_cosigned_as_they_are_pushed(tmp
         )
         key_file = tmp_path / "demo-witness.key"
         assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-        status, about = get(f"http://127.0.0.1:{witness_port}/")
-        assert status == 200
+        # The demo cosigns its first checkpoint while seeding, before the witness's server is up.
+        about = _wait_for(
+            "the demo witness did not answer",
+            lambda: _answer(f"http://127.0.0.1:{witness_port}/"),
+            process,
+        )
         assert f"log {ORIGIN}" in about
 
         # A new entry: the scheduler signs a checkpoint over it and pushes it; the witness cosigns.
