@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import sqlite3
+import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
+from pathlib import Path
 from urllib.parse import quote
 
 from alembic import command
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from migrations import alembic_config
 
@@ -50,8 +55,42 @@ def served(app: object, name: str) -> Iterator[str]:
 
 
 def migrate(url: str) -> None:
-    """Create the schema the only way it is ever created: by running the migrations."""
-    command.upgrade(alembic_config(url), "head")
+    """Create the schema the only way it is ever created: by running the migrations.
+
+    A new SQLite file gets a copy (SQLite's backup API) of one file this process migrated to the head
+    before: the same pages the migrations would write, in a hundredth of the time. An existing file, and
+    every PostgreSQL schema, is upgraded by the migrations themselves.
+    """
+    path = _new_sqlite_file(url)
+    if path is None:
+        command.upgrade(alembic_config(url), "head")
+        return
+    with (
+        closing(sqlite3.connect(_migrated_sqlite_template())) as source,
+        closing(sqlite3.connect(path)) as target,
+    ):
+        source.backup(target)
+
+
+_templates: list[Path] = []
+
+
+def _new_sqlite_file(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() and path.stat().st_size else path
+
+
+def _migrated_sqlite_template() -> Path:
+    if not _templates:
+        folder = Path(tempfile.mkdtemp(prefix="tanhui-migrated-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        template = folder / "head.db"
+        command.upgrade(alembic_config(f"sqlite:///{template}"), "head")
+        _templates.append(template)
+    return _templates[0]
 
 
 def make_app(
