@@ -352,6 +352,18 @@ def test_an_empty_append_is_refused(seeded):
     assert_refused(seeded, [], InvalidCommand, None)
 
 
+def test_an_append_may_hold_as_many_commands_as_the_limit_and_not_one_more(seeded):
+    most = limits.MAX_COMMANDS_PER_APPEND
+    seeded.append([Issue("more", "LS01", "2023", 2, (Allocation("OWN-A", most + 1),))])
+    size = len(SEED) + 1
+    one_kg_each = [transfer(1, rid=f"many-{index}") for index in range(most + 1)]
+    error = assert_refused(seeded, one_kg_each, InvalidCommand, None, size=size)
+    assert f"append 1 to {most} commands at a time" in str(error)
+    entries = seeded.append(one_kg_each[:most])
+    assert [entry.seq for entry in entries] == list(range(size, size + most))
+    assert seeded.size() == size + most
+
+
 # --- texts and sizes ------------------------------------------------------------------------------------
 
 

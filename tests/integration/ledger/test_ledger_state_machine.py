@@ -17,11 +17,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from alembic import command
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from sqlalchemy import bindparam, text
+from tests_support import migrate
 
 from ledger import merkle, proofs
 from ledger.checkpoint import open_checkpoint
@@ -50,7 +50,6 @@ from ledger.errors import (
 from ledger.ranges import SerialRange
 from ledger.rules import beneficiary_commitment
 from ledger.service import LedgerConfig, LedgerService
-from migrations import alembic_config
 
 ORIGIN = "statemachine.tanhui.example/ledger"
 ACCOUNTS = (
@@ -169,7 +168,7 @@ class LedgerMachine(RuleBasedStateMachine):
         super().__init__()
         self.directory = Path(tempfile.mkdtemp(prefix="tanhui-sm-"))
         url = f"sqlite:///{self.directory / 'ledger.db'}"
-        command.upgrade(alembic_config(url), "head")
+        migrate(url)
         self.service = LedgerService(
             Database(url), LedgerConfig(origin=ORIGIN, signing_key_file=self.directory / "key")
         )
