@@ -10,6 +10,7 @@ either way.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -228,3 +229,37 @@ def test_a_consistently_rewritten_last_entry_is_caught_by_the_checkpoint_root(bu
             == f"the root of the first {ENTRY_COUNT} entries does not match signed checkpoint #2"
         )
         assert str(failure) == f"seq {last}: root: {failure.detail}"
+
+
+def test_an_integrity_failure_found_ahead_does_not_hide_an_earlier_replay_failure(built: Built, copy: Path):
+    """In two processes the integrity checks run ahead of the replay. One they found in a later chunk
+    may end the replay early only once it is known to come first: a holdings problem the replay has
+    not reached yet, at a lower seq, is the first bad seq and must be the one named."""
+    replay_seq, integrity_seq = CHUNK_ENTRIES + 100, 2 * CHUNK_ENTRIES + 50  # both retirements
+    [(batch, start)] = query(
+        copy, "SELECT batch_id, start_kg FROM ledger_closed_ranges WHERE entry_seq = ?", (replay_seq,)
+    )
+    tamper(
+        copy,
+        "UPDATE ledger_closed_ranges SET status = 'cancelled' WHERE batch_id = ? AND start_kg = ?",
+        (batch, start),
+    )
+    [(body,)] = query(copy, "SELECT body FROM ledger_entries WHERE seq = ?", (integrity_seq,))
+    assert isinstance(body, str)
+    changed = one_byte_changed(body.encode("utf-8"), len(body) // 2).decode("utf-8")
+    tamper(copy, "UPDATE ledger_entries SET body = ? WHERE seq = ?", (changed, integrity_seq), again=True)
+    chunks: list[int] = []
+
+    def first_chunk_slowly(entries: int) -> None:
+        if not chunks:
+            time.sleep(3)  # the integrity process meanwhile reaches the changed body and reports it
+        chunks.append(entries)
+
+    service = open_service(copy, built.key)
+    try:
+        with pytest.raises(VerificationFailure) as raised:
+            service.verify(progress=first_chunk_slowly, jobs=2)
+    finally:
+        service.database.dispose()
+    assert (raised.value.seq, raised.value.what) == (replay_seq, "holdings"), raised.value
+    assert chunks[0] == CHUNK_ENTRIES
