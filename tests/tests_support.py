@@ -10,6 +10,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from functools import cache
 from pathlib import Path
 from urllib.parse import quote
 
@@ -72,9 +73,6 @@ def migrate(url: str) -> None:
         source.backup(target)
 
 
-_templates: list[Path] = []
-
-
 def _new_sqlite_file(url: str) -> Path | None:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
@@ -83,14 +81,13 @@ def _new_sqlite_file(url: str) -> Path | None:
     return None if path.exists() and path.stat().st_size else path
 
 
+@cache
 def _migrated_sqlite_template() -> Path:
-    if not _templates:
-        folder = Path(tempfile.mkdtemp(prefix="tanhui-migrated-"))
-        atexit.register(shutil.rmtree, folder, ignore_errors=True)
-        template = folder / "head.db"
-        command.upgrade(alembic_config(f"sqlite:///{template}"), "head")
-        _templates.append(template)
-    return _templates[0]
+    folder = Path(tempfile.mkdtemp(prefix="tanhui-migrated-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    template = folder / "head.db"
+    command.upgrade(alembic_config(f"sqlite:///{template}"), "head")
+    return template
 
 
 def make_app(

@@ -35,7 +35,18 @@ ACCOUNTS = ("OWN-A", "OWN-B", "BUFFER", "ENT-A", "ENT-B", "IDLE-1")
 """``IDLE-1`` is opened and never holds anything."""
 NOT_OPENED = "NOBODY-1"
 NOT_ISSUED = "HS09-2023-001"
-ISSUED = ("HS01-2023-001", "HS01-2023-002", "HS02-2023-001")
+ISSUES = (
+    Issue(
+        "i0",
+        "HS01",
+        "2023",
+        1,
+        (Allocation("OWN-A", 600), Allocation("BUFFER", 100), Allocation("OWN-B", 300)),
+    ),
+    Issue("i1", "HS01", "2023", 2, (Allocation("OWN-B", 400),)),
+    Issue("i2", "HS02", "2023", 1, (Allocation("OWN-A", 250), Allocation("ENT-A", 250))),
+)
+ISSUED = tuple(issue.batch_id for issue in ISSUES)
 FIRST_NEW_NUMBER = 10
 """Batches the store itself adds are numbered from here (``HS03-2023-010``, …)."""
 
@@ -92,29 +103,14 @@ prefetches = st.lists(
 
 @contextmanager
 def built_ledger(directory: Path, steps: list[tuple[str, str, str, int]]) -> Iterator[LedgerService]:
-    """A SQLite ledger with the batches of ``ISSUED`` and whichever of ``steps`` the sequencer accepts."""
+    """A SQLite ledger with the batches of ``ISSUES`` and whichever of ``steps`` the sequencer accepts."""
     url = f"sqlite:///{directory / 'ledger.db'}"
     migrate(url)
     service = LedgerService(Database(url), LedgerConfig(origin=ORIGIN, signing_key_file=directory / "key"))
     try:
         for account in ACCOUNTS:
             service.open_account(account, "enterprise", account)
-        service.append(
-            [
-                Issue(f"i{index}", *batch.split("-")[:2], int(batch.split("-")[2]), allocations)
-                for index, (batch, allocations) in enumerate(
-                    zip(
-                        ISSUED,
-                        (
-                            (Allocation("OWN-A", 600), Allocation("BUFFER", 100), Allocation("OWN-B", 300)),
-                            (Allocation("OWN-B", 400),),
-                            (Allocation("OWN-A", 250), Allocation("ENT-A", 250)),
-                        ),
-                        strict=True,
-                    )
-                )
-            ]
-        )
+        service.append(list(ISSUES))
         for index, (kind, account, other, quantity) in enumerate(steps):
             selection = Selection(quantity_kg=quantity)
             command: Command
@@ -279,8 +275,12 @@ HOLDERS = tuple(f"HOLDER-{index:02d}" for index in range(40))
 """Each holds ten kilograms of a batch of its own, ``HS04-2024-<its number + 1>``."""
 
 
+def own_number(holder: str) -> int:
+    return HOLDERS.index(holder) + 1
+
+
 def own_batch(holder: str) -> str:
-    return f"HS04-2024-{HOLDERS.index(holder) + 1:03d}"
+    return f"HS04-2024-{own_number(holder):03d}"
 
 
 def mixed_commands(tag: str, holders: tuple[str, ...], batch_number: int) -> list[Command]:
@@ -322,7 +322,7 @@ def test_the_statements_of_an_append_do_not_grow_with_its_commands_or_accounts(
         service.open_account(holder, "individual", holder)
     # Every account is named once before: the sequencer then knows them all (test_known_accounts.py).
     seed = [
-        Issue(f"seed-{holder}", "HS04", "2024", int(own_batch(holder)[-3:]), (Allocation(holder, 10),))
+        Issue(f"seed-{holder}", "HS04", "2024", own_number(holder), (Allocation(holder, 10),))
         for holder in HOLDERS
     ]
     seed.append(

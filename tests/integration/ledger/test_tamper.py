@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from alembic import command
 from click.testing import CliRunner
 from tamper_support import copy_database, failure_of, one_byte_changed, query, tamper
+from tests_support import migrate
 
 from ledger import merkle
 from ledger.commands import Allocation, Beneficiary, Cancel, Command, Issue, Retire, Selection, Transfer
@@ -30,7 +30,6 @@ from ledger.ranges import SerialRange
 from ledger.service import LedgerConfig, LedgerService
 from ledger.verify import VerificationFailure, verify_ledger
 from ledger.verify_integrity import IntegrityProcess, IntegrityProcessFailed
-from migrations import alembic_config
 from web.cli import main
 
 ORIGIN = "tamper.tanhui.example/ledger"
@@ -230,7 +229,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     directory = tmp_path_factory.mktemp("tamper")
     path, key = directory / "ledger.db", directory / "signing.key"
     url = f"sqlite:///{path}"
-    command.upgrade(alembic_config(url), "head")
+    migrate(url)
     service = LedgerService(Database(url), LedgerConfig(origin=ORIGIN, signing_key_file=key))
     for account_id, account_type, name in ACCOUNTS:
         service.open_account(account_id, account_type, name)
@@ -813,7 +812,7 @@ def test_the_cli_names_the_account_and_range_of_a_tampered_holding(built: Built,
 @pytest.mark.parametrize("entries", [0, 1, 2])
 def test_two_processes_verify_the_smallest_ledgers(tmp_path: Path, entries: int):
     url = f"sqlite:///{tmp_path / 'small.db'}"
-    command.upgrade(alembic_config(url), "head")
+    migrate(url)
     service = LedgerService(Database(url), LedgerConfig(origin=ORIGIN, signing_key_file=tmp_path / "k.key"))
     try:
         for account_id, account_type, name in ACCOUNTS:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from alembic import command
 from tamper_support import copy_database, failure_of, one_byte_changed, query, tamper
+from tests_support import migrate
 
 from ledger import merkle
 from ledger.commands import Allocation, Beneficiary, Command, Issue, Retire, Selection, Transfer
@@ -24,7 +24,6 @@ from ledger.database import Database
 from ledger.service import LedgerConfig, LedgerService
 from ledger.verify import VerificationFailure
 from ledger.verify_common import CHUNK_ENTRIES
-from migrations import alembic_config
 
 ORIGIN = "chunks.tanhui.example/ledger"
 ENTRY_COUNT = 2 * CHUNK_ENTRIES + 101
@@ -59,7 +58,7 @@ class Built:
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     directory = tmp_path_factory.mktemp("chunks")
     path, key = directory / "ledger.db", directory / "signing.key"
-    command.upgrade(alembic_config(f"sqlite:///{path}"), "head")
+    migrate(f"sqlite:///{path}")
     service = open_service(path, key, create_key=True)
     try:
         for account_id, account_type in (("OWN-A", "owner"), ("ENT-A", "enterprise")):
