@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from functools import cache
 from pathlib import Path
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from alembic import command
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 
 from migrations import alembic_config
 
@@ -53,6 +54,34 @@ def served(app: object, name: str) -> Iterator[str]:
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
+
+
+class Sent(NamedTuple):
+    """One statement as an engine handed it to the driver."""
+
+    sql: str
+    parameters: Any
+    """One row's parameters, or for an executemany the list of all rows'."""
+    thread: int
+    """``threading.get_ident()`` of the thread that sent it."""
+
+
+@contextmanager
+def sent_statements(engine: Engine) -> Iterator[list[Sent]]:
+    """Every statement ``engine`` hands its driver inside the block, in order (an executemany counts once).
+
+    The list fills as statements are sent, so a test may also look at it inside the block.
+    """
+    sent: list[Sent] = []
+
+    def record(_conn: object, _cursor: object, sql: str, parameters: Any, *_: object) -> None:
+        sent.append(Sent(sql, parameters, threading.get_ident()))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 def migrate(url: str) -> None:

@@ -26,10 +26,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from pg_replica_pair import ReplicaPair, ReplicaPairUnavailable, replica_pair
-from sqlalchemy import Engine, event, select, text
+from sqlalchemy import select, text
 from sqlalchemy.exc import InternalError
 from stripe_support import free_port
-from tests_support import make_app, make_demo_app
+from tests_support import Sent, make_app, make_demo_app, sent_statements
 
 from api.auth import create_api_key
 from api.schemas import HealthSchema
@@ -79,36 +79,28 @@ def _database(app: Flask) -> Database:
 
 
 class Statements:
-    """The statements sent to the primary and to the replica while counting."""
+    """The statements this thread sent to the primary and to the replica while counting (a test client's
+    requests run in the test's thread; a concurrent appender's statements are not counted)."""
 
-    def __init__(self) -> None:
-        self.primary: list[str] = []
-        self.replica: list[str] = []
+    def __init__(self, primary: list[Sent], replica: list[Sent]) -> None:
+        self._me = threading.get_ident()
+        self._primary = primary
+        self._replica = replica
+
+    @property
+    def primary(self) -> list[str]:
+        return [sent.sql for sent in self._primary if sent.thread == self._me]
+
+    @property
+    def replica(self) -> list[str]:
+        return [sent.sql for sent in self._replica if sent.thread == self._me]
 
 
 @contextmanager
 def counted(database: Database) -> Iterator[Statements]:
-    """The statements this thread sends each server in the block (a test client's requests run in the
-    test's thread; a concurrent appender's statements are not counted)."""
-    seen = Statements()
-    me = threading.get_ident()
     assert database.replica_engine is not None
-    listeners: list[tuple[Engine, Any]] = []
-    for engine, into in ((database.engine, seen.primary), (database.replica_engine, seen.replica)):
-
-        def listener(
-            _conn: object, _cursor: object, statement: str, *_: object, into: list[str] = into
-        ) -> None:
-            if threading.get_ident() == me:
-                into.append(statement)
-
-        event.listen(engine, "before_cursor_execute", listener)
-        listeners.append((engine, listener))
-    try:
-        yield seen
-    finally:
-        for engine, listener in listeners:
-            event.remove(engine, "before_cursor_execute", listener)
+    with sent_statements(database.engine) as primary, sent_statements(database.replica_engine) as replica:
+        yield Statements(primary, replica)
 
 
 def _checkpoint(client: Any) -> tuple[int, bytes]:

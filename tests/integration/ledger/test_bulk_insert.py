@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import BigInteger, Column, DateTime, LargeBinary, MetaData, String, Table, Text, event, select
+from sqlalchemy import BigInteger, Column, DateTime, LargeBinary, MetaData, String, Table, Text, select
 from sqlalchemy.orm import Session
+from tests_support import sent_statements
 
 from ledger.bulk_insert import insert_rows
 from ledger.database import Database
@@ -84,20 +85,11 @@ def test_columns_out_of_the_tables_order_are_refused(database: Database) -> None
 
 def test_the_driver_gets_positional_parameters_on_both_databases(database: Database) -> None:
     """Rows go to the driver as the tuples given: PostgreSQL's statement is compiled with ``%s``."""
-    seen: list[tuple[str, object]] = []
-
-    def listener(*args: object) -> None:
-        seen.append((str(args[2]), args[3]))
-
     rows = _rows(0, 3)
-    event.listen(database.engine, "before_cursor_execute", listener)
-    try:
-        with database.unit_of_work() as uow:
-            insert_rows(uow.session, PLAIN, COLUMNS, rows)
-            uow.commit()
-    finally:
-        event.remove(database.engine, "before_cursor_execute", listener)
-    [(statement, parameters)] = [(sql, params) for sql, params in seen if "bulk_plain" in sql]
+    with sent_statements(database.engine) as sent, database.unit_of_work() as uow:
+        insert_rows(uow.session, PLAIN, COLUMNS, rows)
+        uow.commit()
+    [(statement, parameters)] = [(sql, params) for sql, params, _ in sent if "bulk_plain" in sql]
     assert parameters == rows
     assert "%(" not in statement
     assert statement.count("?" if database.is_sqlite else "%s") == len(COLUMNS)
@@ -123,17 +115,11 @@ def test_a_duplicate_key_fails_the_whole_statement(database: Database) -> None:
 
 
 def test_engine_events_see_the_statement(database: Database) -> None:
-    seen: list[str] = []
-
-    def listener(*args: object) -> None:
-        seen.append(str(args[2]))
-
-    event.listen(database.engine, "before_cursor_execute", listener)
-    with database.unit_of_work() as uow:
+    with sent_statements(database.engine) as sent, database.unit_of_work() as uow:
         insert_rows(uow.session, PLAIN, COLUMNS, _rows(0, 3))
         insert_rows(uow.session, PLAIN, COLUMNS, [])  # nothing to write: no statement
         uow.commit()
-    event.remove(database.engine, "before_cursor_execute", listener)
+    seen = [statement.sql for statement in sent]
     assert [statement.split("(")[0].strip() for statement in seen if "bulk_plain" in statement] == [
         "INSERT INTO bulk_plain"
     ]

@@ -21,11 +21,11 @@ from sqlalchemy import (
     Table,
     bindparam,
     delete,
-    event,
     select,
 )
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.engine import Dialect
+from tests_support import sent_statements
 
 from ledger.bulk_insert import insert_rows
 from ledger.database import Database
@@ -109,19 +109,11 @@ def test_pairs_find_exactly_their_rows(database: Database) -> None:
 
 
 def test_ten_thousand_pairs_are_one_statement_whatever_their_number(database: Database) -> None:
-    statements: list[str] = []
-
-    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        statements.append(statement)
-
     many = [(f"owner-{i % 100}", "b") for i in range(10_000)]
-    event.listen(database.engine, "before_cursor_execute", seen)
-    try:
-        with database.reading() as session:
-            few = BY_PAIR.rows(session, pairs={"keys": PAIRS[:2]})
-            found = BY_PAIR.rows(session, pairs={"keys": many})
-    finally:
-        event.remove(database.engine, "before_cursor_execute", seen)
+    with sent_statements(database.engine) as sent, database.reading() as session:
+        few = BY_PAIR.rows(session, pairs={"keys": PAIRS[:2]})
+        found = BY_PAIR.rows(session, pairs={"keys": many})
+    statements = [statement.sql for statement in sent]
     assert sorted(few) == sorted((*pair, n) for n, pair in enumerate(PAIRS[:2]))
     assert sorted(found) == sorted((f"owner-{i}", "b", PAIRS.index((f"owner-{i}", "b"))) for i in range(100))
     selects = [sql for sql in statements if sql.lstrip().upper().startswith("SELECT")]
@@ -145,21 +137,12 @@ def test_text_keys_are_matched_exactly_whatever_they_hold(database: Database) ->
 
 
 def test_ten_thousand_keys_are_one_parameter_of_one_statement(database: Database) -> None:
-    statements: list[tuple[str, Any]] = []
-
-    def seen(_conn: object, _cursor: object, statement: str, parameters: Any, *_: object) -> None:
-        statements.append((statement, parameters))
-
-    event.listen(database.engine, "before_cursor_execute", seen)
-    try:
-        with database.reading() as session:
-            few = BY_SEQ.rows(session, keys={"seqs": [1, 2]})
-            many = BY_SEQ.rows(session, keys={"seqs": list(range(10_000))})
-    finally:
-        event.remove(database.engine, "before_cursor_execute", seen)
+    with sent_statements(database.engine) as sent, database.reading() as session:
+        few = BY_SEQ.rows(session, keys={"seqs": [1, 2]})
+        many = BY_SEQ.rows(session, keys={"seqs": list(range(10_000))})
     assert len(few) == 2
     assert sorted(seq for seq, _, _ in many) == list(range(10_000))
-    selects = [(sql, params) for sql, params in statements if sql.lstrip().upper().startswith("SELECT")]
+    selects = [(sql, params) for sql, params, _ in sent if sql.lstrip().upper().startswith("SELECT")]
     assert len(selects) == 2
     assert selects[0][0] == selects[1][0]  # the same text whatever the number of keys
     assert all(len(params) == 1 for _, params in selects)

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
-from tests_support import ORIGIN, migrate
+from tests_support import ORIGIN, migrate, sent_statements
 
 from ledger.commands import Allocation, Beneficiary, Cancel, Command, Issue, Retire, Selection, Transfer
 from ledger.database import Database
@@ -329,21 +329,12 @@ def test_the_statements_of_an_append_do_not_grow_with_its_commands_or_accounts(
         Issue("seed", "HS06", "2024", 1, tuple(Allocation(a, 1) for a in ("OWN-A", "ENT-A", "ENT-B")))
     )
     service.append(seed)
-    statements: list[str] = []
-
-    def seen(*args: object) -> None:
-        statements.append(str(args[2]))
-
     counts = []
     for tag, holders, number in (("few", HOLDERS[:2], 1), ("many", HOLDERS[2:], 2)):
-        event.listen(service.database.engine, "before_cursor_execute", seen)
-        try:
+        with sent_statements(service.database.engine) as sent:
             entries = service.append(mixed_commands(tag, holders, number))
-        finally:
-            event.remove(service.database.engine, "before_cursor_execute", seen)
         assert len(entries) == 1 + 2 * len(holders)
-        counts.append(len(statements))
-        statements.clear()
+        counts.append(len(sent))
     assert counts[0] == counts[1], counts
     # And few in all: the head, request ids, two reads of holdings before the rules and one at flush,
     # batches, the tree's frontier, six writes and the head's move are 14 statements here (SQLite also

@@ -4,7 +4,7 @@ accounts opened later are found, and appends naming only known accounts do not l
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
+from tests_support import sent_statements
 
 from ledger.commands import Allocation, Issue, Selection, Transfer
 from ledger.errors import UnknownAccount
@@ -40,19 +40,11 @@ def test_an_account_opened_after_earlier_appends_is_found(ledger: LedgerService)
 
 
 def test_accounts_found_once_are_not_looked_up_again(ledger: LedgerService) -> None:
-    statements: list[str] = []
-
-    def seen(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    event.listen(ledger.database.engine, "before_cursor_execute", seen)
-    try:
+    with sent_statements(ledger.database.engine) as sent:
         ledger.append([_transfer("t1", "ENT-A")])
-        first = [s for s in statements if "FROM ledger_accounts" in s]
-        statements.clear()
+    first = [statement.sql for statement in sent if "FROM ledger_accounts" in statement.sql]
+    with sent_statements(ledger.database.engine) as sent:
         ledger.append([_transfer("t2", "ENT-A"), _transfer("t3", "ENT-A")])
-        again = [s for s in statements if "FROM ledger_accounts" in s]
-    finally:
-        event.remove(ledger.database.engine, "before_cursor_execute", seen)
+    again = [statement.sql for statement in sent if "FROM ledger_accounts" in statement.sql]
     assert first  # the first append looked OWN-A and ENT-A up
     assert again == []
