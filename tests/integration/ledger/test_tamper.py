@@ -8,13 +8,14 @@ derived holdings, the account and range). The ``tanhui ledger verify`` command i
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import signal
 import socket
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from ledger.commands import Allocation, Beneficiary, Cancel, Command, Issue, Ret
 from ledger.database import Database
 from ledger.ranges import SerialRange
 from ledger.service import LedgerConfig, LedgerService
-from ledger.verify import VerificationFailure, verify_ledger
+from ledger.verify import VerificationFailure, VerificationReport, verify_ledger
 from ledger.verify_integrity import IntegrityProcess, IntegrityProcessFailed
 from web.cli import main
 
@@ -271,7 +272,21 @@ def test_the_untouched_copy_verifies(built: Built, copy: Path):
         report = service.verify()
     finally:
         service.database.dispose()
-    assert (report.size, report.checkpoints) == (ENTRY_COUNT, 2)
+    [(live, closed, batches)] = query(
+        copy,
+        "SELECT (SELECT count(*) FROM ledger_holdings), (SELECT count(*) FROM ledger_closed_ranges), "
+        "(SELECT count(*) FROM ledger_batches)",
+    )
+    # Every stored row was compared: the report counts them (a ledger of several of each).
+    assert min(live, closed, batches) > 3
+    assert report == VerificationReport(
+        size=ENTRY_COUNT,
+        checkpoints=2,
+        latest_checkpoint_size=ENTRY_COUNT,
+        live_ranges=live,
+        closed_ranges=closed,
+        batches=batches,
+    )
     assert len(built.bodies) == ENTRY_COUNT
 
 
@@ -589,6 +604,33 @@ def _closed_range_shortened(copy: Path, row: int, *, again: bool = False) -> Non
     )
 
 
+def _field_retyped(copy: Path, built: Built, seq: int, field: str, value: object) -> None:
+    """Entry ``seq`` rewritten with ``field`` of its body given a value of the wrong JSON type: still
+    canonical JSON, with its leaf hash recomputed, so only the body's own checks can refuse it."""
+    body = json.loads(built.bodies[seq])
+    body[field] = value
+    forged = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    tamper(
+        copy,
+        "UPDATE ledger_entries SET body = ?, leaf_hash = ? WHERE seq = ?",
+        (forged.decode("utf-8"), merkle.leaf_hash(forged), seq),
+    )
+
+
+# The replay beside an integrity process reads these fields itself: a wrong type must be named as the
+# body's problem, never end the verification with an error of its own. Case: (seq, field, value).
+RETYPED: dict[str, tuple[int, str, object]] = {
+    "a time that is a number": (14, "time", 20240101),
+    "a kind that is a number": (15, "kind", 2),
+    "a request that is a number": (16, "request", 0),
+    "data that is a list": (18, "data", []),
+}
+
+
+def _retyped(seq: int, field: str, value: object) -> Callable[[Path, Built], None]:
+    return lambda copy, built: _field_retyped(copy, built, seq, field, value)
+
+
 def _leaf_flipped(copy: Path, seq: int, *, again: bool = False) -> None:
     tamper(copy, "UPDATE ledger_entries SET leaf_hash = zeroblob(32) WHERE seq = ?", (seq,), again=again)
 
@@ -606,6 +648,7 @@ PARITY_CASES = {
     "a kind": lambda copy, built: tamper(copy, "UPDATE ledger_entries SET kind = 'cancel' WHERE seq = 1"),
     "a forged entry at a checkpoint": lambda copy, built: _forge(copy, built, FIRST_CHECKPOINT - 1),
     "a forged entry": lambda copy, built: _forge(copy, built, 10),
+    **{case: _retyped(*how) for case, how in RETYPED.items()},
     "a deleted entry": lambda copy, built: tamper(copy, "DELETE FROM ledger_entries WHERE seq = 17"),
     "the last entry deleted": lambda copy, built: tamper(
         copy, "DELETE FROM ledger_entries WHERE seq = ?", (ENTRY_COUNT - 1,)
@@ -630,6 +673,8 @@ def test_two_processes_name_the_same_failure_as_one(built: Built, copy: Path, ca
     one = verification_failure(copy, built.key, jobs=1)
     two = verification_failure(copy, built.key, jobs=2)
     assert (two.seq, two.what, two.detail) == (one.seq, one.what, one.detail)
+    if case in RETYPED:
+        assert (one.seq, one.what) == (RETYPED[case][0], "body"), one
 
 
 def test_two_processes_report_the_same_as_one_on_an_untouched_ledger(built: Built, copy: Path):
