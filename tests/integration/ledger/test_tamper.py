@@ -25,8 +25,10 @@ from tamper_support import copy_database, failure_of, one_byte_changed, query, t
 from tests_support import migrate
 
 from ledger import merkle
+from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.commands import Allocation, Beneficiary, Cancel, Command, Issue, Retire, Selection, Transfer
 from ledger.database import Database
+from ledger.keys import read_key_file
 from ledger.ranges import SerialRange
 from ledger.service import LedgerConfig, LedgerService
 from ledger.verify import VerificationFailure, VerificationReport, verify_ledger
@@ -569,6 +571,22 @@ def test_changing_a_checkpoint_note_is_caught_as_a_bad_signature(
     assert f"checkpoint #{checkpoint_id}" in failure.detail
 
 
+def test_a_checkpoint_of_another_log_signed_with_the_registrys_key_is_caught(built: Built, copy: Path):
+    """One key may sign for more than one log (a test log beside the real one, say): a good signature on
+    another log's checkpoint, of the same size and root, vouches for nothing here."""
+    [(checkpoint_id, note)] = query(
+        copy, "SELECT id, note FROM ledger_checkpoints ORDER BY size DESC LIMIT 1"
+    )
+    signed = Checkpoint.parse(note[: note.index("\n\n") + 1])
+    other = Checkpoint("other.tanhui.example/ledger", signed.size, signed.root)
+    forged = sign_checkpoint(other, [read_key_file(built.key)])
+    tamper(copy, "UPDATE ledger_checkpoints SET note = ? WHERE id = ?", (forged, checkpoint_id))
+    failure = verification_failure(copy, built.key)
+    assert (failure.seq, failure.what) == (None, "signature"), failure
+    assert f"checkpoint #{checkpoint_id}" in failure.detail
+    assert "other.tanhui.example/ledger" in failure.detail
+
+
 def test_changing_a_checkpoint_root_column_is_caught(built: Built, copy: Path):
     [(checkpoint_id, root)] = query(
         copy, "SELECT id, root_hash FROM ledger_checkpoints ORDER BY size LIMIT 1"
@@ -720,6 +738,21 @@ def test_a_failing_integrity_process_is_reported_not_waited_for(built: Built, co
             )
     finally:
         service.database.dispose()
+
+
+def test_an_integrity_process_checks_only_the_entries_the_replay_sees(built: Built, copy: Path):
+    """Entries appended after the replay's snapshot (here: from seq ``end`` on) are not the integrity
+    process's to check, even a bad one: it reports the chain as far as ``end``."""
+    end = 30
+    _leaf_flipped(copy, end)
+    process = IntegrityProcess(f"sqlite:///{copy}", end, [])
+    try:
+        outcome = process.outcome_through(None)
+    finally:
+        process.close()
+    assert outcome is not None
+    assert outcome.failure is None, outcome.failure
+    assert outcome.last_leaf == merkle.leaf_hash(built.bodies[end - 1].encode("utf-8")).hex()
 
 
 def test_an_integrity_process_that_dies_is_reported_with_its_exit_code(copy: Path):
