@@ -99,7 +99,14 @@ def verify_ledger(
         finally:
             process.close()
     closed_count, batch_count = counts
-    _check_end(session, replay.expected, last_leaf, checkpoints, closed=closed_count, batches=batch_count)
+    _check_end(
+        session,
+        replay.expected,
+        (last_leaf, replay.last_time),
+        checkpoints,
+        closed=closed_count,
+        batches=batch_count,
+    )
     live = _compare_live(session, replay.state)
     return VerificationReport(
         size=replay.expected,
@@ -344,22 +351,33 @@ def _core_rows(session: Session, query: Select[*tuple[Any, ...]]) -> list[tuple[
 def _check_end(
     session: Session,
     size: int,
-    last_leaf: str,
+    last: tuple[str, str],
     checkpoints: Sequence[StoredCheckpoint],
     *,
     closed: int,
     batches: int,
 ) -> None:
+    """What follows the last entry: checkpoints no larger, the head where the sequencer will go on from
+    (``last``: the last entry's leaf hash and time, as verified), and no closed range or batch left over."""
     for checkpoint in checkpoints:
         if checkpoint.size > size:
             raise VerificationFailure(
                 size, "missing entry", f"signed checkpoint #{checkpoint.id} covers {checkpoint.size} entries"
             )
-    head = select(Head.size, Head.last_leaf_hash).where(Head.id == 1)
-    ((head_size, head_leaf),) = _core_rows(session, head)
-    if head_size != size or (size and bytes(head_leaf).hex() != last_leaf):
+    last_leaf, last_time = last
+    head = select(Head.size, Head.last_leaf_hash, Head.last_time).where(Head.id == 1)
+    ((head_size, head_leaf, head_time),) = _core_rows(session, head)
+    if head_size != size:
         raise VerificationFailure(
             size, "head", f"the ledger head says {head_size} entries, {size} are stored"
+        )
+    if size and bytes(head_leaf).hex() != last_leaf:
+        raise VerificationFailure(size, "head", f"the ledger head's last leaf hash is not entry {size - 1}'s")
+    # The next append's time is never earlier than the head's: a head moved later would date every
+    # later entry wrongly, one moved earlier would let the next entry go back in time.
+    if head_time != last_time:
+        raise VerificationFailure(
+            size, "head", f"the ledger head's last time is {head_time!r}, the last entry's {last_time!r}"
         )
     if session.scalar(select(func.count()).select_from(ClosedRange)) != closed:
         raise VerificationFailure(

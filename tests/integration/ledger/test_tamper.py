@@ -435,10 +435,27 @@ def test_deleting_an_entry_in_the_middle_is_caught_naming_the_missing_seq(built:
     assert (failure.seq, failure.what) == (seq, "missing entry"), failure
 
 
-def test_a_stored_head_that_disagrees_with_the_entries_is_caught(built: Built, copy: Path):
-    tamper(copy, "UPDATE ledger_head SET size = size + 1 WHERE id = 1")
-    failure = verification_failure(copy, built.key)
-    assert failure.what == "head", failure
+LATER, EARLIER = "2999-01-01T00:00:00.000000Z", "2000-01-01T00:00:00.000000Z"
+HEAD_CASES = {
+    "size": ("size = size + 1", f"the ledger head says {ENTRY_COUNT + 1} entries, {ENTRY_COUNT} are stored"),
+    "leaf": ("last_leaf_hash = zeroblob(32)", f"last leaf hash is not entry {ENTRY_COUNT - 1}'s"),
+    # Where the sequencer dates the next entries from: later would date them wrongly, earlier would
+    # let the next one go back in time.
+    "later time": (f"last_time = '{LATER}'", f"last time is '{LATER}'"),
+    "earlier time": (f"last_time = '{EARLIER}'", f"last time is '{EARLIER}'"),
+}
+
+
+@pytest.mark.parametrize("case", list(HEAD_CASES))
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_stored_head_that_disagrees_with_the_entries_is_caught(
+    built: Built, copy: Path, case: str, jobs: int
+):
+    change, detail = HEAD_CASES[case]
+    tamper(copy, f"UPDATE ledger_head SET {change} WHERE id = 1")
+    failure = verification_failure(copy, built.key, jobs)
+    assert (failure.seq, failure.what) == (ENTRY_COUNT, "head"), failure
+    assert detail in failure.detail, failure
 
 
 # --- derived state --------------------------------------------------------------------------------------

@@ -101,6 +101,41 @@ def test_the_untouched_ledger_of_three_chunks_verifies_alike_in_one_and_two_proc
     assert closed == CHUNK_ENTRIES + 50  # one 1 kg retirement at every even seq from 2
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_progress_is_told_of_every_chunk(built: Built, copy: Path, jobs: int):
+    """What the command's progress bar counts: each chunk replayed, so that it ends at the ledger's size."""
+    told: list[int] = []
+    service = open_service(copy, built.key)
+    try:
+        service.verify(progress=told.append, jobs=jobs)
+    finally:
+        service.database.dispose()
+    assert told == [CHUNK_ENTRIES, CHUNK_ENTRIES, ENTRY_COUNT - 2 * CHUNK_ENTRIES]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_entries_appended_during_a_verification_are_left_to_the_next(built: Built, copy: Path, jobs: int):
+    """A verification is of the ledger as it was when it began. Here three entries are appended while the
+    first chunk is being replayed (before a second process has started reading, which takes a while to
+    spawn): neither process may count them, or the chain would end past the head this one read."""
+    service, appender = open_service(copy, built.key), open_service(copy, built.key)
+    later = [Transfer(f"later-{n}", "OWN-A", "ENT-A", Selection(quantity_kg=1)) for n in range(3)]
+
+    def append_once(_entries: int) -> None:
+        if later:
+            appender.append(later)
+            later.clear()
+
+    try:
+        report = service.verify(progress=append_once, jobs=jobs)
+        assert not later  # appended, during the verification
+        assert report.size == ENTRY_COUNT
+        assert service.verify(jobs=jobs).size == ENTRY_COUNT + 3
+    finally:
+        service.database.dispose()
+        appender.database.dispose()
+
+
 EDGES = [
     CHUNK_ENTRIES - 1,
     CHUNK_ENTRIES,
