@@ -914,6 +914,9 @@ def test_two_processes_verify_the_smallest_ledgers(tmp_path: Path, entries: int)
             service.open_account(account_id, account_type, name)
         for cmds in ledger_commands()[:entries]:
             service.append(cmds)
+        unsigned = service.verify(jobs=1)  # nothing signed yet: the chain and the replay still hold
+        assert (unsigned.size, unsigned.checkpoints, unsigned.latest_checkpoint_size) == (entries, 0, 0)
+        assert service.verify(jobs=2) == unsigned
         service.sign_checkpoint(force=True)
         assert service.verify(jobs=2) == service.verify(jobs=1)
         assert service.verify(jobs=2).size == entries
