@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger import merkle
 from ledger.service import LedgerService
 from ledger.verify import VerificationFailure
 
@@ -40,6 +41,16 @@ def tamper(path: Path, statement: str, parameters: tuple[object, ...] = (), *, a
         connection.commit()
     finally:
         connection.close()
+
+
+def rewrite_entry(path: Path, seq: int, body: bytes) -> None:
+    """Entry ``seq`` given ``body`` with its leaf hash recomputed, as a careful forger would (triggers
+    dropped as :func:`tamper` drops them)."""
+    tamper(
+        path,
+        "UPDATE ledger_entries SET body = ?, leaf_hash = ? WHERE seq = ?",
+        (body.decode("utf-8"), merkle.leaf_hash(body), seq),
+    )
 
 
 def query(path: Path, sql: str, parameters: tuple[object, ...] = ()) -> list[tuple[object, ...]]:

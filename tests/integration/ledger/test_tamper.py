@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from tamper_support import copy_database, failure_of, one_byte_changed, query, tamper
+from tamper_support import copy_database, failure_of, one_byte_changed, query, rewrite_entry, tamper
 from tests_support import migrate
 
 from ledger import merkle
@@ -410,11 +410,7 @@ def test_a_rewritten_entry_with_a_recomputed_leaf_hash_is_still_caught(built: Bu
     # or the signed root give the rewrite away.
     forged = built.bodies[seq].replace('"quantity_kg":', '"quantity_kg":1', 1).encode("utf-8")
     assert forged != built.bodies[seq].encode("utf-8")
-    tamper(
-        copy,
-        "UPDATE ledger_entries SET body = ?, leaf_hash = ? WHERE seq = ?",
-        (forged.decode("utf-8"), merkle.leaf_hash(forged), seq),
-    )
+    rewrite_entry(copy, seq, forged)
     failure = verification_failure(copy, built.key)
     assert failure.seq in (seq, seq + 1), failure
     assert failure.what in ("tree node", "chain link", "root", "replay", "body"), failure
@@ -619,11 +615,7 @@ def test_changing_a_checkpoint_root_column_is_caught(built: Built, copy: Path):
 
 def _forge(copy: Path, built: Built, seq: int) -> None:
     forged = built.bodies[seq].replace('"quantity_kg":', '"quantity_kg":1', 1).encode("utf-8")
-    tamper(
-        copy,
-        "UPDATE ledger_entries SET body = ?, leaf_hash = ? WHERE seq = ?",
-        (forged.decode("utf-8"), merkle.leaf_hash(forged), seq),
-    )
+    rewrite_entry(copy, seq, forged)
 
 
 def _closed_range_shortened(copy: Path, row: int, *, again: bool = False) -> None:
@@ -645,11 +637,7 @@ def _field_retyped(copy: Path, built: Built, seq: int, field: str, value: object
     body = json.loads(built.bodies[seq])
     body[field] = value
     forged = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    tamper(
-        copy,
-        "UPDATE ledger_entries SET body = ?, leaf_hash = ? WHERE seq = ?",
-        (forged.decode("utf-8"), merkle.leaf_hash(forged), seq),
-    )
+    rewrite_entry(copy, seq, forged)
 
 
 # The replay beside an integrity process reads these fields itself: a wrong type must be named as the

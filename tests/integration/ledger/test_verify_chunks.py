@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from tamper_support import copy_database, failure_of, one_byte_changed, query, tamper
+from tamper_support import copy_database, failure_of, one_byte_changed, query, rewrite_entry, tamper
 from tests_support import migrate
 
-from ledger import merkle
 from ledger.commands import Allocation, Beneficiary, Command, Issue, Retire, Selection, Transfer
 from ledger.database import Database
 from ledger.service import LedgerConfig, LedgerService
@@ -251,11 +250,7 @@ def test_a_consistently_rewritten_last_entry_is_caught_by_the_checkpoint_root(bu
     assert isinstance(body, str)
     assert f'"name":"个人{last}"' in body
     forged = body.replace(f'"name":"个人{last}"', '"name":"别人"').encode("utf-8")
-    tamper(
-        copy,
-        "UPDATE ledger_entries SET body = ?, leaf_hash = ? WHERE seq = ?",
-        (forged.decode("utf-8"), merkle.leaf_hash(forged), last),
-    )
+    rewrite_entry(copy, last, forged)
     for failure in failures(copy, built.key):
         assert (failure.seq, failure.what) == (last, "root"), failure
         assert (

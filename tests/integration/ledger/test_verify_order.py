@@ -8,9 +8,10 @@ entry; read in the order they were written, a correct ledger would be reported a
 
 from __future__ import annotations
 
-import sqlite3
+from pathlib import Path
 
 import pytest
+from tamper_support import query
 
 from ledger.commands import Allocation, Beneficiary, Issue, Retire, Selection
 from ledger.ranges import SerialRange
@@ -58,15 +59,10 @@ def test_ranges_closed_out_of_serial_order_verify(ledger: LedgerService) -> None
         assert (report.size, report.closed_ranges, report.batches) == (4, 5, 2), jobs
 
 
-def _closed_in_written_order(ledger: LedgerService) -> list[tuple[int, str, int]] | None:
+def _closed_in_written_order(ledger: LedgerService) -> list[tuple[object, ...]] | None:
     """On SQLite, the closed ranges in the order they were written (their row ids); elsewhere None."""
     url = ledger.database.engine.url
     if url.get_backend_name() != "sqlite":
         return None
-    connection = sqlite3.connect(str(url.database))
-    try:
-        return connection.execute(
-            "SELECT entry_seq, batch_id, start_kg FROM ledger_closed_ranges ORDER BY rowid"
-        ).fetchall()
-    finally:
-        connection.close()
+    written = "SELECT entry_seq, batch_id, start_kg FROM ledger_closed_ranges ORDER BY rowid"
+    return query(Path(str(url.database)), written)
