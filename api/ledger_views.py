@@ -49,6 +49,21 @@ def verifier_key() -> Response:
     return _text(ledger_service().verifier_key() + "\n", cache="public, max-age=300")
 
 
+@bp.get("/ledger/witnesses")
+@document(
+    "The listed witnesses' cosigner keys (C2SP tlog-cosignature vkeys, type 0x04), one per line",
+    text=True,
+    tag="ledger",
+)
+def witness_keys() -> Response:
+    """Whose cosignatures the registry keeps under its checkpoints: what the certificate page checks.
+
+    Served by the registry, so a reader who trusts a witness compares its key with one the witness
+    publishes itself."""
+    lines = "".join(f"{witness.vkey}\n" for witness in ledger_service().witnesses())
+    return _text(lines, cache="public, max-age=300")
+
+
 @bp.get("/ledger/entries/<seq>")
 @document("One entry: its exact body text and leaf hash", response="EntrySchema", tag="ledger", seq_path=True)
 def get_entry(seq: str) -> tuple[dict[str, object], int, dict[str, str]]:

@@ -1,10 +1,11 @@
 // The certificate page's check, in the reader's browser, of what the certificate claims (Web Crypto only):
 // the ledger entry's leaf hash (RFC 9162: SHA-256(0x00 || body)), its inclusion proof up to the checkpoint's
-// root (RFC 9162 §2.1.3.2), the checkpoint's Ed25519 signature by the registry's key (C2SP signed-note), and
-// that the entry is the retirement the certificate states (ranges, quantity, account, reason, beneficiary,
-// a private name against its salted commitment). The same checks as `tanhui certificate verify`; the page
-// shows the key it checked against, to compare with one obtained elsewhere: a script served by the registry
-// cannot vouch for the registry, the command and the published key can.
+// root (RFC 9162 §2.1.3.2), the checkpoint's Ed25519 signature by the registry's key (C2SP signed-note), the
+// cosignatures on it by the witnesses the registry lists (C2SP tlog-cosignature, cosignature/v1), and that
+// the entry is the retirement the certificate states (ranges, quantity, account, reason, beneficiary, a
+// private name against its salted commitment). The same checks as `tanhui certificate verify --witness`;
+// the page shows the keys it checked against, to compare with ones obtained elsewhere: a script served by
+// the registry cannot vouch for the registry, the command and the keys published by their owners can.
 (function () {
   "use strict";
 
@@ -53,13 +54,41 @@
     return true;
   }
 
-  // A verifier key line: <name>+<8 hex digits of key id>+<base64(0x01 || 32-byte Ed25519 key)>.
-  function parseKey(line) {
-    var parts = line.trim().split("+");
-    if (parts.length < 3) throw fail("key", "not a verifier key line");
-    var name = parts[0], id = parts[1], key = bytesFromBase64(parts.slice(2).join("+"));
-    if (!/^[0-9a-fA-F]{8}$/.test(id) || key.length !== 33 || key[0] !== 1) throw fail("key", "not an Ed25519 verifier key");
-    return { name: name, id: bytesFromHex(id.toLowerCase()), raw: key.slice(1), line: line.trim() };
+  var LOG_KEY = 0x01, COSIGNER_KEY = 0x04;  // signed-note Ed25519; tlog-cosignature Ed25519 (cosignature/v1)
+  var CLOCK_SKEW_S = 300;  // how far a witness's clock may run ahead of the reader's (ledger/cosignature.py)
+
+  // A key line: <name>+<8 hex digits of key id>+<base64(type || 32-byte Ed25519 key)>, its key id being
+  // SHA-256(name || "\n" || type || key)[:4]; a promise of the key, or a failure with the given code.
+  function parseKey(line, type, code) {
+    return Promise.resolve().then(function () {
+      var parts = line.trim().split("+");
+      if (parts.length < 3) throw fail(code, "not a key line: " + line);
+      var name = parts[0], id = parts[1], key = bytesFromBase64(parts.slice(2).join("+"));
+      if (!name || /[\s+]/.test(name) || !/^[0-9a-fA-F]{8}$/.test(id) || key.length !== 33 || key[0] !== type) {
+        throw fail(code, "not an Ed25519 key of type " + type + ": " + line);
+      }
+      return sha256(concat(encoder.encode(name + "\n"), key)).then(function (digest) {
+        if (hex(digest.slice(0, 4)) !== id.toLowerCase()) throw fail(code, "the key id does not match the key: " + line);
+        return { name: name, id: bytesFromHex(id.toLowerCase()), raw: key.slice(1), line: line.trim() };
+      });
+    });
+  }
+
+  function ed25519Verify(raw, signature, message) {
+    return crypto.subtle.importKey("raw", raw, { name: "Ed25519" }, false, ["verify"])
+      .catch(function () { throw fail("unsupported", "this browser has no Ed25519 in Web Crypto"); })
+      .then(function (publicKey) { return crypto.subtle.verify({ name: "Ed25519" }, publicKey, signature, message); });
+  }
+
+  // The signatures under a note by the key of this name and id: their bytes after the key id.
+  function signaturesBy(note, cut, key) {
+    var prefix = "\u2014 " + key.name + " ", found = [];
+    note.slice(cut + 2).split("\n").forEach(function (line) {
+      if (line.indexOf(prefix) !== 0) return;
+      var raw = bytesFromBase64(line.slice(prefix.length));
+      if (raw.length > 4 && equal(raw.slice(0, 4), key.id)) found.push(raw.slice(4));
+    });
+    return found;
   }
 
   // RFC 9162 §2.1.3.2: the root an inclusion proof leads to, or a failure.
@@ -97,21 +126,42 @@
     if (lines.length < 4) throw fail("signature", "the checkpoint is not origin, size and root");
     var size = lines[1], root = bytesFromBase64(lines[2]);
     if (!/^(0|[1-9][0-9]*)$/.test(size) || root.length !== 32) throw fail("signature", "malformed checkpoint");
-    var signature = null;
-    note.slice(cut + 2).split("\n").forEach(function (line) {
-      var prefix = "\u2014 " + key.name + " ";
-      if (signature || line.indexOf(prefix) !== 0) return;
-      var raw = bytesFromBase64(line.slice(prefix.length));
-      if (raw.length === 68 && equal(raw.slice(0, 4), key.id)) signature = raw.slice(4);
-    });
+    var signature = signaturesBy(note, cut, key).filter(function (raw) { return raw.length === 64; })[0];
     if (!signature) throw fail("signature", "no signature by the registry's key");
-    return crypto.subtle.importKey("raw", key.raw, { name: "Ed25519" }, false, ["verify"])
-      .catch(function () { throw fail("unsupported", "this browser has no Ed25519 in Web Crypto"); })
-      .then(function (publicKey) { return crypto.subtle.verify({ name: "Ed25519" }, publicKey, signature, encoder.encode(text)); })
-      .then(function (ok) {
-        if (!ok) throw fail("signature", "the checkpoint's signature does not verify");
-        return { origin: lines[0], size: Number(size), root: root };
+    return ed25519Verify(key.raw, signature, encoder.encode(text)).then(function (ok) {
+      if (!ok) throw fail("signature", "the checkpoint's signature does not verify");
+      return { origin: lines[0], size: Number(size), root: root, note: note, cut: cut, text: text };
+    });
+  }
+
+  // The listed witnesses' cosignatures of the checkpoint (c2sp.org/tlog-cosignature): each an 8-byte
+  // big-endian POSIX time and the Ed25519 signature of "cosignature/v1\ntime <time>\n" and the note text.
+  // As signed-note asks, one by a listed witness that does not verify, or is dated ahead of the reader's
+  // clock, refuses the checkpoint; lines by other keys are ignored. The latest per witness, by name.
+  function checkCosignatures(checkpoint, witnesses, nowS) {
+    var checks = [];
+    witnesses.forEach(function (witness) {
+      signaturesBy(checkpoint.note, checkpoint.cut, witness).forEach(function (raw) {
+        if (raw.length !== 72) throw fail("cosignature", "a cosignature by " + witness.name + " is not 72 bytes");
+        var time = raw.slice(0, 8).reduce(function (value, b) { return value * 256n + BigInt(b); }, 0n);
+        if (time >= 2n ** 63n) throw fail("cosignature", "a cosignature by " + witness.name + " is dated beyond 2^63-1");
+        if (time > BigInt(nowS + CLOCK_SKEW_S)) {
+          throw fail("cosignature", "the cosignature by " + witness.name + " is dated in the future (" + time + ")");
+        }
+        var message = encoder.encode("cosignature/v1\ntime " + time + "\n" + checkpoint.text);
+        checks.push(ed25519Verify(witness.raw, raw.slice(8), message).then(function (ok) {
+          if (!ok) throw fail("cosignature", "the cosignature by " + witness.name + " does not verify");
+          return { name: witness.name, key: witness.line, time: Number(time) };
+        }));
       });
+    });
+    return Promise.all(checks).then(function (found) {
+      var latest = {};
+      found.forEach(function (item) {
+        if (!latest[item.key] || latest[item.key].time < item.time) latest[item.key] = item;
+      });
+      return Object.keys(latest).sort().map(function (line) { return latest[line]; });
+    });
   }
 
   // The entry states what the certificate says: a retirement of these ranges, for this beneficiary.
@@ -137,22 +187,35 @@
     });
   }
 
-  // Everything, from the certificate document (with its "proof") and the registry's key line.
-  function verify(certificate, keyLine) {
+  // Everything, from the certificate document (with its "proof"), the registry's key line and the listed
+  // witnesses' cosigner key lines (text, one per line; empty when the registry lists none).
+  function verify(certificate, keyLine, witnessLines, nowS) {
+    var now = nowS === undefined ? Math.floor(Date.now() / 1000) : nowS;
     return Promise.resolve().then(function () {
       if (!window.crypto || !crypto.subtle) throw fail("unsupported", "no Web Crypto in this browser");
-      var key = parseKey(keyLine), proof = certificate.proof;
+      var proof = certificate.proof;
       if (!proof || proof.seq !== certificate.seq) throw fail("entry", "the proof is not of this certificate's entry");
       var path = proof.inclusion.map(bytesFromHex);
       if (path.some(function (node) { return node.length !== 32; })) throw fail("proof", "a proof hash is not 32 bytes");
-      return openCheckpoint(proof.checkpoint, key).then(function (checkpoint) {
-        return sha256(concat(new Uint8Array([0]), encoder.encode(proof.body)))
+      var lines = (witnessLines || "").split("\n").filter(function (line) { return line.trim(); });
+      return Promise.all([parseKey(keyLine, LOG_KEY, "key")].concat(lines.map(function (line) {
+        return parseKey(line, COSIGNER_KEY, "witness-key");
+      }))).then(function (keys) {
+        var key = keys[0], checkpoint, witnessed;
+        return openCheckpoint(proof.checkpoint, key)
+          .then(function (opened) { checkpoint = opened; return checkCosignatures(opened, keys.slice(1), now); })
+          .then(function (found) {
+            witnessed = found;
+            return sha256(concat(new Uint8Array([0]), encoder.encode(proof.body)));
+          })
           .then(function (leaf) { return rootFromInclusion(proof.seq, checkpoint.size, leaf, path); })
           .then(function (root) {
             if (!equal(root, checkpoint.root)) throw fail("proof", "the inclusion proof does not lead to the checkpoint's root");
             return checkEntry(certificate, proof.body);
           })
-          .then(function () { return { ok: true, seq: proof.seq, size: checkpoint.size, origin: checkpoint.origin, key: key.line }; });
+          .then(function () {
+            return { ok: true, seq: proof.seq, size: checkpoint.size, origin: checkpoint.origin, key: key.line, witnessed: witnessed };
+          });
       });
     }).catch(function (error) {
       return { ok: false, code: error.code || "format", detail: error.message };
@@ -168,7 +231,15 @@
       : say("failed") + " " + (say("reason-" + result.code) || result.detail);
     box.className = "browser-check " + (result.ok ? "check-ok" : "check-failed");
     box.setAttribute("data-result", result.ok ? "ok" : result.code);
-    if (result.ok) box.querySelector(".check-key").textContent = result.key;
+    if (!result.ok) return;
+    box.querySelector(".check-key").textContent = result.key;
+    var witnesses = box.querySelector(".check-witnesses");
+    witnesses.textContent = result.witnessed.length
+      ? say("witnessed").replace("{witnesses}", result.witnessed.map(function (item) {
+        return item.name + " (" + new Date(item.time * 1000).toISOString().slice(0, 19).replace("T", " ") + " UTC)";
+      }).join(", "))
+      : say("unwitnessed");
+    box.querySelector(".check-witness-keys").textContent = result.witnessed.map(function (item) { return item.key; }).join("\n");
   }
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -180,8 +251,12 @@
         return kind === "json" ? response.json() : response.text();
       });
     };
-    Promise.all([get(box.getAttribute("data-certificate"), "json"), get(box.getAttribute("data-key"), "text")])
-      .then(function (got) { return verify(got[0], got[1]); }, function (error) {
+    Promise.all([
+      get(box.getAttribute("data-certificate"), "json"),
+      get(box.getAttribute("data-key"), "text"),
+      get(box.getAttribute("data-witnesses"), "text"),
+    ])
+      .then(function (got) { return verify(got[0], got[1], got[2]); }, function (error) {
         return { ok: false, code: "fetch", detail: error.message };
       })
       .then(function (result) { show(box, result); });

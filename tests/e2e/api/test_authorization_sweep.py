@@ -38,6 +38,7 @@ PUBLIC_BY_PURPOSE = {
     "add_cosignatures": "a cosignature proves itself against the witness keys the registry lists",
     "health": "what the ledger page shows: sizes, times, the last verification's outcome",
     "verifier_key": "the ledger is public",
+    "witness_keys": "the ledger is public, and so is whom it asks to witness it",
     "consistency_proof": "the ledger is public",
     "inclusion_proof": "the ledger is public",
     "list_methodologies": "reference data",

@@ -201,6 +201,10 @@ def test_the_cosignature_endpoint_answers_problems(witnessed, witness_key):
     assert [item["name"] for item in answer["cosigned_by"]] == ["witness.example.org/w1"]
 
 
+def served_witnesses(registry: Registry) -> str:
+    return http_fetch(registry.url)("/api/v1/ledger/witnesses").decode()
+
+
 def test_a_registry_that_does_not_list_the_witness_refuses_its_cosignature(registries, witness_key, tmp_path):
     key, _ = witness_key
     unlisted: Registry = registries("unlisted")
@@ -233,10 +237,12 @@ def test_witnesses_are_listed_and_removed_from_the_command_line(registries, tmp_
     expected = f"ok: cosignatures by witness.managed.example ({witness.key_id.hex()}) are kept from now on\n"
     assert added.stdout == expected
     assert run("list").stdout == witness.vkey + "\n"
+    assert served_witnesses(registry) == witness.vkey + "\n"  # what the certificate page checks against
     _, [kept] = service.accept_cosignatures(cosigned_note(registry, witness, int(time.time()), note))
     assert kept.name == "witness.managed.example"
     assert run("remove", witness.vkey).stdout == "ok: removed\n"
     assert run("list").stdout == ""
+    assert served_witnesses(registry) == ""
     with pytest.raises(CosignatureRefused, match="lists no witnesses"):
         service.accept_cosignatures(cosigned_note(registry, witness, int(time.time()) + 1, note))
     served = http_fetch(registry.url)("/api/v1/ledger/checkpoint").decode()
