@@ -137,7 +137,7 @@
   // The listed witnesses' cosignatures of the checkpoint (c2sp.org/tlog-cosignature): each an 8-byte
   // big-endian POSIX time and the Ed25519 signature of "cosignature/v1\ntime <time>\n" and the note text.
   // As signed-note asks, one by a listed witness that does not verify, or is dated ahead of the reader's
-  // clock, refuses the checkpoint; lines by other keys are ignored. The latest per witness, by name.
+  // clock, refuses the checkpoint; lines by other keys are ignored. The latest per witness key is kept.
   function checkCosignatures(checkpoint, witnesses, nowS) {
     var checks = [];
     witnesses.forEach(function (witness) {

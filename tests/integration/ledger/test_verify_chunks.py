@@ -10,6 +10,11 @@ either way.
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
+import os
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,11 +23,13 @@ import pytest
 from tamper_support import copy_database, failure_of, one_byte_changed, query, rewrite_entry, tamper
 from tests_support import migrate
 
+from ledger import merkle
 from ledger.commands import Allocation, Beneficiary, Command, Issue, Retire, Selection, Transfer
 from ledger.database import Database
 from ledger.service import LedgerConfig, LedgerService
 from ledger.verify import VerificationFailure
 from ledger.verify_common import CHUNK_ENTRIES
+from ledger.verify_integrity import IntegrityOutcome, IntegrityProcess
 
 ORIGIN = "chunks.tanhui.example/ledger"
 ENTRY_COUNT = 2 * CHUNK_ENTRIES + 101
@@ -260,6 +267,36 @@ def test_a_consistently_rewritten_last_entry_is_caught_by_the_checkpoint_root(bu
         assert str(failure) == f"seq {last}: root: {failure.detail}"
 
 
+def failure_with_a_slow_first_chunk(path: Path, key: Path) -> tuple[VerificationFailure, list[int]]:
+    """A two-process verification whose replay dwells 3 s on its first chunk, so that the integrity
+    process meanwhile checks ahead and reports: the failure raised, and the chunks the replay told of."""
+    chunks: list[int] = []
+
+    def first_chunk_slowly(entries: int) -> None:
+        if not chunks:
+            time.sleep(3)
+        chunks.append(entries)
+
+    service = open_service(path, key)
+    try:
+        with pytest.raises(VerificationFailure) as raised:
+            service.verify(progress=first_chunk_slowly, jobs=2)
+    finally:
+        service.database.dispose()
+    return raised.value, chunks
+
+
+def test_an_integrity_failure_the_replay_has_passed_ends_the_replay_there(built: Built, copy: Path):
+    """In two processes, once the integrity process has reported a failure at a seq the replay has
+    already passed, nothing the replay finds later can come first: it stops at the end of that chunk
+    instead of reading the rest of the ledger (at 10^6 entries, the rest of a minute)."""
+    bad_seq = 50  # its stored leaf hash, which only the integrity process reads
+    tamper(copy, "UPDATE ledger_entries SET leaf_hash = zeroblob(32) WHERE seq = ?", (bad_seq,))
+    failure, chunks = failure_with_a_slow_first_chunk(copy, built.key)
+    assert (failure.seq, failure.what) == (bad_seq, "leaf hash"), failure
+    assert chunks == [CHUNK_ENTRIES]  # not the two chunks after it
+
+
 def test_an_integrity_failure_found_ahead_does_not_hide_an_earlier_replay_failure(built: Built, copy: Path):
     """In two processes the integrity checks run ahead of the replay. One they found in a later chunk
     may end the replay early only once it is known to come first: a holdings problem the replay has
@@ -277,18 +314,51 @@ def test_an_integrity_failure_found_ahead_does_not_hide_an_earlier_replay_failur
     assert isinstance(body, str)
     changed = one_byte_changed(body.encode("utf-8"), len(body) // 2).decode("utf-8")
     tamper(copy, "UPDATE ledger_entries SET body = ? WHERE seq = ?", (changed, integrity_seq), again=True)
-    chunks: list[int] = []
-
-    def first_chunk_slowly(entries: int) -> None:
-        if not chunks:
-            time.sleep(3)  # the integrity process meanwhile reaches the changed body and reports it
-        chunks.append(entries)
-
-    service = open_service(copy, built.key)
-    try:
-        with pytest.raises(VerificationFailure) as raised:
-            service.verify(progress=first_chunk_slowly, jobs=2)
-    finally:
-        service.database.dispose()
-    assert (raised.value.seq, raised.value.what) == (replay_seq, "holdings"), raised.value
+    failure, chunks = failure_with_a_slow_first_chunk(copy, built.key)
+    assert (failure.seq, failure.what) == (replay_seq, "holdings"), failure
     assert chunks[0] == CHUNK_ENTRIES
+
+
+def _pause(pid: int, seconds: float) -> threading.Timer:
+    """Stop the process (SIGSTOP) and let it go on (SIGCONT) after ``seconds``, unless it has ended."""
+
+    def resume() -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+
+    os.kill(pid, signal.SIGSTOP)
+    timer = threading.Timer(seconds, resume)
+    timer.start()
+    return timer
+
+
+def test_an_integrity_process_silent_for_less_than_its_stall_limit_is_waited_for(built: Built, copy: Path):
+    """A loaded machine or database may hold the integrity process for seconds between two of its
+    reports. Here it is stopped for two seconds before its first word and again after it, between two
+    chunks; the verification waits, and the outcome is the untouched ledger's. (Whether the second stop
+    fell before the process had finished is a race with its last chunks: it is tried up to five times.)"""
+    [(last_body,)] = query(copy, "SELECT body FROM ledger_entries WHERE seq = ?", (ENTRY_COUNT - 1,))
+    assert isinstance(last_body, str)
+    untouched = IntegrityOutcome(merkle.leaf_hash(last_body.encode("utf-8")).hex(), None)
+    waited_mid_way = False
+    for _attempt in range(5):
+        process = IntegrityProcess(f"sqlite:///{copy}", ENTRY_COUNT, [])
+        timers = []
+        try:
+            (child,) = [c for c in multiprocessing.active_children() if c.name == "tanhui-verify-integrity"]
+            started = time.monotonic()
+            timers.append(_pause(child.pid, 2.0))  # long before its first report: a spawn takes a while
+            assert process.outcome_through(0) is None  # its first chunk reported, not yet the end
+            assert time.monotonic() - started >= 2.0
+            timers.append(_pause(child.pid, 2.0))
+            paused = time.monotonic()
+            outcome = process.outcome_through(None)
+            waited_mid_way = time.monotonic() - paused >= 2.0
+        finally:
+            process.close()
+            for timer in timers:
+                timer.join()
+        assert outcome == untouched
+        if waited_mid_way:
+            break
+    assert waited_mid_way, "each time, the integrity process had finished before it could be stopped"
