@@ -40,7 +40,8 @@ class KnownAccounts:
 
     Accounts are opened and never removed (holdings, closed ranges and entries refer to them by foreign
     key), so an account once found exists for good and need not be looked up again: most appends then
-    ask the database only about accounts they are the first to name. At most ``limit`` ids are kept.
+    ask the database only about accounts they are the first to name. Once ``limit`` ids are kept, no more
+    are taken (the ids of the append that reaches it are still added): a bound on memory, not a count.
     """
 
     def __init__(self, limit: int = 200_000) -> None:

@@ -340,3 +340,55 @@ def test_the_statements_of_an_append_do_not_grow_with_its_commands_or_accounts(
     # batches, the tree's frontier, six writes and the head's move are 14 statements here (SQLite also
     # sends its BEGIN IMMEDIATE as one).
     assert counts[0] <= 20, counts
+
+
+def _key_rows_reversed(service: LedgerService, account: str, batch: str) -> list[int]:
+    """Store a key's holding rows again, highest serials first: the same rows, in an order a database may
+    return them in (a PostgreSQL heap puts new rows wherever earlier deletions freed space). Returns the
+    starts in the order a read by the key without ``ORDER BY`` now gives them."""
+    key = {"a": account, "b": batch}
+    with service.database.unit_of_work() as unit:
+        rows = unit.session.execute(
+            text(
+                "SELECT batch_id AS b, start_kg AS s, end_kg AS e, account_id AS a FROM ledger_holdings "
+                "WHERE account_id = :a AND batch_id = :b ORDER BY start_kg DESC"
+            ),
+            key,
+        ).mappings()
+        reversed_rows = [dict(row) for row in rows]
+        unit.session.execute(text("DELETE FROM ledger_holdings WHERE account_id = :a AND batch_id = :b"), key)
+        insert = (
+            "INSERT INTO ledger_holdings (batch_id, start_kg, end_kg, account_id) VALUES (:b, :s, :e, :a)"
+        )
+        for row in reversed_rows:  # one at a time, in this order
+            unit.session.execute(text(insert), row)
+        unit.commit()
+    with service.database.reading() as session:
+        unordered = "SELECT start_kg FROM ledger_holdings WHERE account_id = :a AND batch_id = :b"
+        return list(session.scalars(text(unordered), key))
+
+
+@pytest.mark.parametrize("database", ["sqlite", "pg"])
+def test_kilograms_are_taken_lowest_serial_first_whatever_order_the_rows_are_stored_in(
+    request: pytest.FixtureRequest, make_service, database: str
+) -> None:
+    """The store reads a key's spans in serial order, not in the order the database happens to return
+    its rows: a quantity is then taken from the lowest serials, by an account read whole and by a key."""
+    service: LedgerService = make_service(request.getfixturevalue(f"{database}_url"))
+    batch = "HS07-2024-001"
+    service.append([Issue("spans", "HS07", "2024", 1, (Allocation("OWN-A", 100),))])
+    gaps = tuple(SerialRange(batch, start, start + 9) for start in (11, 31, 51))
+    # OWN-A now holds 1-10, 21-30, 41-50 and 61-100.
+    service.append([Cancel("gaps", "OWN-A", Selection(ranges=gaps), "登记更正")])
+
+    def taken(command: Command) -> list[tuple[int, int]]:
+        [entry] = service.append([command])
+        return [(item["start"], item["end"]) for item in entry.data["ranges"]]
+
+    assert _key_rows_reversed(service, "OWN-A", batch) == [61, 41, 21, 1]
+    by_account = Transfer("whole", "OWN-A", "ENT-A", Selection(quantity_kg=15))
+    assert taken(by_account) == [(1, 10), (21, 25)]
+    assert _key_rows_reversed(service, "OWN-A", batch) == [61, 41, 26]
+    chosen = Selection(quantity_kg=15, batches=(batch,))
+    assert taken(Retire("key", "OWN-A", chosen, Beneficiary("李明", True), "gift")) == [(26, 30), (41, 50)]
+    assert service.verify().size == 4  # the rows rewritten were the same rows
