@@ -47,14 +47,15 @@ class EntryPage:
     it can be cached for good; False when it ended at the newest entry, and later asks may list more."""
 
 
-def entry_page(session: Session, start: int, limit: int, max_body_bytes: int | None = None) -> EntryPage:
+def entry_page(session: Session, start: int, limit: int) -> EntryPage:
     """Up to ``limit`` entries from seq ``start`` on, in order: one range read on the primary key.
 
-    The page stops before an entry whose body would take the page's bodies past ``max_body_bytes``,
-    but always holds its first entry if it exists, so that paging through the log always advances. What
-    a page holds depends only on ``start``, ``limit`` and the entries, which never change.
+    The page stops before an entry whose body would take the page's bodies past
+    ``limits.MAX_PAGE_BODY_BYTES``, but always holds its first entry if it exists, so that paging through
+    the log always advances. What a page holds depends only on ``start``, ``limit`` and the entries, which
+    never change.
     """
-    budget = limits.MAX_PAGE_BODY_BYTES if max_body_bytes is None else max_body_bytes
+    budget = limits.MAX_PAGE_BODY_BYTES
     if start < 0 or not 1 <= limit <= limits.MAX_PAGE_ENTRIES:
         raise ValueError(f"a page starts at 0 or later and lists 1 to {limits.MAX_PAGE_ENTRIES} entries")
     rows = session.execute(
