@@ -172,6 +172,33 @@ def test_a_tile_the_checkpoint_does_not_cover_or_misspelled_is_a_404_problem(reg
     assert json.loads(body)["field"] == "tile"
 
 
+def test_an_entry_of_exactly_65535_bytes_is_served_in_its_bundle(registries):
+    """The largest body a uint16 length can state is served; only a longer one is refused (below)."""
+    registry: Registry = registries("boundary")
+
+    def fragments(request_id: str, first_kg: int, memo: str) -> bytes:
+        singles = tuple(SerialRange("LS01-2024-001", kg, kg) for kg in range(first_kg, first_kg + 1480, 2))
+        transfer = Transfer(request_id, "OWN-A", "ENT-A", Selection(ranges=singles), memo=memo)
+        [entry] = registry.service.append([transfer])
+        return entry.body.encode("utf-8")
+
+    # 740 single kilograms with four-digit serials each: about 65,300 bytes. The second entry differs
+    # from the first only in its serials' last digits and in its memo, padded to reach the limit exactly.
+    first = fragments("fragments-a", 1001, "x")
+    assert 0 < 65_535 - len(first) < 1_000
+    largest = fragments("fragments-b", 1002, "x" * (1 + 65_535 - len(first)))
+    assert len(largest) == 65_535
+    registry.service.sign_checkpoint()
+    code, bundle, _ = get(registry, "/tile/entries/000.p/3")
+    assert code == 200
+    bodies, at = [], 0
+    while at < len(bundle):
+        length = int.from_bytes(bundle[at : at + 2], "big")
+        bodies.append(bundle[at + 2 : at + 2 + length])
+        at += 2 + length
+    assert bodies[1:] == [first, largest]
+
+
 def test_an_entry_too_large_for_a_bundle_is_refused_naming_the_pages(registries):
     registry: Registry = registries("large")
     singles = tuple(SerialRange("LS01-2024-001", kg, kg) for kg in range(1, 2001, 2))
