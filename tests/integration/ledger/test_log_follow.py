@@ -250,3 +250,19 @@ def test_redirects_are_followed_only_to_http(registries, no_app):
         with served(redirecting_to(target), "elsewhere") as moved, pytest.raises(RegistryError) as caught:
             http_fetch(moved)("/api/v1/ledger/checkpoint")
         assert refusal in str(caught.value)
+
+
+def test_the_first_checkpoint_of_another_log_than_the_origin_given_is_not_kept(registries, tmp_path, no_app):
+    """With ``--origin``, even the first checkpoint (kept on first use) must be of that log."""
+    registry = registries("origin")
+    kept = tmp_path / "kept.checkpoint"
+
+    def follow_origin(origin: str) -> Result:
+        arguments = ["ledger", "follow", str(kept), "--registry", registry.url, "--key", registry.vkey]
+        return CliRunner().invoke(main, [*arguments, "--origin", origin], catch_exceptions=False)
+
+    message = one_line_failure(follow_origin("other.example/log"))
+    assert f"checkpoint is for log {ORIGIN!r}, not 'other.example/log'" in message
+    assert not kept.exists()
+    assert follow_origin(ORIGIN).exit_code == 0
+    assert kept.exists()

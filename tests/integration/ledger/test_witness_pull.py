@@ -10,6 +10,7 @@ from click.testing import CliRunner, Result
 from registry_support import Registry, one_line_failure
 from tests_support import served
 
+from ledger import witness as witnessing_client
 from ledger.checkpoint_witness import CheckpointWitness
 from ledger.cosignature import cosignatures
 from ledger.keys import read_cosigner_file
@@ -109,3 +110,40 @@ def test_pull_follows_one_log(registries, witness_files):
     key, state = witness_files
     other = ("--log", "other.example/log", registry.vkey)
     assert "pull follows one log" in one_line_failure(pull(registry, key, state, *other))
+
+
+def test_a_push_landing_while_a_pull_cosigns_makes_the_pull_go_on_from_the_size_the_witness_names(
+    registries, witness_files
+):
+    """A pull reads the size it cosigned last, then asks the registry for a consistency proof from it;
+    a push that lands in between moves the witness on, and the witness refuses the pull's stale size,
+    naming its own. The pull then goes on from that size, and cosigns."""
+    registry: Registry = registries("race")
+    key, state = witness_files
+    origin = registry.service.config.origin
+    witness = CheckpointWitness(
+        read_cosigner_file(key), {origin: [NoteVerifier.from_vkey(registry.vkey)]}, WitnessStore(state)
+    )
+    fetch = http_fetch(registry.url)
+    first_size = registry.grow(3, "a")
+    assert witnessing_client.pull(witness, fetch, origin)[0] == first_size
+    latest_size = registry.grow(4, "b")
+    consistency_reads: list[str] = []
+
+    def fetch_while_a_push_lands(path: str, max_bytes: int = 64 * 1024) -> bytes:
+        if "/proofs/consistency" in path:
+            if not consistency_reads:
+                pushed = witnessing_client.pull(witness, fetch, origin)  # the same checkpoint, cosigned first
+                assert pushed[0] == latest_size
+            consistency_reads.append(path)
+        return fetch(path, max_bytes)
+
+    size, note = witnessing_client.pull(witness, fetch_while_a_push_lands, origin)
+    assert size == latest_size
+    # Refused at the stale size, it went on from the witness's: the same size, so no proof was needed.
+    assert consistency_reads == [f"/api/v1/ledger/proofs/consistency?from={first_size}&to={latest_size}"]
+    opened = open_note(note, [NoteVerifier.from_vkey(registry.vkey)])
+    assert [item.name for item in cosignatures(opened, [witness.cosigner.verifier])] == [
+        witness.cosigner.name
+    ]
+    assert cosigned_size(state, registry) == latest_size

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import stat
 import time
 import urllib.error
@@ -21,13 +22,15 @@ from registry_support import Registry, one_line_failure, registry_cli
 from sqlalchemy import select
 from tests_support import make_demo_app
 
-from ledger.commands import Beneficiary, Retire, Selection
+from ledger.commands import Beneficiary, Retire, Selection, Transfer
 from ledger.cosignature import CosignatureVerifier, Cosigner, cosignatures
 from ledger.errors import CosignatureRefused, NotFound
 from ledger.keys import read_cosigner_file, read_key_file
-from ledger.log_follow import http_fetch
+from ledger.log_follow import RegistryError, http_fetch
 from ledger.models import CheckpointCosignature
 from ledger.note import NoteVerifier, open_note
+from ledger.witness import submit
+from ledger.witnessing import witnessed_covering
 from marketplace.models import Certificate
 from web.cli import main
 
@@ -270,3 +273,44 @@ def test_the_demo_registry_shows_a_witnessed_checkpoint(tmp_path, no_app):
         assert cosignature.line in proof["checkpoint"]
     finally:
         service.database.dispose()
+
+
+def test_a_certificate_proves_against_the_covering_checkpoint_most_witnesses_cosigned(registries):
+    """Of the checkpoints covering an entry, the one the most listed witnesses cosigned (the newest of
+    those): a reader who requires witnesses then finds as many as there are under its checkpoint."""
+    one, two = Cosigner.generate("witness.example.org/one"), Cosigner.generate("witness.example.org/two")
+    registry: Registry = registries("most", TANHUI_WITNESS_KEYS=(one.vkey, two.vkey))
+    service = registry.service
+    now = int(time.time())
+
+    def checkpoint_cosigned_by(*witnesses: Cosigner) -> int:
+        tag = f"most-{service.size()}"
+        service.append([Transfer(tag, "OWN-A", "ENT-A", Selection(quantity_kg=1))])
+        size, note = service.sign_checkpoint()
+        for witness in witnesses:
+            service.accept_cosignatures(witness.cosign_note(note, now))
+        return size
+
+    both = checkpoint_cosigned_by(one, two)
+    later_by_one = checkpoint_cosigned_by(one)
+    with service.database.reading() as session:
+        assert witnessed_covering(session, 0).size == both  # covered by both: the most cosigned
+        assert witnessed_covering(session, both).size == later_by_one  # only the later one covers it
+        assert witnessed_covering(session, later_by_one) is None  # no cosigned checkpoint covers it
+    again_by_both = checkpoint_cosigned_by(two, one)
+    with service.database.reading() as session:
+        assert witnessed_covering(session, 0).size == again_by_both  # as many: the newest
+
+
+def test_a_cosignature_is_sent_to_the_registry_address_as_given_or_says_why_not(witnessed, witness_key):
+    key, _ = witness_key
+    witness = read_cosigner_file(key)
+    note = http_fetch(witnessed.url)("/api/v1/ledger/checkpoint").decode()
+    now = int(time.time())
+    answer = submit(witnessed.url + "/", witness.cosign_note(note, now))  # with a trailing slash
+    assert answer["cosigned_by"] == [{"name": witness.name, "timestamp": now}]
+    with socket.create_server(("127.0.0.1", 0)) as closed:
+        port = closed.getsockname()[1]
+    refused = r"^cannot send the cosignature: \[Errno 111\] Connection refused$"  # why, in the OS's words
+    with pytest.raises(RegistryError, match=refused):
+        submit(f"http://127.0.0.1:{port}", witness.cosign_note(note, int(time.time())))
