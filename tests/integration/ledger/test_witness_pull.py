@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -46,6 +48,23 @@ def cosigned_size(state: Path, registry: Registry) -> int | None:
     return None if latest is None else latest.size
 
 
+def witness_of(registry: Registry, key: Path, state: Path) -> CheckpointWitness:
+    """The witness of ``registry``'s log with the key and state files of ``witness pull``."""
+    origin = registry.service.config.origin
+    return CheckpointWitness(
+        read_cosigner_file(key), {origin: [NoteVerifier.from_vkey(registry.vkey)]}, WitnessStore(state)
+    )
+
+
+@contextmanager
+def taking_pushes(registry: Registry, key: Path, state: Path) -> Iterator[CheckpointWitness]:
+    """That witness served as ``witness serve`` serves it, listed by the registry to push to."""
+    witness = witness_of(registry, key, state)
+    with served(create_witness_app(witness), "witness-pushed") as url:
+        registry.service.add_witness(witness.cosigner.vkey, url)
+        yield witness
+
+
 def test_pulls_cosign_the_growing_log_and_the_registry_keeps_them(registries, witness_files):
     registry: Registry = registries("pulled")
     key, state = witness_files
@@ -69,12 +88,7 @@ def test_pulls_cosign_the_growing_log_and_the_registry_keeps_them(registries, wi
 def test_pulls_and_pushes_share_one_view_of_the_log(registries, witness_files):
     registry: Registry = registries("both")
     key, state = witness_files
-    origin = registry.service.config.origin
-    served_witness = CheckpointWitness(
-        read_cosigner_file(key), {origin: [NoteVerifier.from_vkey(registry.vkey)]}, WitnessStore(state)
-    )
-    with served(create_witness_app(served_witness), "witness-both") as url:
-        registry.service.add_witness(served_witness.cosigner.vkey, url)
+    with taking_pushes(registry, key, state):
         pushed = registry.grow(5, "a")
         assert sign_checkpoint_job(registry.service)[0].error is None
         assert cosigned_size(state, registry) == pushed
@@ -121,9 +135,7 @@ def test_a_push_landing_while_a_pull_cosigns_makes_the_pull_go_on_from_the_size_
     registry: Registry = registries("race")
     key, state = witness_files
     origin = registry.service.config.origin
-    witness = CheckpointWitness(
-        read_cosigner_file(key), {origin: [NoteVerifier.from_vkey(registry.vkey)]}, WitnessStore(state)
-    )
+    witness = witness_of(registry, key, state)
     fetch = http_fetch(registry.url)
     first_size = registry.grow(3, "a")
     assert witnessing_client.pull(witness, fetch, origin)[0] == first_size
@@ -147,3 +159,24 @@ def test_a_push_landing_while_a_pull_cosigns_makes_the_pull_go_on_from_the_size_
         witness.cosigner.name
     ]
     assert cosigned_size(state, registry) == latest_size
+
+
+def test_a_push_of_the_checkpoint_a_pull_already_cosigned_unsent_is_cosigned_again(registries, witness_files):
+    """A pull that cosigned the latest checkpoint without sending it leaves the registry a size behind:
+    its push then names a stale old size, the witness answers with the size it holds (this very one),
+    and the push goes on from it, so that the registry gets the cosignature after all."""
+    registry: Registry = registries("unsent")
+    key, state = witness_files
+    with taking_pushes(registry, key, state) as served_witness:
+        pushed = registry.grow(2, "a")
+        assert sign_checkpoint_job(registry.service)[0].error is None
+        pulled = registry.grow(3, "b")
+        assert pull(registry, key, state).exit_code == 0  # cosigned, not sent
+        assert cosigned_size(state, registry) == pulled > pushed
+        [outcome] = sign_checkpoint_job(registry.service)  # pushes `pulled` from `pushed`: told `pulled`
+        assert outcome.error is None
+    note = http_fetch(registry.url)("/api/v1/ledger/checkpoint").decode()
+    opened = open_note(note, [NoteVerifier.from_vkey(registry.vkey)])
+    assert opened.text.splitlines()[1] == str(pulled)
+    [cosignature] = cosignatures(opened, [served_witness.cosigner.verifier])
+    assert cosignature.name == served_witness.cosigner.name
