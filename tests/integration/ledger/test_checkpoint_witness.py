@@ -19,9 +19,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.checkpoint_witness import (
     MAX_PROOF_LINES,
+    MAX_REQUEST_BYTES,
     CheckpointWitness,
     WitnessRefusal,
     add_checkpoint_body,
+    parse_add_checkpoint,
 )
 from ledger.cosignature import Cosigner
 from ledger.note import NoteSigner
@@ -321,3 +323,24 @@ def test_a_request_written_by_hand_from_the_spec_is_cosigned(witness, log, cosig
     proof = b"".join(base64.b64encode(item) + b"\n" for item in subproof(20, log.leaves[:45], True))
     second = b"old 20\n" + proof + b"\n" + log.note(45).encode()
     check_by_hand(witness.add_checkpoint(second), log.note(45), cosigner)
+
+
+def test_a_request_at_the_limits_is_read_and_one_past_them_is_refused(log):
+    """63 proof lines and 65,536 bytes are what a request may hold: both are read, one more is not."""
+    note = log.note(3)
+    lines = [leaf(n) for n in range(MAX_PROOF_LINES)]
+    assert len(parse_add_checkpoint(add_checkpoint_body(0, lines, note)).proof) == MAX_PROOF_LINES
+    head = b"old 0\n\n"
+    assert parse_add_checkpoint(head + b"x" * (MAX_REQUEST_BYTES - len(head))).old_size == 0
+    with pytest.raises(WitnessRefusal, match=f"larger than {MAX_REQUEST_BYTES} bytes"):
+        parse_add_checkpoint(head + b"x" * (MAX_REQUEST_BYTES - len(head) + 1))
+
+
+def test_a_malformed_proof_line_is_named_by_its_number(log):
+    good, short = base64.b64encode(leaf(0)).decode(), base64.b64encode(b"x" * 31).decode()
+    for body, message in (
+        (f"old 3\n{good}\nnot base64!\n\n{log.note(5)}", "proof line 2 is not base64"),
+        (f"old 3\n{good}\n{good}\n{short}\n\n{log.note(5)}", "proof line 3 is not a 32-byte hash"),
+    ):
+        with pytest.raises(WitnessRefusal, match=message):
+            parse_add_checkpoint(body.encode())
