@@ -266,3 +266,19 @@ def test_the_first_checkpoint_of_another_log_than_the_origin_given_is_not_kept(r
     assert not kept.exists()
     assert follow_origin(ORIGIN).exit_code == 0
     assert kept.exists()
+
+
+def test_a_registry_answer_may_be_as_long_as_asked_for_and_an_unreachable_one_says_why(registries, no_app):
+    registry = registries("lengths")
+    fetch = http_fetch(registry.url + "/")  # a trailing slash: the same paths
+    key = fetch("/api/v1/ledger/key")
+    assert fetch("/api/v1/ledger/key", max_bytes=len(key)) == key
+    with pytest.raises(RegistryError, match=f"answered more than {len(key) - 1} bytes"):
+        fetch("/api/v1/ledger/key", max_bytes=len(key) - 1)
+    with socket.create_server(("127.0.0.1", 0)) as closed:
+        port = closed.getsockname()[1]
+    unreachable = re.escape(
+        f"cannot read http://127.0.0.1:{port}/api/v1/ledger/key: [Errno 111] Connection refused"
+    )
+    with pytest.raises(RegistryError, match=f"^{unreachable}$"):
+        http_fetch(f"http://127.0.0.1:{port}")("/api/v1/ledger/key")

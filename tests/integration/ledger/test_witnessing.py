@@ -30,6 +30,7 @@ from ledger.log_follow import RegistryError, http_fetch
 from ledger.models import CheckpointCosignature
 from ledger.note import NoteVerifier, open_note
 from ledger.witness import submit
+from ledger.witness_push import push_to_witnesses
 from ledger.witnessing import witnessed_covering
 from marketplace.models import Certificate
 from web.cli import main
@@ -243,6 +244,7 @@ def test_witnesses_are_listed_and_removed_from_the_command_line(registries, tmp_
     assert served_witnesses(registry) == witness.vkey + "\n"  # what the certificate page checks against
     _, [kept] = service.accept_cosignatures(cosigned_note(registry, witness, int(time.time()), note))
     assert kept.name == "witness.managed.example"
+    assert push_to_witnesses(service) == []  # listed without an address: it pulls, nobody pushes to it
     assert run("remove", witness.vkey).stdout == "ok: removed\n"
     assert run("list").stdout == ""
     assert served_witnesses(registry) == ""
@@ -314,3 +316,22 @@ def test_a_cosignature_is_sent_to_the_registry_address_as_given_or_says_why_not(
     refused = r"^cannot send the cosignature: \[Errno 111\] Connection refused$"  # why, in the OS's words
     with pytest.raises(RegistryError, match=refused):
         submit(f"http://127.0.0.1:{port}", witness.cosign_note(note, int(time.time())))
+
+
+def test_two_keys_of_one_witness_name_keep_a_cosignature_each(registries):
+    """A witness rotating its key is listed under both keys for a while: the cosignature each key makes
+    is kept and served, not one in place of the other."""
+    old, new = (
+        Cosigner.generate("witness.example.org/rotating"),
+        Cosigner.generate("witness.example.org/rotating"),
+    )
+    registry: Registry = registries("rotating", TANHUI_WITNESS_KEYS=(old.vkey, new.vkey))
+    note = http_fetch(registry.url)("/api/v1/ledger/checkpoint").decode()
+    now = int(time.time())
+    for witness in (old, new):
+        registry.service.accept_cosignatures(witness.cosign_note(note, now))
+    served = http_fetch(registry.url)("/api/v1/ledger/checkpoint").decode()
+    opened = open_note(served, [NoteVerifier.from_vkey(registry.vkey)])
+    for witness in (old, new):
+        [cosignature] = cosignatures(opened, [witness.verifier])
+        assert cosignature.key_id == witness.key_id
