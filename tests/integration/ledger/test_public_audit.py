@@ -19,6 +19,7 @@ from sqlalchemy import insert, select, update
 from tests_support import make_demo_app, served
 
 from ledger import limits, merkle, public_audit
+from ledger.checkpoint import CheckpointError
 from ledger.commands import Beneficiary, Cancel, Retire, Selection, Transfer
 from ledger.entries import make_body
 from ledger.log_follow import MAX_RESPONSE_BYTES, RegistryError, http_fetch
@@ -175,7 +176,9 @@ def audit_failure(answers: dict[str, bytes], trading: Registry) -> VerificationF
 
 
 def test_the_published_answers_audit_as_they_are(published, trading):
-    report = audit(answering(published), [NoteVerifier.from_vkey(trading.vkey)])
+    told: list[int] = []
+    report = audit(answering(published), [NoteVerifier.from_vkey(trading.vkey)], ORIGIN_LINE, told.append)
+    assert told == [1] * len(page_of(published)["entries"])  # the command's progress bar, an entry a step
     assert (report.issued_kg, report.retired_kg, report.cancelled_kg, report.held_kg) == (
         100_000,
         15_000,
@@ -213,6 +216,7 @@ def test_a_page_that_skips_repeats_or_misplaces_an_entry_or_is_not_json_is_refus
         "did not answer with a page of entries from 0 ": {**page, "entries": []},
         "did not answer with a page of entries from 0  ": {**page, "entries": entries + entries[:1]},
         "did not answer with a page of entries from 0   ": {**page, "entries": {"0": entries[0]}},
+        "did not answer with entry 1": {**page, "entries": [entries[0], [entries[1]], *entries[2:]]},
     }
     for message, wrong in wrong_pages.items():
         with pytest.raises(RegistryError, match=message.strip()):
@@ -269,3 +273,8 @@ def test_the_demo_registry_audits_with_every_kind_of_entry(tmp_path: Path, no_ap
     assert report.issued_kg == report.held_kg + report.retired_kg + report.cancelled_kg
     assert min(report.retired_kg, report.cancelled_kg) > 0
     assert f"{report.batches} batches: {report.issued_kg} kg issued" in result.stdout
+
+
+def test_a_checkpoint_of_another_log_than_the_origin_given_is_not_audited(published, trading):
+    with pytest.raises(CheckpointError, match=f"is for log {ORIGIN_LINE!r}, not 'other.example/log'"):
+        audit(answering(published), [NoteVerifier.from_vkey(trading.vkey)], "other.example/log")
