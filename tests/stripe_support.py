@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from tests_support import free_port
 from werkzeug.serving import BaseWSGIServer, make_server
 
 STARTUP_TIMEOUT_S = 20.0
@@ -34,12 +34,6 @@ WEBHOOK_SECRET = "whsec_tanhui_test_4f1c2d"
 SECRET_KEY = "sk_test_tanhui"
 PUBLISHABLE_KEY = "pk_test_tanhui"
 WEBHOOK_EVENTS = ("payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import shutil
+import socket
 import sqlite3
 import tempfile
 import threading
@@ -37,6 +38,18 @@ def fresh_pg_schema(base_url: str) -> Iterator[str]:
         with admin.begin() as connection:
             connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now (the kernel's choice; free until someone binds it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def closed_port_url() -> str:
+    """An http:// address on loopback where nothing listens: connecting is refused."""
+    return f"http://127.0.0.1:{free_port()}"
 
 
 @contextmanager

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from tests_support import free_port
 
 from ledger.commands import Allocation, Issue
 from ledger.database import Database
@@ -21,12 +21,6 @@ from ledger.models import Checkpoint
 from ledger.service import LedgerConfig, LedgerService
 
 TANHUI = str(Path(sys.executable).parent / "tanhui")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def get(url: str) -> tuple[int, str]:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 from registry_support import Registry, answering, one_line_failure
-from tests_support import ORIGIN, served
+from tests_support import ORIGIN, closed_port_url, served
 
 from ledger import proofs
 from ledger.checkpoint import Checkpoint, CheckpointError, open_checkpoint
@@ -130,12 +129,10 @@ def test_a_rotated_key_is_followed_with_both_keys_trusted(registries, tmp_path, 
 
 
 def test_an_unreachable_registry_or_a_bad_address_is_a_one_line_error(tmp_path, no_app):
-    with socket.socket() as probe:  # a loopback port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    nowhere = closed_port_url()
     kept = tmp_path / "kept.checkpoint"
-    message = one_line_failure(run_follow(kept, f"http://127.0.0.1:{port}", VKEY_OF_NOBODY))
-    assert message.startswith(f"tanhui: registry not readable: cannot read http://127.0.0.1:{port}/api/v1/")
+    message = one_line_failure(run_follow(kept, nowhere, VKEY_OF_NOBODY))
+    assert message.startswith(f"tanhui: registry not readable: cannot read {nowhere}/api/v1/")
     message = one_line_failure(run_follow(kept, "file:///etc/passwd", VKEY_OF_NOBODY))
     assert "must be an http:// or https:// URL" in message
     message = one_line_failure(run_follow(kept, "http://127.0.0.1:1", "not-a-key"))
@@ -275,10 +272,7 @@ def test_a_registry_answer_may_be_as_long_as_asked_for_and_an_unreachable_one_sa
     assert fetch("/api/v1/ledger/key", max_bytes=len(key)) == key
     with pytest.raises(RegistryError, match=f"answered more than {len(key) - 1} bytes"):
         fetch("/api/v1/ledger/key", max_bytes=len(key) - 1)
-    with socket.create_server(("127.0.0.1", 0)) as closed:
-        port = closed.getsockname()[1]
-    unreachable = re.escape(
-        f"cannot read http://127.0.0.1:{port}/api/v1/ledger/key: [Errno 111] Connection refused"
-    )
+    nowhere = closed_port_url()
+    unreachable = re.escape(f"cannot read {nowhere}/api/v1/ledger/key: [Errno 111] Connection refused")
     with pytest.raises(RegistryError, match=f"^{unreachable}$"):
-        http_fetch(f"http://127.0.0.1:{port}")("/api/v1/ledger/key")
+        http_fetch(nowhere)("/api/v1/ledger/key")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 from registry_support import Registry, one_line_failure, registry_cli
-from tests_support import served
+from tests_support import closed_port_url, served
 
 from ledger.checkpoint_witness import CheckpointWitness
 from ledger.cosignature import CosignatureVerifier, Cosigner, cosignatures
@@ -53,12 +53,6 @@ def served_cosigners(registry: Registry, witness: CheckpointWitness) -> list[int
     note = http_fetch(registry.url)("/api/v1/ledger/checkpoint").decode()
     opened = open_note(note, [NoteVerifier.from_vkey(registry.vkey)])
     return [item.timestamp for item in cosignatures(opened, [witness.cosigner.verifier])]
-
-
-def closed_port_url() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{probe.getsockname()[1]}"
 
 
 def cli(registry: Registry, tmp_path: Path, *arguments: str) -> Result:

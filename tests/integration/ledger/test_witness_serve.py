@@ -4,7 +4,6 @@ file, no registry configuration; a registry on loopback pushes to it and serves 
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from registry_support import Registry, one_line_failure
+from tests_support import free_port
 
 from ledger.cosignature import cosignatures
 from ledger.keys import read_cosigner_file
@@ -27,12 +27,6 @@ TANHUI = str(Path(sys.executable).parent / "tanhui")
 
 def cli(*arguments: str) -> Result:
     return CliRunner().invoke(main, list(arguments), catch_exceptions=False)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def answers(url: str) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import stat
 import time
 import urllib.error
@@ -20,7 +19,7 @@ import pytest
 from click.testing import CliRunner, Result
 from registry_support import Registry, one_line_failure, registry_cli
 from sqlalchemy import select
-from tests_support import make_demo_app
+from tests_support import closed_port_url, make_demo_app
 
 from ledger.commands import Beneficiary, Retire, Selection, Transfer
 from ledger.cosignature import CosignatureVerifier, Cosigner, cosignatures
@@ -311,11 +310,9 @@ def test_a_cosignature_is_sent_to_the_registry_address_as_given_or_says_why_not(
     now = int(time.time())
     answer = submit(witnessed.url + "/", witness.cosign_note(note, now))  # with a trailing slash
     assert answer["cosigned_by"] == [{"name": witness.name, "timestamp": now}]
-    with socket.create_server(("127.0.0.1", 0)) as closed:
-        port = closed.getsockname()[1]
     refused = r"^cannot send the cosignature: \[Errno 111\] Connection refused$"  # why, in the OS's words
     with pytest.raises(RegistryError, match=refused):
-        submit(f"http://127.0.0.1:{port}", witness.cosign_note(note, int(time.time())))
+        submit(closed_port_url(), witness.cosign_note(note, int(time.time())))
 
 
 def test_two_keys_of_one_witness_name_keep_a_cosignature_each(registries):
