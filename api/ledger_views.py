@@ -46,7 +46,11 @@ def latest_checkpoint() -> Response:
 @bp.get("/ledger/key")
 @document("The verifier key line (signed-note vkey form)", text=True, tag="ledger")
 def verifier_key() -> Response:
-    return _text(ledger_service().verifier_key() + "\n", cache="public, max-age=300")
+    try:
+        vkey = ledger_service().verifier_key()
+    except LookupError as exc:  # a node without the key file, before any checkpoint was signed
+        raise NotFound(str(exc)) from exc
+    return _text(vkey + "\n", cache="public, max-age=300")
 
 
 @bp.get("/ledger/witnesses")

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy.exc import DBAPIError
 
 from api.auth import ROLE_ORGANISATION_KINDS
 from api.context import ledger_service
@@ -134,6 +135,8 @@ def keys_show() -> None:
         click.echo(ledger_service().verifier_key())
     except (KeyFileError, LookupError) as exc:
         fail(str(exc))
+    except DBAPIError as exc:  # without the key file, the registered keys are read
+        fail(f"the database cannot be read: {error_summary(exc)}")
 
 
 @keys.command("rotate")

@@ -241,3 +241,33 @@ def test_the_verifier_key_is_in_signed_note_vkey_form(client):
     raw = base64.b64decode(key)
     assert raw[:1] == b"\x01"
     assert len(raw) == 33
+
+
+def test_a_node_without_the_key_file_publishes_the_registered_key_or_says_there_is_none(app, tmp_path):
+    """A web node that holds no private key (and may not make one) serves the key the registry signs with,
+    as registered; before any checkpoint was signed there is none, and it says so."""
+    ledger = app.extensions["tanhui.ledger"]
+    signing_key = ledger.verifier_key()
+    settings = {
+        "TESTING": True,
+        "INSTANCE_PATH": str(tmp_path / "web"),
+        "DATABASE_URL": ledger.database.url,
+        "TANHUI_SIGNING_KEY_FILE": tmp_path / "web" / "none.key",
+        "TANHUI_CREATE_SIGNING_KEY": False,
+        "TANHUI_LEDGER_ORIGIN": ORIGIN,
+    }
+    web = create_app(settings)
+    response = web.test_client().get("/api/v1/ledger/key")
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == signing_key + "\n"
+
+    empty = tmp_path / "empty.db"
+    migrate(f"sqlite:///{empty}")
+    fresh = create_app(settings | {"DATABASE_URL": f"sqlite:///{empty}"})
+    response = fresh.test_client().get("/api/v1/ledger/key")
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["detail"] == "no signing key has been configured or registered"
+    assert not (tmp_path / "web" / "none.key").exists()
+    for node in (web, fresh):
+        node.extensions["tanhui.ledger"].database.dispose()

@@ -21,7 +21,7 @@ from ledger.commands import Allocation, Beneficiary, Issue, Retire, Selection, T
 from ledger.models import BeneficiarySecret, Checkpoint
 from ledger.note import NoteSigner, NoteVerifier
 from ledger.rules import beneficiary_commitment
-from ledger.service import LedgerService
+from ledger.service import LedgerConfig, LedgerService
 from ledger.verify import VerificationFailure
 from web.cli import main
 
@@ -84,6 +84,27 @@ def test_a_key_file_that_others_can_access_is_refused(tmp_path: Path, unsafe: in
     keys.read_key_file(path)
 
 
+def test_an_unreadable_key_file_is_refused_saying_why(tmp_path: Path):
+    missing = tmp_path / "missing.key"
+    with pytest.raises(keys.KeyFileError) as refused:
+        keys.read_key_file(missing)
+    assert str(refused.value) == f"cannot read signing key {missing}: No such file or directory"
+
+    signer = NoteSigner.generate("test.tanhui.example/ledger")
+    not_ascii = tmp_path / "not-ascii.key"
+    keys.write_key_file(not_ascii, signer)
+    not_ascii.write_text(signer.to_skey().replace("test.tanhui", "测试.tanhui") + "\n", encoding="utf-8")
+    with pytest.raises(keys.KeyFileError) as refused:
+        keys.read_key_file(not_ascii)
+    assert str(refused.value) == f"cannot read signing key {not_ascii}: not ASCII text"
+
+    malformed = tmp_path / "malformed.key"
+    keys.write_key_file(malformed, signer)
+    malformed.write_text(signer.to_skey()[:-4] + "\n", encoding="ascii")
+    with pytest.raises(keys.KeyFileError, match=f"^{re.escape(str(malformed))} does not hold a signed-note"):
+        keys.read_key_file(malformed)
+
+
 def test_the_ledger_signs_nothing_with_a_key_that_others_can_read(ledger: LedgerService):
     ledger.sign_checkpoint()
     ledger.config.signing_key_file.chmod(0o644)
@@ -103,15 +124,15 @@ def test_writing_a_key_never_overwrites_an_existing_file(tmp_path: Path):
     assert path.read_text() == "precious\n"
 
 
-def run_cli(tmp_path: Path, *args: str):
-    env = {
+def run_cli(tmp_path: Path, *args: str, env: dict[str, str] | None = None):
+    settings = {
         "TANHUI_INSTANCE_PATH": str(tmp_path / "instance"),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
         "TANHUI_SIGNING_KEY_FILE": str(tmp_path / "default.key"),
         "TANHUI_LEDGER_ORIGIN": "test.tanhui.example/ledger",
         "TANHUI_SCHEDULER": "false",
-    }
-    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+    } | (env or {})
+    return CliRunner().invoke(main, list(args), env=settings, catch_exceptions=False)
 
 
 def test_keys_generate_writes_an_owner_only_key_and_prints_its_verifier_key(
@@ -124,6 +145,14 @@ def test_keys_generate_writes_an_owner_only_key_and_prints_its_verifier_key(
     vkey = result.stdout.strip()
     assert vkey == keys.read_key_file(out).vkey
     assert NoteVerifier.from_vkey(vkey).name == "test.tanhui.example/ledger"
+
+
+def test_keys_generate_makes_the_directories_it_needs(tmp_path: Path, permissive_umask: None):
+    out = tmp_path / "etc" / "tanhui" / "keys" / "new.key"
+    result = run_cli(tmp_path, "keys", "generate", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert keys.read_key_file(out).vkey == result.stdout.strip()
+    assert mode(out) == 0o600
 
 
 def test_keys_generate_refuses_to_overwrite_a_key(tmp_path: Path):
@@ -205,6 +234,51 @@ def test_a_second_rotation_keeps_both_earlier_keys_in_use_for_their_checkpoints(
     assert len({first, second, third}) == 3
     assert ledger.verify().checkpoints == 4
     assert ledger.verify(pinned_keys=[first, second, third]).size == 3
+
+
+def reader_without_the_key(ledger: LedgerService, tmp_path: Path) -> LedgerService:
+    """A node of the same registry that holds no private key (a web node in production), nor makes one."""
+    config = LedgerConfig(
+        origin=ledger.config.origin, signing_key_file=tmp_path / "absent.key", create_key_if_missing=False
+    )
+    return LedgerService(ledger.database, config)
+
+
+def test_a_node_without_the_private_key_serves_the_newest_registered_verifier_key(
+    ledger: LedgerService, tmp_path: Path
+):
+    reader = reader_without_the_key(ledger, tmp_path)
+    with pytest.raises(LookupError, match="no signing key has been configured or registered"):
+        reader.verifier_key()
+    ledger.sign_checkpoint()
+    assert reader.verifier_key() == ledger.signer.vkey
+    for _ in range(3):  # each rotation's new key is the one to serve, whatever its key id or text
+        _old, new = ledger.rotate_key()
+        assert reader.verifier_key() == new
+    assert len(ledger.verifiers()) == 4
+    assert not reader.config.signing_key_file.exists()  # nothing was generated on the way
+
+
+def test_a_key_file_at_hand_is_served_before_the_registered_keys(ledger: LedgerService, tmp_path: Path):
+    ledger.sign_checkpoint()
+    reader = reader_without_the_key(ledger, tmp_path)
+    unused = NoteSigner.generate(ledger.config.origin)  # e.g. installed, not yet used to sign
+    keys.write_key_file(reader.config.signing_key_file, unused)
+    assert reader.verifier_key() == unused.vkey != ledger.signer.vkey
+
+
+def test_keys_show_without_any_key_fails_in_one_line(tmp_path: Path):
+    no_key = {"TANHUI_CREATE_SIGNING_KEY": "false"}
+    unmigrated = run_cli(tmp_path, "keys", "show", env=no_key)
+    assert unmigrated.exit_code == 1
+    assert unmigrated.stdout == ""
+    assert re.fullmatch(r"tanhui: the database cannot be read: .*no such table.*\n", unmigrated.stderr)
+    assert run_cli(tmp_path, "db", "upgrade").exit_code == 0
+    result = run_cli(tmp_path, "keys", "show", env=no_key)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == "tanhui: no signing key has been configured or registered\n"
+    assert not (tmp_path / "default.key").exists()
 
 
 # --- beneficiary privacy --------------------------------------------------------------------------------
