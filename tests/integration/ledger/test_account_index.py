@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from tests_support import race_together
 
+from ledger import account_index
 from ledger.account_index import accounts_named, entries_naming, index_new_entries, indexed_end
 from ledger.commands import Allocation, Beneficiary, Cancel, Issue, Retire, Selection, Transfer
 from ledger.entries import parse_body
@@ -119,6 +120,21 @@ def test_indexing_resumes_where_it_stopped_and_repeats_harmlessly(service: Ledge
     service.append([Transfer("t-9", "ENT-A", "ENT-B", Selection(quantity_kg=1))])
     assert index(service) == 1
     assert stored_index(service) == [*complete, ("ENT-A", 13), ("ENT-B", 13)]
+
+
+def test_a_run_reads_in_chunks_and_stops_at_its_limit(
+    service: LedgerService, monkeypatch: pytest.MonkeyPatch
+):
+    build(service)
+    monkeypatch.setattr(account_index, "CHUNK_ENTRIES", 3)
+    assert index(service, limit=4) == 4  # a chunk of 3, then 1: not a second chunk of 3
+    with service.database.reading() as session:
+        assert indexed_end(session) == 4
+    assert index(service, limit=7) == 7  # three chunks, the last cut to the limit
+    with service.database.reading() as session:
+        assert indexed_end(session) == 11
+    assert index(service) == 2
+    assert sorted(stored_index(service)) == everything(service)
 
 
 def test_the_scheduler_job_and_the_command_bring_the_index_up_to_the_log(
