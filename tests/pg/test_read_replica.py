@@ -37,6 +37,7 @@ from ledger import merkle
 from ledger.accounts import REGISTRY
 from ledger.checkpoint import Checkpoint
 from ledger.commands import Allocation, Issue
+from ledger.cosignature import Cosigner
 from ledger.database import Database
 from ledger.models import Entry
 from ledger.verify_common import VerificationFailure
@@ -509,6 +510,74 @@ def test_a_nightly_verification_whose_replica_is_down_runs_on_the_primary(
         assert "the read replica cannot be read:" in refused.output
     finally:
         _database(other).dispose()
+
+
+def test_a_certificate_read_on_the_replica_proves_against_the_checkpoint_the_primary_would_choose(
+    app: Flask, pair: ReplicaPair
+) -> None:
+    """The replica answers a certificate's proof alone once it holds a covering checkpoint, and proves
+    against the one the primary would: the covering checkpoint most witnesses cosigned, else the latest."""
+    from api.context import ledger_service
+
+    pair.wait_caught_up()
+    database = _database(app)
+    client = app.test_client()
+
+    def served_proof(certificate_id: str) -> dict[str, Any]:
+        pair.wait_caught_up()
+        with counted(database) as seen:
+            response = client.get(f"/api/v1/certificates/{certificate_id}")
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert seen.replica
+        assert seen.primary == []
+        proof: dict[str, Any] = response.get_json()["proof"]
+        return proof
+
+    with database.reading() as session:
+        enterprise_id, account = session.execute(
+            select(Organisation.id, Organisation.ledger_account_id).where(Organisation.kind == "enterprise")
+        ).first()
+    witness = Cosigner.generate("witness.replica-test.example")
+    with app.app_context():
+        service = ledger_service()
+        tag = uuid.uuid4().hex[:6].upper()
+        service.append([Issue(f"replica-chosen-{tag}", f"W{tag}", "2025", 1, (Allocation(account, 20),))])
+        with database.unit_of_work() as uow:
+            certificate = compliance.retire_for_compliance(
+                uow.session,
+                service.sequencer,
+                organisation_id=enterprise_id,
+                request=compliance.ComplianceRetirement(
+                    "2025 年度履约", quantity_kg=20, batches=(f"W{tag}-2025-001",)
+                ),
+                request_key=f"replica-chosen-{tag}",
+                now=datetime.now(UTC),
+            )
+            uow.commit()
+            certificate_id, seq = certificate.id, certificate.seq
+        size, unwitnessed = service.sign_checkpoint()
+        assert size == seq + 1
+
+        # No witness has cosigned a checkpoint covering it: the latest, on the replica.
+        assert served_proof(certificate_id)["checkpoint"] == unwitnessed
+
+        # A witness cosigns that checkpoint; a newer one covers the entry too, cosigned by nobody.
+        service.add_witness(witness.vkey)
+        try:
+            now = int(datetime.now(UTC).timestamp())
+            service.accept_cosignatures(witness.cosign_note(unwitnessed, now))
+            assert _append_and_sign(app, 2) == size + 2
+            proof = served_proof(certificate_id)
+            assert proof["checkpoint"].startswith(unwitnessed)
+            assert f"\u2014 {witness.name} " in proof["checkpoint"]
+            assert proof["seq"] == seq
+            leaf = merkle.leaf_hash(proof["body"].encode("utf-8"))
+            root = Checkpoint.parse(unwitnessed[: unwitnessed.index("\n\n") + 1]).root
+            hashes = [bytes.fromhex(node) for node in proof["inclusion"]]
+            merkle.verify_inclusion(leaf, seq, size, hashes, root)
+            assert service.proof_for(seq).checkpoint == proof["checkpoint"]  # what the primary serves
+        finally:
+            service.remove_witness(witness.vkey)
 
 
 def test_tampering_on_the_primary_is_found_by_a_verification_on_the_replica(
