@@ -1,15 +1,18 @@
 """The registry's checkpoint signing keys: files with owner-only permissions, and their rotation.
 
 A key file holds one signed-note private key line (``PRIVATE+KEY+<name>+<id>+<base64>``, the
-golang.org/x/mod/sumdb/note form). Rotation writes a new key, keeps the old file beside it as
-``<file>.<key id>.retired`` and co-signs a checkpoint with both, so that old checkpoints stay
-verifiable with the old key and the hand-over itself is signed by the key being retired.
+golang.org/x/mod/sumdb/note form). Rotation co-signs a checkpoint with the old key and a new one, then
+puts the new key in the file and keeps the old file beside it as ``<file>.<key id>.retired``, so that
+old checkpoints stay verifiable with the old key and the hand-over itself is signed by the key being
+retired.
 """
 
 from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -72,13 +75,24 @@ def load_or_create(path: Path, name: str) -> NoteSigner:
     return read_key_file(path)
 
 
-def rotate(path: Path, name: str) -> tuple[NoteSigner, NoteSigner]:
-    """Replace the key in ``path`` with a new one; returns ``(old, new)``. The old file is kept aside."""
+@contextmanager
+def rotation(path: Path, name: str) -> Iterator[tuple[NoteSigner, NoteSigner]]:
+    """A new key to replace the one in ``path``: yields ``(old, new)`` for the hand-over to be signed with.
+
+    The new key waits in ``<file>.new`` (owner-only) while the body runs, and takes the old key's place
+    only if the body returns; the old file is then kept as ``<file>.<key id>.retired``. If the body
+    raises (the hand-over could not be stored), the new key is deleted and ``path`` is as it was, so a
+    registry never signs with a key whose hand-over is missing. A ``<file>.new`` left by a crash between
+    the two is refused by the next rotation, for the operator to look at.
+    """
     old = read_key_file(path)
     new = NoteSigner.generate(name)
-    retired = path.with_name(f"{path.name}.{old.key_id.hex()}.retired")
     staging = path.with_name(f"{path.name}.new")
     write_key_file(staging, new)
-    os.link(path, retired)
+    try:
+        yield old, new
+    except BaseException:
+        staging.unlink()
+        raise
+    os.link(path, path.with_name(f"{path.name}.{old.key_id.hex()}.retired"))
     os.replace(staging, path)
-    return old, new

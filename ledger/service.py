@@ -80,9 +80,14 @@ class LedgerService:
         return vkey
 
     def rotate_key(self) -> tuple[str, str]:
-        """New signing key; signs a hand-over checkpoint with both keys. Returns (old vkey, new vkey)."""
-        old, new = keys.rotate(self.config.signing_key_file, self.config.origin)
-        with self.database.unit_of_work() as uow:
+        """New signing key; signs a hand-over checkpoint with both keys. Returns (old vkey, new vkey).
+
+        The key file changes only once the hand-over is stored (:func:`ledger.keys.rotation`).
+        """
+        with (
+            keys.rotation(self.config.signing_key_file, self.config.origin) as (old, new),
+            self.database.unit_of_work() as uow,
+        ):
             checkpoints.sign_current(uow.session, [old, new], self.config.origin, force=True)
             uow.commit()
         self._signer = new

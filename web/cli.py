@@ -12,8 +12,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
-from sqlalchemy.exc import DBAPIError
+from flask.cli import with_appcontext
 
 from api.auth import ROLE_ORGANISATION_KINDS
 from api.context import ledger_service
@@ -39,7 +38,7 @@ from ledger.witness_push import push_states, push_to_witnesses
 from ledger.witnessing import check_witness_url
 from offsets.models import ORGANISATION_KINDS
 from web.app import create_app
-from web.cli_support import fail, reading_registry, trusted_keys
+from web.cli_support import CommandGroup, fail, reading_registry, trusted_keys
 from web.witness_cli import show_cosignature
 from web.witness_cli import witness as witness_group
 
@@ -49,7 +48,7 @@ def _create_app() -> Flask:
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, load_dotenv=False)
+@click.group(cls=CommandGroup, create_app=_create_app, add_default_commands=False, load_dotenv=False)
 def main() -> None:
     """Tanhui 碳汇: Sichuan forestry and grassland carbon-sink registry."""
 
@@ -135,8 +134,6 @@ def keys_show() -> None:
         click.echo(ledger_service().verifier_key())
     except (KeyFileError, LookupError) as exc:
         fail(str(exc))
-    except DBAPIError as exc:  # without the key file, the registered keys are read
-        fail(f"the database cannot be read: {error_summary(exc)}")
 
 
 @keys.command("rotate")

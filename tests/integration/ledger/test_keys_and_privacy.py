@@ -224,6 +224,59 @@ def test_key_rotation_keeps_old_checkpoints_verifiable_and_co_signs_the_hand_ove
         assert failure.value.what == "signature"
 
 
+def test_a_rotation_whose_hand_over_is_not_stored_leaves_the_key_files_as_they_were(tmp_path: Path):
+    """``tanhui keys rotate`` against a database that cannot store the hand-over (here: never migrated)
+    fails in one line, and the registry goes on signing with its old key, not with one nobody vouched for."""
+    key = tmp_path / "default.key"
+    assert run_cli(tmp_path, "keys", "generate", "--out", str(key)).exit_code == 0
+    before = key.read_bytes()
+    result = run_cli(tmp_path, "keys", "rotate")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert re.fullmatch(
+        r"tanhui: database error: .*no such table: \S+; run: tanhui db upgrade\n", result.stderr
+    ), result.stderr
+    assert key.read_bytes() == before
+    assert sorted(tmp_path.glob("default.key*")) == [key]  # no new key, no retired one
+
+    assert run_cli(tmp_path, "db", "upgrade").exit_code == 0
+    rotated = run_cli(tmp_path, "keys", "rotate")
+    assert rotated.exit_code == 0, rotated.output
+    old = NoteSigner.from_skey(before.decode("ascii").strip())
+    assert key.with_name(f"{key.name}.{old.key_id.hex()}.retired").read_bytes() == before
+    assert rotated.stdout == f"retired {old.vkey}\ncurrent {keys.read_key_file(key).vkey}\n"
+
+
+def test_a_rotation_that_fails_deletes_its_new_key_and_one_left_by_a_crash_is_refused(tmp_path: Path):
+    path = tmp_path / "signing.key"
+    keys.write_key_file(path, NoteSigner.generate("test.tanhui.example/ledger"))
+    before = path.read_bytes()
+    staged = path.with_name("signing.key.new")
+    seen: dict[str, object] = {}
+
+    def hand_over_not_stored() -> None:
+        with keys.rotation(path, "test") as (old, new):
+            seen.update(old=old.vkey, new=new.vkey, in_place=keys.read_key_file(path).vkey)
+            seen.update(staged=keys.read_key_file(staged).vkey, staged_mode=mode(staged))
+            raise RuntimeError("hand-over not stored")
+
+    with pytest.raises(RuntimeError, match="hand-over not stored"):
+        hand_over_not_stored()
+    assert seen["staged"] == seen["new"] != seen["old"] == seen["in_place"]  # the new key waited beside
+    assert seen["staged_mode"] == 0o600
+    assert path.read_bytes() == before
+    assert sorted(tmp_path.iterdir()) == [path]
+
+    staged.write_text("left by a crash\n")
+    with (
+        pytest.raises(keys.KeyFileError, match=r"signing\.key\.new exists already"),
+        keys.rotation(path, "t"),
+    ):
+        pytest.fail("a rotation began beside a key left by another")
+    assert path.read_bytes() == before
+    assert staged.read_text() == "left by a crash\n"
+
+
 def test_a_second_rotation_keeps_both_earlier_keys_in_use_for_their_checkpoints(ledger: LedgerService):
     ledger.sign_checkpoint()
     first, second = ledger.rotate_key()
@@ -272,7 +325,9 @@ def test_keys_show_without_any_key_fails_in_one_line(tmp_path: Path):
     unmigrated = run_cli(tmp_path, "keys", "show", env=no_key)
     assert unmigrated.exit_code == 1
     assert unmigrated.stdout == ""
-    assert re.fullmatch(r"tanhui: the database cannot be read: .*no such table.*\n", unmigrated.stderr)
+    assert re.fullmatch(
+        r"tanhui: database error: .*no such table.*; run: tanhui db upgrade\n", unmigrated.stderr
+    )
     assert run_cli(tmp_path, "db", "upgrade").exit_code == 0
     result = run_cli(tmp_path, "keys", "show", env=no_key)
     assert result.exit_code == 1
