@@ -47,9 +47,10 @@ migrations-check: install
 test: lint typecheck migrations-check
 	scripts/ensure-browser || echo "make test: no headless chromium; the browser tests will be skipped (not under CI)"
 	$(BIN)/python -m pytest
-	@# The ledger's tests once more on its plain-Python source, which TANHUI_COMPILE=0 installs run.
+	@# The ledger's tests once more on its plain-Python source, which TANHUI_COMPILE=0 installs run, and
+	@# in the registry's own time zone (UTC+8), so that a local time taken for UTC anywhere fails a test.
 	if [ "$(TANHUI_COMPILE)" = 1 ]; then \
-	    $(BIN)/python -m pytest -q -p tests.pure_ledger tests/unit/ledger tests/integration/ledger ; \
+	    TZ=Asia/Shanghai $(BIN)/python -m pytest -q -p tests.pure_ledger tests/unit/ledger tests/integration/ledger ; \
 	fi
 
 ## i18n: after changing a page's text, re-extract the Chinese messages, merge them into the English
