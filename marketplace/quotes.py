@@ -2,8 +2,8 @@
 
 A quote runs the same deterministic allocation as a reservation (:func:`marketplace.reservations.allocate`
 over the lots matching the buyer's :class:`~marketplace.lots.LotFilters`, in
-:func:`~marketplace.lots.allocation_key` order, at most ``MAX_RANGES_PER_ENTRY`` lots) on the stock
-available now, prices each line with :func:`marketplace.money.price_fen` and records it, valid for
+:func:`~marketplace.lots.allocation_key` order, at most ``MAX_RANGES_PER_ENTRY`` lots with stock) on the
+stock available now, prices each line with :func:`marketplace.money.price_fen` and records it, valid for
 :data:`DEFAULT_QUOTE_VALIDITY_S` (the registry may configure another, ``TANHUI_QUOTE_VALIDITY_S``).
 
 Nothing is reserved, so the stock may move before the buyer orders. An order that accepts the quote
@@ -26,7 +26,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger import limits
 from ledger.errors import InvalidCommand, LedgerError
 from ledger.orm import as_utc
 from ledger.value_checks import check_quantity_kg
@@ -35,7 +34,7 @@ from marketplace.lots import InvalidLot, LotFilters, available_kg_of, find_lots
 from marketplace.models import Lot, LotReservation, MarketOrder
 from marketplace.money import price_fen
 from marketplace.orders import MAX_RESERVATION_TTL_S, LotHold
-from marketplace.reservations import Allocation, Candidate, allocate
+from marketplace.reservations import Allocation, Candidate, allocate, allocation_candidates
 
 DEFAULT_QUOTE_VALIDITY_S = 24 * 3600
 """A day: long enough for an enterprise's purchasing approval, short enough that listed prices hold."""
@@ -181,11 +180,8 @@ def create_quote(
     ):
         raise QuoteError(f"must be 1 to {MAX_QUOTE_VALIDITY_S} seconds", field="validity_s")
     assert now.utcoffset() == timedelta(0), now
-    lots = find_lots(session, filters)[: limits.MAX_RANGES_PER_ENTRY]  # the cap a reservation applies
-    available = available_kg_of(session, lots)
-    candidates = [
-        Candidate(lot.id, lot.vintage, lot.poverty_county, lot.county_code, available[lot.id]) for lot in lots
-    ]
+    lots = find_lots(session, filters)
+    candidates = allocation_candidates(session, lots, quantity_kg, filters.prefer_poverty_area)
     plan = plan_quote(
         candidates,
         {lot.id: lot.price_fen_per_t for lot in lots},

@@ -3,8 +3,9 @@
 Allocation is deterministic and explained: the matching listed lots are taken in the order of
 :func:`marketplace.lots.allocation_key` — poverty-area lots first when the buyer prefers them, then the
 oldest vintage, then the lowest lot id (code-point order) — each giving as much as it has available until
-the order's quantity is met. The explanation (one line for the rule, one per lot used or passed over) is
-meant for the order's ``reserve`` event (``orders.reserve(..., detail=...)``).
+the order's quantity is met. The explanation (one line for the rule, one per lot used or passed over,
+the passed-over ones after the first ten counted in one line) is meant for the order's ``reserve``
+event (``orders.reserve(..., detail=...)``).
 
 Concurrency: :func:`reserve` first locks every matching lot row in lot-id order (PostgreSQL:
 ``SELECT … FOR UPDATE``; on SQLite the writing unit of work's ``BEGIN IMMEDIATE`` already holds the
@@ -38,8 +39,11 @@ from marketplace.lots import (
     available_kg_of,
     matching_lots,
 )
-from marketplace.models import LotReservation
+from marketplace.models import Lot, LotReservation
 from marketplace.orders import IDENTIFIER, MAX_RESERVATION_TTL_S, LotHold
+
+MAX_PASSED_OVER_LINES = 10
+"""Lots with nothing available named one by one in an explanation; the rest are counted in one line."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,7 @@ def allocate(candidates: Sequence[Candidate], quantity_kg: int, *, prefer_povert
     explanation = [f"allocated {quantity_kg} kg from the matching lots, {rule}"]
     holds = []
     remaining_kg = quantity_kg
+    passed_over = 0
     for candidate in ordered:
         if remaining_kg == 0:
             break
@@ -89,13 +94,19 @@ def allocate(candidates: Sequence[Candidate], quantity_kg: int, *, prefer_povert
             ", poverty area)" if candidate.poverty_county else ")"
         )
         if candidate.available_kg <= 0:
-            explanation.append(f"{where}: passed over, nothing available")
+            passed_over += 1
+            if passed_over <= MAX_PASSED_OVER_LINES:
+                explanation.append(f"{where}: passed over, nothing available")
             continue
         taken_kg = min(candidate.available_kg, remaining_kg)
         holds.append(LotHold(lot_id=candidate.id, quantity_kg=taken_kg))
         explanation.append(f"{where}: {taken_kg} kg of {candidate.available_kg} kg available")
         remaining_kg -= taken_kg
     assert remaining_kg == 0
+    if passed_over > MAX_PASSED_OVER_LINES:
+        explanation.append(
+            f"and {passed_over - MAX_PASSED_OVER_LINES} more lots passed over, nothing available"
+        )
     allocation = Allocation(holds=tuple(holds), explanation=tuple(explanation))
     assert allocation.quantity_kg == quantity_kg
     return allocation
@@ -130,11 +141,6 @@ def reserve(
     lots = list(
         session.scalars(matching_lots(filters).with_for_update().execution_options(populate_existing=True))
     )
-    if len(lots) > limits.MAX_RANGES_PER_ENTRY:
-        # A limit on the work of one reservation; buyers narrow it with filters.
-        lots = sorted(lots, key=lambda lot: allocation_key(lot, filters.prefer_poverty_area))
-        lots = lots[: limits.MAX_RANGES_PER_ENTRY]
-
     existing = active_holds(session, order_id)
     if existing:
         held_kg = sum(hold.quantity_kg for hold in existing)
@@ -145,10 +151,7 @@ def reserve(
             )
         return Allocation(holds=existing, explanation=(f"order {order_id} already holds its {held_kg} kg",))
 
-    available = available_kg_of(session, lots)
-    candidates = [
-        Candidate(lot.id, lot.vintage, lot.poverty_county, lot.county_code, available[lot.id]) for lot in lots
-    ]
+    candidates = allocation_candidates(session, lots, quantity_kg, filters.prefer_poverty_area)
     allocation = allocate(candidates, quantity_kg, prefer_poverty_area=filters.prefer_poverty_area)
     expires_at = now + timedelta(seconds=ttl_s)
     session.add_all(
@@ -163,6 +166,47 @@ def reserve(
     )
     session.flush()
     return allocation
+
+
+def allocation_candidates(
+    session: Session, lots: Sequence[Lot], quantity_kg: int, prefer_poverty_area: bool
+) -> list[Candidate]:
+    """The candidates a reservation or a quote allocates ``quantity_kg`` from, with what each has now.
+
+    At most ``MAX_RANGES_PER_ENTRY`` of them have stock (see :func:`_within_limit`). When that limit,
+    not the stock, is what stands in the way, :class:`InvalidLot` says so, naming ``quantity_kg``.
+    """
+    available = available_kg_of(session, list(lots))
+    candidates = [
+        Candidate(lot.id, lot.vintage, lot.poverty_county, lot.county_code, available[lot.id])
+        for lot in _within_limit(lots, available, prefer_poverty_area)
+    ]
+    if sum(candidate.available_kg for candidate in candidates) < quantity_kg <= sum(available.values()):
+        raise InvalidLot(
+            f"{quantity_kg} kg would have to come from more than {limits.MAX_RANGES_PER_ENTRY} lots; "
+            "order it in smaller parts",
+            field="quantity_kg",
+        )
+    return candidates
+
+
+def _within_limit(lots: Sequence[Lot], available: dict[str, int], prefer_poverty_area: bool) -> list[Lot]:
+    """The lots allocation may take from: in allocation order, up to the first ``MAX_RANGES_PER_ENTRY``
+    that have stock (a limit on one order's holds; buyers narrow it with filters).
+
+    Only lots with stock count: sold-out lots stay listed, and being the oldest they come first, so
+    counting them would turn away buyers while younger lots still have stock. Those before the cut are
+    kept, for the explanation to pass over.
+    """
+    kept: list[Lot] = []
+    with_stock = 0
+    for lot in sorted(lots, key=lambda lot: allocation_key(lot, prefer_poverty_area)):
+        if available[lot.id] > 0:
+            if with_stock == limits.MAX_RANGES_PER_ENTRY:
+                break
+            with_stock += 1
+        kept.append(lot)
+    return kept
 
 
 def active_holds(session: Session, order_id: str) -> tuple[LotHold, ...]:

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from ledger import limits
 from ledger.commands import Allocation, Issue, Selection, Transfer
 from ledger.errors import InsufficientHolding
 from ledger.models import Holding
@@ -22,7 +23,8 @@ from marketplace.lots import (
     list_lot,
 )
 from marketplace.models import Lot, LotReservation
-from marketplace.orders import LotHold
+from marketplace.orders import MAX_RESERVATION_TTL_S, LotHold
+from marketplace.quotes import create_quote, lines_of
 from marketplace.reservations import expire_due, release, reserve
 from offsets.models import Organisation, Project, ProjectBeneficiary
 
@@ -277,6 +279,62 @@ def test_release_returns_the_stock(market):
     assert available(market, "L-1") == 10_000
 
 
+def test_release_frees_only_that_orders_holds_and_records_why(market):
+    do_reserve(market, "O-1", 4_000, LotFilters(zone="川西南"))
+    do_reserve(market, "O-2", 1_000, LotFilters(zone="川西南"))
+    assert available(market, "L-1") == 5_000
+    with market.database.unit_of_work() as uow:
+        assert release(uow.session, "O-1", now=T0 + timedelta(seconds=5)) == 4_000
+        uow.commit()
+    assert available(market, "L-1") == 9_000
+    with market.database.reading() as session:
+        rows = session.execute(select(LotReservation.order_id, LotReservation.release_cause)).all()
+    assert sorted(rows) == [("O-1", "released"), ("O-2", None)]
+    with market.database.unit_of_work() as uow, pytest.raises(InvalidLot) as refused:
+        release(uow.session, "O-2", now=datetime(2026, 1, 1))  # noqa: DTZ001 (a naive time is refused)
+    assert refused.value.field == "now"
+    assert available(market, "L-1") == 9_000
+
+
+def test_sold_out_lots_do_not_count_against_the_lots_one_order_may_take_from(market, monkeypatch):
+    """Sold-out lots stay listed, and the oldest come first: they must not crowd out lots with stock."""
+    monkeypatch.setattr(limits, "MAX_RANGES_PER_ENTRY", 2)
+    do_reserve(market, "O-1", 20_000)  # the two oldest lots, L-2 (2019) and L-1 (2021), whole
+    with market.database.unit_of_work() as uow:  # a quote allocates as a reservation does
+        buyer = uow.session.scalars(select(Organisation.id)).first()
+        quote = create_quote(uow.session, organisation_id=buyer, quantity_kg=1_000, filters=ANY_LOT, now=T0)
+        assert [(line.lot_id, line.quantity_kg) for line in lines_of(uow.session, quote.id)] == [
+            ("L-3", 1_000)
+        ]
+    allocation = do_reserve(market, "O-2", 1_000)
+    assert allocation.holds == (LotHold("L-3", 1_000),)
+    assert [line.split(":")[0] for line in allocation.explanation if "passed over" in line] == [
+        "lot L-2 (vintage 2019, county 510104)",
+        "lot L-1 (vintage 2021, county 513423, poverty area)",
+    ]
+
+    with market.database.unit_of_work() as uow:
+        release(uow.session, "O-1", now=T0)
+        uow.commit()
+    # Stock in three lots, and two is the limit: the first two by allocation order, never a third.
+    assert do_reserve(market, "O-3", 20_000).holds == (LotHold("L-2", 10_000), LotHold("L-1", 10_000))
+    with market.database.unit_of_work() as uow:
+        release(uow.session, "O-3", now=T0)
+        uow.commit()
+    with pytest.raises(InvalidLot, match="more than 2 lots; order it in smaller parts") as refused:
+        do_reserve(market, "O-4", 20_001)
+    assert refused.value.field == "quantity_kg"
+    with pytest.raises(InsufficientStock):  # beyond all the stock there is: not a matter of the limit
+        do_reserve(market, "O-5", 29_001)
+    with market.database.reading() as session:
+        assert (
+            session.scalar(
+                select(func.count()).select_from(LotReservation).where(LotReservation.released_at.is_(None))
+            )
+            == 1
+        )  # O-2's hold alone
+
+
 def test_expiry_releases_only_the_reservations_that_are_due(market):
     do_reserve(market, "O-short", 1_000, LotFilters(zone="川西南"), ttl_s=60)
     do_reserve(market, "O-long", 2_000, LotFilters(zone="川西南"), ttl_s=3_600)
@@ -312,11 +370,22 @@ def test_stock_that_left_retail_is_no_longer_available(market):
     assert available(market, "L-2") == 7_000
 
 
+def test_the_longest_hold_allowed_is_accepted(market):
+    do_reserve(market, "O-week", 1, ttl_s=MAX_RESERVATION_TTL_S)
+    with market.database.reading() as session:
+        row = session.execute(select(LotReservation.reserved_at, LotReservation.expires_at)).one()
+    assert row.expires_at - row.reserved_at == timedelta(days=7)
+
+
 def test_bad_reservation_input_names_its_field(market):
     for kwargs, field in (
         ({"order_id": "bad id"}, "order_id"),
         ({"quantity_kg": 0}, "quantity_kg"),
         ({"ttl_s": 0}, "ttl_s"),
+        ({"ttl_s": MAX_RESERVATION_TTL_S + 1}, "ttl_s"),
+        ({"ttl_s": True}, "ttl_s"),
+        ({"ttl_s": 60.0}, "ttl_s"),
+        ({"ttl_s": "60"}, "ttl_s"),
         ({"now": datetime(2026, 1, 1)}, "now"),  # noqa: DTZ001 (a naive time is what is refused)
     ):
         arguments = {"order_id": "O-1", "quantity_kg": 1, "now": T0, "ttl_s": 60} | kwargs

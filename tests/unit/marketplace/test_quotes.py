@@ -102,3 +102,19 @@ def test_a_quote_is_refused_naming_the_lot_when_stock_listing_or_price_moved(now
     assert said in refused.value.message
     assert refused.value.field == "quote_id"
     assert refused.value.status == 409
+
+
+@pytest.mark.parametrize("empty_lots", [10, 13])
+def test_an_explanation_names_ten_lots_passed_over_and_counts_the_rest(empty_lots: int):
+    empty = [Candidate(f"E-{n:02}", "2015", False, "510104", 0) for n in range(empty_lots)]
+    allocation = allocate([POOR_NEW, *empty], 100, prefer_poverty_area=False)
+    assert allocation.holds == (LotHold("L-3", 100),)
+    passed = [line for line in allocation.explanation if "passed over" in line]
+    named = [f"lot E-{n:02} (vintage 2015, county 510104): passed over, nothing available" for n in range(10)]
+    counted = [f"and {empty_lots - 10} more lots passed over, nothing available"] if empty_lots > 10 else []
+    assert passed == named + counted
+    assert allocation.explanation[-1] == (
+        counted[0]
+        if counted
+        else "lot L-3 (vintage 2022, county 513434, poverty area): 100 kg of 5000 kg available"
+    )
