@@ -10,6 +10,7 @@ import pytest
 
 from marketplace.orders import (
     FULFILMENT_ENTRY_KIND,
+    MAX_DETAIL_CHARS,
     TRANSITIONS,
     Cause,
     DuplicatePayment,
@@ -289,8 +290,37 @@ def test_a_payment_for_a_cancelled_order_is_refunded() -> None:
 def test_a_failed_payment_releases_the_reservation() -> None:
     order = record_payment_failure(reserved(), provider_event_id="evt_f", at=at(2), detail="card_declined")
     assert order.state is S.CANCELLED
-    assert order.events[-1].cause is Cause.PAYMENT_FAILED
+    event = order.events[-1]
+    assert (event.cause, event.provider_event_id, event.detail) == (
+        Cause.PAYMENT_FAILED,
+        "evt_f",
+        "card_declined",
+    )
     assert record_payment_failure(order, provider_event_id="evt_f", at=LATER) is order
+    assert record_payment_failure(reserved(), provider_event_id="evt_g", at=at(2)).events[-1].detail == ""
+
+
+def test_a_bad_payment_failure_is_refused_naming_its_field() -> None:
+    for arguments, field in (
+        ({"provider_event_id": "evt f"}, "provider_event_id"),
+        ({"detail": "x" * (MAX_DETAIL_CHARS + 1)}, "detail"),
+    ):
+        with pytest.raises(InvalidOrder) as refused:
+            record_payment_failure(reserved(), **({"provider_event_id": "evt_f", "at": at(2)} | arguments))
+        assert refused.value.field == field
+
+
+def test_cancelling_and_fulfilling_without_a_detail_record_none() -> None:
+    assert cancel(reserved(), at=LATER).events[-1].detail == ""
+    assert fulfil(paid(), at=LATER).events[-1].detail == ""
+
+
+def test_a_refused_step_says_what_the_order_can_become() -> None:
+    with pytest.raises(TransitionRefused) as refused:
+        fulfil(reserved(), at=LATER)
+    assert refused.value.message == (
+        "a reserved order cannot become fulfilled by fulfil; it can become cancelled, expired, paid"
+    )
 
 
 def test_a_failure_delivered_after_a_success_changes_nothing_but_is_remembered() -> None:
