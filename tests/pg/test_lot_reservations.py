@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
-from tests_support import add_listed_lot, race_together
+from tests_support import add_listed_lot, race_together, sent_statements
 
 from ledger.database import Database
 from ledger.service import LedgerService
@@ -106,3 +106,17 @@ def race(pg_url: str, quantities: list[int]) -> list[Outcome]:
     for outcome, error in zip(outcomes, errors, strict=True):
         outcome.error = error
     return outcomes
+
+
+def test_a_reservation_locks_the_matching_lots_in_lot_id_order(last_tonnes: LedgerService) -> None:
+    """Reservations lock every matching lot before reading stock, in one global order (lot id), so that
+    two reservations sharing lots wait for each other and never deadlock."""
+    with sent_statements(last_tonnes.database.engine) as sent, last_tonnes.database.unit_of_work() as uow:
+        reserve(uow.session, "O-locking", 100, LotFilters(zone="川西南"), now=T0, ttl_s=900)
+        uow.commit()
+    locking = [" ".join(statement.sql.split()) for statement in sent if "FOR UPDATE" in statement.sql]
+    assert len(locking) == 1, locking
+    assert locking[0].startswith("SELECT lots.id")
+    assert locking[0].endswith("ORDER BY lots.id FOR UPDATE")
+    reads = [index for index, statement in enumerate(sent) if "lot_reservations" in statement.sql]
+    assert min(reads) > next(index for index, s in enumerate(sent) if "FOR UPDATE" in s.sql)  # lock first

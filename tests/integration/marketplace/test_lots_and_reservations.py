@@ -215,6 +215,8 @@ def test_filters_select_by_poverty_area_zone_type_and_vintage(market):
         assert ids(zone="川中") == ["L-2", "L-3"]
         assert ids(project_type="afforestation") == ["L-1"]
         assert ids(vintage_from="2020", vintage_to="2021") == ["L-1"]
+        assert ids(vintage_from="2021", vintage_to="2021") == ["L-1"]  # one vintage
+        assert ids(vintage_from="2019") == ["L-2", "L-1", "L-3"]  # from a vintage includes it
         assert ids(vintage_from="2023") == []
         with pytest.raises(InvalidLot) as refused:
             ids(vintage_from="2022", vintage_to="2020")
