@@ -203,6 +203,33 @@ def test_listing_more_than_the_owner_holds_is_refused_by_the_ledger(service):
         assert refused.value.field == "lot_id"
 
 
+@pytest.mark.parametrize(
+    ("terms", "field"),
+    [
+        ({"price_fen_per_t": 0}, "price_fen_per_t"),
+        ({"price_fen_per_t": -5_000}, "price_fen_per_t"),
+        ({"price_fen_per_t": 5_000.5}, "price_fen_per_t"),
+        ({"price_fen_per_t": True}, "price_fen_per_t"),
+        ({"at": datetime(2026, 11, 24, 9, 0)}, "at"),  # noqa: DTZ001 (a naive time is what is refused)
+    ],
+)
+def test_bad_listing_terms_are_refused_naming_their_field_and_list_nothing(market, terms, field):
+    size = market.size()
+    arguments = {
+        "lot_id": "L-9",
+        "batch_id": "JJ01-2019-001",
+        "quantity_kg": 1,
+        "price_fen_per_t": 1,
+        "at": T0,
+    }
+    with market.database.unit_of_work() as uow, pytest.raises(InvalidLot) as refused:
+        list_lot(uow.session, market.sequencer, **(arguments | terms))
+    assert refused.value.field == field
+    assert market.size() == size
+    with market.database.reading() as session:
+        assert session.get(Lot, "L-9") is None
+
+
 def test_filters_select_by_poverty_area_zone_type_and_vintage(market):
     with market.database.reading() as session:
 
@@ -377,6 +404,19 @@ def test_the_longest_hold_allowed_is_accepted(market):
     with market.database.reading() as session:
         row = session.execute(select(LotReservation.reserved_at, LotReservation.expires_at)).one()
     assert row.expires_at - row.reserved_at == timedelta(days=7)
+
+
+def test_a_lot_whose_batch_left_retail_entirely_has_nothing_to_reserve(market):
+    with market.database.unit_of_work() as uow:
+        batch = uow.session.get(Lot, "L-2").batch_id
+        market.sequencer.append(
+            uow.session,
+            [Transfer("out-all", "RETAIL", "ENT-A", Selection(quantity_kg=10_000, batches=(batch,)))],
+        )
+        uow.commit()
+    assert available(market, "L-2") == 0
+    with pytest.raises(InsufficientStock):
+        do_reserve(market, "O-1", 1, LotFilters(vintage_to="2019"))  # L-2 alone
 
 
 def test_bad_reservation_input_names_its_field(market):
