@@ -419,6 +419,16 @@ def test_a_lot_whose_batch_left_retail_entirely_has_nothing_to_reserve(market):
         do_reserve(market, "O-1", 1, LotFilters(vintage_to="2019"))  # L-2 alone
 
 
+def test_an_order_id_may_be_one_to_the_ledgers_request_id_length(market):
+    longest = "O" * limits.MAX_REQUEST_ID_CHARS
+    assert do_reserve(market, "O", 1).quantity_kg == 1
+    assert do_reserve(market, longest, 1).quantity_kg == 1
+    for refused_id in ("", longest + "1", 42):
+        with pytest.raises(InvalidLot) as refused:
+            do_reserve(market, refused_id, 1)
+        assert refused.value.field == "order_id"
+
+
 def test_bad_reservation_input_names_its_field(market):
     for kwargs, field in (
         ({"order_id": "bad id"}, "order_id"),

@@ -118,3 +118,10 @@ def test_an_explanation_names_ten_lots_passed_over_and_counts_the_rest(empty_lot
         if counted
         else "lot L-3 (vintage 2022, county 513434, poverty area): 100 kg of 5000 kg available"
     )
+
+
+def test_a_lot_with_a_single_kilogram_available_gives_it():
+    one = Candidate("L-9", "2010", False, "510104", 1)
+    allocation = allocate([POOR_NEW, one], 101, prefer_poverty_area=False)
+    assert allocation.holds == (LotHold("L-9", 1), LotHold("L-3", 100))
+    assert "lot L-9 (vintage 2010, county 510104): 1 kg of 1 kg available" in allocation.explanation
