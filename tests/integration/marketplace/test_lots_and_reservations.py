@@ -14,6 +14,7 @@ from ledger.commands import Allocation, Issue, Selection, Transfer
 from ledger.errors import InsufficientHolding
 from ledger.models import Holding
 from marketplace.lots import (
+    MAX_LOT_ID_CHARS,
     InsufficientStock,
     InvalidLot,
     LotConflict,
@@ -228,6 +229,29 @@ def test_bad_listing_terms_are_refused_naming_their_field_and_list_nothing(marke
     assert market.size() == size
     with market.database.reading() as session:
         assert session.get(Lot, "L-9") is None
+
+
+def test_a_lot_id_may_be_one_to_sixty_four_characters(service):
+    with service.database.unit_of_work() as uow:
+        session = uow.session
+        owner = Organisation(name="业主甲", kind="project_owner", ledger_account_id="OWN-A", created_at=T0)
+        session.add(owner)
+        session.flush()
+        for code, vintage in (("YY01", "2021"), ("YY02", "2022")):
+            add_project(session, code, "513423", "川西南", "afforestation", owner.id)
+            issue_batch(session, service.sequencer, code, vintage, 100)
+        terms = {"quantity_kg": 1, "price_fen_per_t": 1, "at": T0}
+        for lot_id in ("", "L" * (MAX_LOT_ID_CHARS + 1), 7):
+            with pytest.raises(InvalidLot) as refused:
+                list_lot(session, service.sequencer, lot_id=lot_id, batch_id="YY01-2021-001", **terms)
+            assert refused.value.field == "lot_id"
+        assert list_lot(session, service.sequencer, lot_id="L", batch_id="YY01-2021-001", **terms).id == "L"
+        longest = "L" * MAX_LOT_ID_CHARS
+        assert (
+            list_lot(session, service.sequencer, lot_id=longest, batch_id="YY02-2022-001", **terms).id
+            == longest
+        )
+        uow.commit()
 
 
 def test_filters_select_by_poverty_area_zone_type_and_vintage(market):
