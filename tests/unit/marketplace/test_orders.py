@@ -207,6 +207,7 @@ def test_a_payment_for_a_reservation_makes_it_paid() -> None:
     assert order.kept_fen == PRICE_FEN
     assert order.processed_provider_event_ids == {"evt_1"}
     assert order.events[-1].provider_event_id == "evt_1"
+    assert order.events[-1].detail == ""
 
 
 def test_a_payment_of_the_wrong_amount_is_refused() -> None:
@@ -285,6 +286,34 @@ def test_a_payment_for_a_cancelled_order_is_refunded() -> None:
     order = record_payment(cancelled(), provider_event_id="evt_1", amount_fen=PRICE_FEN, at=LATER)
     assert order.state is S.REFUNDED
     assert order.kept_fen == 0
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ({"provider_event_id": "evt 1"}, "provider_event_id"),
+        ({"amount_fen": -PRICE_FEN}, "amount_fen"),
+        ({"amount_fen": float(PRICE_FEN)}, "amount_fen"),
+        ({"detail": "x" * (MAX_DETAIL_CHARS + 1)}, "detail"),
+    ],
+)
+def test_a_bad_payment_is_refused_naming_its_field(arguments: dict[str, object], field: str) -> None:
+    with pytest.raises(InvalidOrder) as refused:
+        record_payment(
+            reserved(), **({"provider_event_id": "evt_1", "amount_fen": PRICE_FEN, "at": at(2)} | arguments)
+        )
+    assert refused.value.field == field
+
+
+def test_an_order_remembers_at_most_a_hundred_provider_events() -> None:
+    order = paid()  # one payment event processed
+    for n in range(99):
+        order = record_payment_failure(order, provider_event_id=f"evt_late_{n}", at=LATER)
+    assert len(order.processed_provider_event_ids) == 100
+    assert record_payment_failure(order, provider_event_id="evt_late_0", at=LATER) is order  # a replay
+    with pytest.raises(InvalidOrder) as refused:
+        record_payment_failure(order, provider_event_id="evt_one_too_many", at=LATER)
+    assert refused.value.field == "provider_event_id"
 
 
 def test_a_failed_payment_releases_the_reservation() -> None:
