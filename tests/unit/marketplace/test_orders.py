@@ -116,7 +116,7 @@ def test_fulfilling_a_fulfilled_order_is_refused_as_final() -> None:
     with pytest.raises(TransitionRefused) as refused:
         fulfil(fulfilled(), at=LATER)
     assert refused.value.field == "state"
-    assert "final" in refused.value.message
+    assert refused.value.message == "a fulfilled order cannot become fulfilled by fulfil; it is final"
 
 
 def test_a_fulfilled_order_cannot_be_refunded() -> None:
@@ -148,6 +148,25 @@ def test_reserving_records_the_lots_and_the_expiry() -> None:
     assert order.reservation.expires_at == at(1 + TTL_S)
     assert order.holds_stock
     assert order.events[-1].cause is Cause.RESERVE
+    assert order.events[-1].detail == ""
+
+
+def test_a_reservation_holds_at_most_a_thousand_lots() -> None:
+    order = place_order("ORD-M", OrderKind.ENTERPRISE, 1_001, PRICE_FEN, at=T0)
+    many = tuple(LotHold(f"LOT-{n}", 1) for n in range(1_001))
+    with pytest.raises(InvalidOrder) as refused:
+        reserve(order, many, at=at(1), ttl_s=TTL_S)
+    assert refused.value.field == "holds"
+    order = place_order("ORD-M", OrderKind.ENTERPRISE, 1_000, PRICE_FEN, at=T0)
+    assert reserve(order, many[:1_000], at=at(1), ttl_s=TTL_S).state is S.RESERVED
+
+
+def test_a_detail_of_up_to_a_thousand_characters_is_kept_and_a_longer_one_refused() -> None:
+    longest = "因" * MAX_DETAIL_CHARS
+    assert cancel(reserved(), at=LATER, detail=f" {longest} ").events[-1].detail == longest
+    with pytest.raises(InvalidOrder) as refused:
+        cancel(reserved(), at=LATER, detail=longest + "果")
+    assert refused.value.field == "detail"
 
 
 @pytest.mark.parametrize(
