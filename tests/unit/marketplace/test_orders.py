@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from ledger.limits import MAX_QUANTITY_KG, MAX_REQUEST_ID_CHARS
 from marketplace.orders import (
     FULFILMENT_ENTRY_KIND,
     MAX_DETAIL_CHARS,
@@ -203,6 +204,17 @@ def test_malformed_orders_are_refused(order_id: str, quantity_kg: object, price:
     with pytest.raises(InvalidOrder) as refused:
         place_order(order_id, OrderKind.EVENT, quantity_kg, price, at=T0)  # type: ignore[arg-type]
     assert refused.value.field == field
+
+
+def test_order_ids_and_quantities_are_accepted_up_to_their_bounds() -> None:
+    longest = "O" * MAX_REQUEST_ID_CHARS
+    for order_id in ("O", longest):
+        order = place_order(order_id, OrderKind.EVENT, MAX_QUANTITY_KG, 1, at=T0)
+        assert (order.order_id, order.quantity_kg, order.price_fen) == (order_id, MAX_QUANTITY_KG, 1)
+    for order_id, quantity_kg in ((longest + "1", 1), (7, 1), ("O", MAX_QUANTITY_KG + 1)):
+        with pytest.raises(InvalidOrder) as refused:
+            place_order(order_id, OrderKind.EVENT, quantity_kg, 1, at=T0)  # type: ignore[arg-type]
+        assert refused.value.field == ("quantity_kg" if quantity_kg > 1 else "order_id")
 
 
 def test_times_must_be_utc_and_must_not_go_backwards() -> None:
