@@ -243,10 +243,13 @@ def available_kg(session: Session, lot: Lot) -> int:
     return available_kg_of(session, [lot])[lot.id]
 
 
-def matching_lots(filters: LotFilters) -> Select[Lot]:
-    """The listed lots that satisfy ``filters``, by lot id (the order reservations lock them in)."""
+def matching_lots(filters: LotFilters, *, include_suspended: bool = False) -> Select[Lot]:
+    """The listed lots that satisfy ``filters``, by lot id (the order reservations lock them in).
+
+    ``include_suspended`` adds the suspended ones, for catalogues; never for allocation.
+    """
     filters.validate()
-    query = select(Lot).where(Lot.status == "listed")
+    query = select(Lot) if include_suspended else select(Lot).where(Lot.status == "listed")
     if filters.poverty_area_only:
         query = query.where(Lot.poverty_county.is_(True))
     if filters.zone is not None:
