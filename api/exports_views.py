@@ -15,6 +15,7 @@ neutralised) from the tables :mod:`marketplace.export_tables` builds, which deci
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from flask import Response, request, url_for
 from marshmallow import fields, validate
@@ -130,7 +131,8 @@ def _with_next_page(response: Response, table: export_tables.Table, limit: int) 
     """A page that is not the last carries an RFC 8288 ``Link`` to the next, so that a consumer never
     mistakes a page for the whole registry."""
     if table.next_page is not None:
-        next_page = url_for(request.endpoint or "", **table.next_page, limit=limit)
+        values: dict[str, Any] = {**table.next_page, "limit": limit}
+        next_page = url_for(request.endpoint or "", **values)
         response.headers["Link"] = f'<{next_page}>; rel="next"'
     return response
 

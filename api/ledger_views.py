@@ -178,7 +178,7 @@ def tile(tile_path: str) -> Response:
     response.headers["Cache-Control"] = IMMUTABLE
     if ref.level is None:  # the spec asks for entry bundles to be compressed at the HTTP layer
         response.vary.add("Accept-Encoding")
-        if "gzip" in request.accept_encodings:
+        if request.accept_encodings.quality("gzip") > 0:
             response.set_data(gzip.compress(data, mtime=0))
             response.headers["Content-Encoding"] = "gzip"
     return response

@@ -71,7 +71,7 @@ def job_lock(service: LedgerService, job: str, lock_dir: Path) -> Iterator[bool]
 
 
 def _guarded(
-    service: LedgerService, job: str, lock_dir: Path, work: Callable[[], None]
+    service: LedgerService, job: str, lock_dir: Path, work: Callable[[], object]
 ) -> Callable[[], None]:
     def run() -> None:
         with job_lock(service, job, lock_dir) as mine:

@@ -5,6 +5,7 @@ Integers in, text out; no float ever touches a quantity or an amount (DESIGN.md,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -53,4 +54,10 @@ def local_time(moment: datetime | str | None) -> str:
     return as_utc(moment).astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M") + " (UTC+8)"
 
 
-FILTERS = {"kg": kg, "tonnes": tonnes, "yuan": yuan, "mu": mu, "local_time": local_time}
+FILTERS: dict[str, Callable[..., str]] = {
+    "kg": kg,
+    "tonnes": tonnes,
+    "yuan": yuan,
+    "mu": mu,
+    "local_time": local_time,
+}

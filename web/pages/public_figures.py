@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from ledger.entries import parse_body
@@ -31,7 +31,7 @@ REGISTRY_PAGE_SIZE = 20
 PROJECT_PAGE_SIZE = 50
 
 
-def public_projects() -> object:
+def public_projects() -> ColumnElement[bool]:
     """The condition a project must meet to be shown to everyone: submitted or later, never a draft."""
     return Project.status != ProjectStatus.DRAFT.value
 
@@ -222,7 +222,7 @@ def project_page(session: Session, code: str) -> ProjectPage | None:
                 kind=issuance.kind,
                 owner_kg=issuance.owner_kg,
                 buffer_kg=issuance.buffer_kg,
-                retired_kg=int(retired_by_batch.get(issuance.batch_id, 0) or 0),
+                retired_kg=int(retired_by_batch.get(issuance.batch_id or "", 0) or 0),
                 ledger_seq=issuance.ledger_seq,
                 at=issuance.at,
             )

@@ -50,8 +50,10 @@ def index_path(index: int) -> str:
     return "/".join([f"x{g}" for g in reversed(groups[1:])] + [groups[0]])
 
 
-def get(registry: Registry, path: str, gzip_ok: bool = False) -> tuple[int, bytes, dict[str, str]]:
-    headers = {"Accept-Encoding": "gzip" if gzip_ok else "identity"}
+def get(
+    registry: Registry, path: str, gzip_ok: bool = False, accept: str | None = None
+) -> tuple[int, bytes, dict[str, str]]:
+    headers = {"Accept-Encoding": accept or ("gzip" if gzip_ok else "identity")}
     request = urllib.request.Request(registry.url + LEDGER + path, headers=headers)
     try:
         with urllib.request.urlopen(request) as response:
@@ -127,6 +129,9 @@ def test_every_entry_of_every_bundle_hashes_to_its_leaf(registry):
     _, plain, headers = get(registry, "/tile/entries/000")
     assert "Content-Encoding" not in headers
     assert plain == gzip.decompress(get(registry, "/tile/entries/000", gzip_ok=True)[1])
+    _, refused, headers = get(registry, "/tile/entries/000", accept="gzip;q=0, identity")  # RFC 9110 12.5.3
+    assert "Content-Encoding" not in headers
+    assert refused == plain
 
 
 def test_an_inclusion_proof_from_tiles_is_the_registrys_own(registry):
