@@ -249,33 +249,12 @@ def test_a_new_certificate_is_read_on_the_primary_until_the_replica_has_it(
 ) -> None:
     """An enterprise opens the certificate of the retirement it has just made: a lagging replica does
     not turn it into a 404, nor serve it without its proof."""
-    from api.context import ledger_service
 
     pair.wait_caught_up()
     database = _database(app)
-    with database.reading() as session:
-        enterprise_id, account = session.execute(
-            select(Organisation.id, Organisation.ledger_account_id).where(Organisation.kind == "enterprise")
-        ).first()
     pair.pause_replay()
     try:
-        with app.app_context():
-            service = ledger_service()
-            tag = uuid.uuid4().hex[:6].upper()
-            service.append([Issue(f"replica-cert-{tag}", f"C{tag}", "2025", 1, (Allocation(account, 50),))])
-            with database.unit_of_work() as uow:
-                certificate = compliance.retire_for_compliance(
-                    uow.session,
-                    service.sequencer,
-                    organisation_id=enterprise_id,
-                    request=compliance.ComplianceRetirement(
-                        "2025 年度履约", quantity_kg=50, batches=(f"C{tag}-2025-001",)
-                    ),
-                    request_key=f"replica-{tag}",
-                    now=datetime.now(UTC),
-                )
-                uow.commit()
-                certificate_id, seq = certificate.id, certificate.seq
+        certificate_id, seq = _new_certificate(app, "C", 50)
         client = app.test_client()
         with counted(database) as seen:
             response = client.get(f"/api/v1/certificates/{certificate_id}")
@@ -292,6 +271,46 @@ def test_a_new_certificate_is_read_on_the_primary_until_the_replica_has_it(
         assert certificate_id in page.get_data(as_text=True)
     finally:
         pair.resume_replay()
+
+
+def _new_certificate(app: Flask, project_prefix: str, quantity_kg: int) -> tuple[str, int]:
+    """A batch issued to the demo enterprise and retired at once for compliance, on the primary: the
+    certificate's id and its retirement's seq."""
+    from api.context import ledger_service
+
+    database = _database(app)
+    with database.reading() as session:
+        enterprise_id, account = session.execute(
+            select(Organisation.id, Organisation.ledger_account_id).where(Organisation.kind == "enterprise")
+        ).first()
+    tag = uuid.uuid4().hex[:6].upper()
+    batch = f"{project_prefix}{tag}-2025-001"
+    with app.app_context():
+        service = ledger_service()
+        service.append(
+            [
+                Issue(
+                    f"replica-{batch}",
+                    f"{project_prefix}{tag}",
+                    "2025",
+                    1,
+                    (Allocation(account, quantity_kg),),
+                )
+            ]
+        )
+        with database.unit_of_work() as uow:
+            certificate = compliance.retire_for_compliance(
+                uow.session,
+                service.sequencer,
+                organisation_id=enterprise_id,
+                request=compliance.ComplianceRetirement(
+                    "2025 年度履约", quantity_kg=quantity_kg, batches=(batch,)
+                ),
+                request_key=f"replica-{tag}",
+                now=datetime.now(UTC),
+            )
+            uow.commit()
+            return certificate.id, certificate.seq
 
 
 def test_an_unreachable_replica_leaves_reads_to_the_primary(
@@ -533,28 +552,10 @@ def test_a_certificate_read_on_the_replica_proves_against_the_checkpoint_the_pri
         proof: dict[str, Any] = response.get_json()["proof"]
         return proof
 
-    with database.reading() as session:
-        enterprise_id, account = session.execute(
-            select(Organisation.id, Organisation.ledger_account_id).where(Organisation.kind == "enterprise")
-        ).first()
     witness = Cosigner.generate("witness.replica-test.example")
+    certificate_id, seq = _new_certificate(app, "W", 20)
     with app.app_context():
         service = ledger_service()
-        tag = uuid.uuid4().hex[:6].upper()
-        service.append([Issue(f"replica-chosen-{tag}", f"W{tag}", "2025", 1, (Allocation(account, 20),))])
-        with database.unit_of_work() as uow:
-            certificate = compliance.retire_for_compliance(
-                uow.session,
-                service.sequencer,
-                organisation_id=enterprise_id,
-                request=compliance.ComplianceRetirement(
-                    "2025 年度履约", quantity_kg=20, batches=(f"W{tag}-2025-001",)
-                ),
-                request_key=f"replica-chosen-{tag}",
-                now=datetime.now(UTC),
-            )
-            uow.commit()
-            certificate_id, seq = certificate.id, certificate.seq
         size, unwitnessed = service.sign_checkpoint()
         assert size == seq + 1
 

@@ -412,14 +412,26 @@ def test_suspended_lots_are_neither_found_nor_reserved(market):
     assert allocation.holds == (LotHold("L-1", 1_000),)
 
 
-def test_stock_that_left_retail_is_no_longer_available(market):
-    with market.database.unit_of_work() as uow:
-        batch = uow.session.get(Lot, "L-2").batch_id
-        market.sequencer.append(
+def move_out_of_retail(service, lot_id, quantity_kg):
+    """RETAIL transfers ``quantity_kg`` of the lot's batch to ENT-A (sold outside the marketplace)."""
+    with service.database.unit_of_work() as uow:
+        batch = uow.session.get(Lot, lot_id).batch_id
+        service.sequencer.append(
             uow.session,
-            [Transfer("out-1", "RETAIL", "ENT-A", Selection(quantity_kg=3_000, batches=(batch,)))],
+            [
+                Transfer(
+                    f"out-{quantity_kg}",
+                    "RETAIL",
+                    "ENT-A",
+                    Selection(quantity_kg=quantity_kg, batches=(batch,)),
+                )
+            ],
         )
         uow.commit()
+
+
+def test_stock_that_left_retail_is_no_longer_available(market):
+    move_out_of_retail(market, "L-2", 3_000)
     assert available(market, "L-2") == 7_000
 
 
@@ -431,13 +443,7 @@ def test_the_longest_hold_allowed_is_accepted(market):
 
 
 def test_a_lot_whose_batch_left_retail_entirely_has_nothing_to_reserve(market):
-    with market.database.unit_of_work() as uow:
-        batch = uow.session.get(Lot, "L-2").batch_id
-        market.sequencer.append(
-            uow.session,
-            [Transfer("out-all", "RETAIL", "ENT-A", Selection(quantity_kg=10_000, batches=(batch,)))],
-        )
-        uow.commit()
+    move_out_of_retail(market, "L-2", 10_000)
     assert available(market, "L-2") == 0
     with pytest.raises(InsufficientStock):
         do_reserve(market, "O-1", 1, LotFilters(vintage_to="2019"))  # L-2 alone
