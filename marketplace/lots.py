@@ -44,6 +44,12 @@ class InvalidLot(LotError):
     code = "invalid-lot"
 
 
+class TooManyLots(InvalidLot):
+    """The stock is there, but taking it would spread one order over more lots than it may hold."""
+
+    code = "too-many-lots"
+
+
 class LotConflict(LotError):
     """The lot id or batch is already listed with different terms, or the batch cannot be listed."""
 

@@ -35,6 +35,7 @@ from marketplace.lots import (
     InvalidLot,
     LotConflict,
     LotFilters,
+    TooManyLots,
     allocation_key,
     available_kg_of,
     matching_lots,
@@ -174,7 +175,7 @@ def allocation_candidates(
     """The candidates a reservation or a quote allocates ``quantity_kg`` from, with what each has now.
 
     At most ``MAX_RANGES_PER_ENTRY`` of them have stock (see :func:`_within_limit`). When that limit,
-    not the stock, is what stands in the way, :class:`InvalidLot` says so, naming ``quantity_kg``.
+    not the stock, is what stands in the way, :class:`TooManyLots` says so, naming ``quantity_kg``.
     """
     available = available_kg_of(session, list(lots))
     candidates = [
@@ -182,7 +183,7 @@ def allocation_candidates(
         for lot in _within_limit(lots, available, prefer_poverty_area)
     ]
     if sum(candidate.available_kg for candidate in candidates) < quantity_kg <= sum(available.values()):
-        raise InvalidLot(
+        raise TooManyLots(
             f"{quantity_kg} kg would have to come from more than {limits.MAX_RANGES_PER_ENTRY} lots; "
             "order it in smaller parts",
             field="quantity_kg",

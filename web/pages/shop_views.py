@@ -29,7 +29,7 @@ from werkzeug.wrappers import Response
 from api.context import database, ledger_service
 from api.users import INDIVIDUAL
 from marketplace import order_store
-from marketplace.lots import InsufficientStock, LotError, LotFilters
+from marketplace.lots import InsufficientStock, LotError, LotFilters, TooManyLots
 from marketplace.models import Certificate, MarketOrder
 from marketplace.money import MoneyError
 from marketplace.orders import OrderError, OrderKind, OrderState
@@ -178,6 +178,8 @@ def place_order() -> Response | tuple[str, int]:
                 uow.commit()
     except InsufficientStock:
         return _shop_form(values, {"quantity_kg": "insufficient_stock"}, 409)
+    except TooManyLots:
+        return _shop_form(values, {"quantity_kg": "too_many_lots"}, 422)
     except (LotError, MoneyError, OrderError) as error:
         field = error.field if error.field in FIELDS else "quantity_kg"
         return _shop_form(values | {"refusal": error.message}, {field: "refused"}, 422)

@@ -13,6 +13,7 @@ from market_support import individual_order, pay, retail_kg
 from sqlalchemy import func, select
 from tests_support import ORIGIN
 
+from ledger import limits
 from ledger.certificate_check import CertificateInvalid, verify_certificate
 from ledger.models import Holding
 from ledger.note import NoteVerifier
@@ -95,6 +96,20 @@ def test_an_individual_buys_12_kg_pays_by_invoice_and_gets_a_certificate_that_ve
     )
 
     assert ledger(market).verify().size >= 5
+
+
+def test_an_order_needing_more_lots_than_one_order_may_hold_is_a_too_many_lots_problem(
+    market, client, monkeypatch
+):
+    monkeypatch.setattr(limits, "MAX_RANGES_PER_ENTRY", 1)
+    response = individual_order(client, quantity_kg=10_005, sourcing={})
+    problem = response.get_json()
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    assert problem["type"].endswith("/too-many-lots")
+    assert problem["field"] == "quantity_kg"
+    assert "more than 1 lots" in problem["detail"]
+    assert individual_order(client, quantity_kg=10_000, sourcing={}).status_code == 201  # one lot's worth
 
 
 def test_a_public_individual_beneficiary_is_named_in_the_entry(market, client, admin):

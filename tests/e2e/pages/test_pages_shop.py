@@ -12,7 +12,9 @@ from sqlalchemy import func, select
 from tests_support import make_demo_app
 
 from api.context import ledger_service
+from ledger import limits
 from marketplace.certificate_document import build_certificate_document
+from marketplace.lots import LotFilters, available_kg_of, matching_lots
 from marketplace.models import Certificate, MarketOrder
 
 
@@ -109,6 +111,27 @@ def test_more_than_the_stock_is_refused_on_the_quantity_field(client):
     response = buy(client, quantity_kg="900000000")
     assert response.status_code == 409
     assert 'id="quantity_kg-error"' in response.get_data(as_text=True)
+
+
+def test_an_order_needing_more_lots_than_one_order_may_hold_is_refused_in_chinese(
+    demo_app, client, monkeypatch
+):
+    """The stock is there but spread over more lots than the limit: a refusal the buyer can act on."""
+    monkeypatch.setattr(limits, "MAX_RANGES_PER_ENTRY", 1)
+    with demo_app.app_context(), ledger_service().database.reading() as session:
+        lots = list(session.scalars(matching_lots(LotFilters(prefer_poverty_area=True))))
+        available = [kg for kg in available_kg_of(session, lots).values() if kg > 0]
+        orders_before = session.scalar(select(func.count()).select_from(MarketOrder))
+    assert len(available) >= 2  # the demo lists several lots with stock
+
+    response = buy(client, quantity_kg=str(sum(available)), name="分批购买")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "请分成几笔较小的订单购买" in text_of(html, "quantity_kg-error")
+    assert "smaller parts" not in html
+    assert 'value="分批购买"' in html
+    with demo_app.app_context(), ledger_service().database.reading() as session:
+        assert session.scalar(select(func.count()).select_from(MarketOrder)) == orders_before
 
 
 def test_a_post_without_the_csrf_token_is_refused_and_places_nothing(demo_app, client):

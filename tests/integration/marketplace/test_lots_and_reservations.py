@@ -19,6 +19,7 @@ from marketplace.lots import (
     InvalidLot,
     LotConflict,
     LotFilters,
+    TooManyLots,
     available_kg,
     find_lots,
     list_lot,
@@ -374,7 +375,7 @@ def test_sold_out_lots_do_not_count_against_the_lots_one_order_may_take_from(mar
     with market.database.unit_of_work() as uow:
         release(uow.session, "O-3", now=T0)
         uow.commit()
-    with pytest.raises(InvalidLot, match="more than 2 lots; order it in smaller parts") as refused:
+    with pytest.raises(TooManyLots, match="more than 2 lots; order it in smaller parts") as refused:
         do_reserve(market, "O-4", 20_001)
     assert refused.value.field == "quantity_kg"
     with pytest.raises(InsufficientStock):  # beyond all the stock there is: not a matter of the limit
