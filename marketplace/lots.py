@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -209,13 +209,25 @@ def list_lot(
 
 def retail_kg_by_batch(session: Session, batch_ids: list[str]) -> dict[str, int]:
     """What RETAIL holds of each batch, in kilograms (0 for a batch it does not hold)."""
+    return _retail_by_batch(session, batch_ids, func.sum(Holding.end_kg - Holding.start_kg + 1))
+
+
+def retail_ranges_by_batch(session: Session, batch_ids: list[str]) -> dict[str, int]:
+    """How many serial ranges RETAIL's holding of each batch is split into (0 for a batch it does not hold).
+
+    A sale takes RETAIL's lowest serials of the batch, so it never needs more ranges than there are.
+    """
+    return _retail_by_batch(session, batch_ids, func.count())
+
+
+def _retail_by_batch(session: Session, batch_ids: list[str], measure: Any) -> dict[str, int]:
     rows = session.execute(
-        select(Holding.batch_id, func.sum(Holding.end_kg - Holding.start_kg + 1))
+        select(Holding.batch_id, measure)
         .where(Holding.account_id == RETAIL, Holding.batch_id.in_(batch_ids))
         .group_by(Holding.batch_id)
     ).all()
-    held = {batch: int(total) for batch, total in rows}
-    return {batch: held.get(batch, 0) for batch in batch_ids}
+    found = {batch: int(value) for batch, value in rows}
+    return {batch: found.get(batch, 0) for batch in batch_ids}
 
 
 def reserved_kg_by_lot(session: Session, lot_ids: list[str]) -> dict[str, int]:

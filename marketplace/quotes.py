@@ -2,9 +2,10 @@
 
 A quote runs the same deterministic allocation as a reservation (:func:`marketplace.reservations.allocate`
 over the lots matching the buyer's :class:`~marketplace.lots.LotFilters`, in
-:func:`~marketplace.lots.allocation_key` order, at most ``MAX_RANGES_PER_ENTRY`` lots with stock) on the
-stock available now, prices each line with :func:`marketplace.money.price_fen` and records it, valid for
-:data:`DEFAULT_QUOTE_VALIDITY_S` (the registry may configure another, ``TANHUI_QUOTE_VALIDITY_S``).
+:func:`~marketplace.lots.allocation_key` order, as many lots as one ledger entry's serial ranges allow:
+:func:`~marketplace.reservations.allocation_candidates`) on the stock available now, prices each line
+with :func:`marketplace.money.price_fen` and records it, valid for :data:`DEFAULT_QUOTE_VALIDITY_S` (the
+registry may configure another, ``TANHUI_QUOTE_VALIDITY_S``).
 
 Nothing is reserved, so the stock may move before the buyer orders. An order that accepts the quote
 (:func:`reserve_quoted`) therefore reserves exactly the quoted lines — the same lots, kilograms and prices

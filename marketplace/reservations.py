@@ -39,6 +39,7 @@ from marketplace.lots import (
     allocation_key,
     available_kg_of,
     matching_lots,
+    retail_ranges_by_batch,
 )
 from marketplace.models import Lot, LotReservation
 from marketplace.orders import IDENTIFIER, MAX_RESERVATION_TTL_S, LotHold
@@ -174,38 +175,53 @@ def allocation_candidates(
 ) -> list[Candidate]:
     """The candidates a reservation or a quote allocates ``quantity_kg`` from, with what each has now.
 
-    At most ``MAX_RANGES_PER_ENTRY`` of them have stock (see :func:`_within_limit`). When that limit,
-    not the stock, is what stands in the way, :class:`TooManyLots` says so, naming ``quantity_kg``.
+    Cut where the order's one ledger entry could need more than ``MAX_RANGES_PER_ENTRY`` serial ranges
+    (see :func:`_within_limit`). When that limit, not the stock, is what stands in the way,
+    :class:`TooManyLots` says so, naming ``quantity_kg``.
     """
     available = available_kg_of(session, list(lots))
+    ranges = retail_ranges_by_batch(session, [lot.batch_id for lot in lots])
     candidates = [
         Candidate(lot.id, lot.vintage, lot.poverty_county, lot.county_code, available[lot.id])
-        for lot in _within_limit(lots, available, prefer_poverty_area)
+        for lot in _within_limit(lots, available, ranges, quantity_kg, prefer_poverty_area)
     ]
     if sum(candidate.available_kg for candidate in candidates) < quantity_kg <= sum(available.values()):
         raise TooManyLots(
-            f"{quantity_kg} kg would have to come from more than {limits.MAX_RANGES_PER_ENTRY} lots; "
-            "order it in smaller parts",
+            f"{quantity_kg} kg would have to come from more than {limits.MAX_RANGES_PER_ENTRY} lots "
+            "or serial ranges; order it in smaller parts",
             field="quantity_kg",
         )
     return candidates
 
 
-def _within_limit(lots: Sequence[Lot], available: dict[str, int], prefer_poverty_area: bool) -> list[Lot]:
-    """The lots allocation may take from: in allocation order, up to the first ``MAX_RANGES_PER_ENTRY``
-    that have stock (a limit on one order's holds; buyers narrow it with filters).
+def _within_limit(
+    lots: Sequence[Lot],
+    available: dict[str, int],
+    ranges: dict[str, int],
+    quantity_kg: int,
+    prefer_poverty_area: bool,
+) -> list[Lot]:
+    """The lots allocation may take from, in allocation order: as many as the quantity needs, while the
+    serial ranges they could need fit in one ledger entry (``MAX_RANGES_PER_ENTRY``).
 
-    Only lots with stock count: sold-out lots stay listed, and being the oldest they come first, so
-    counting them would turn away buyers while younger lots still have stock. Those before the cut are
-    kept, for the explanation to pass over.
+    The order is fulfilled by one entry naming each lot's kilograms as RETAIL's lowest serials of its batch.
+    Taking ``k`` kg of a batch RETAIL holds in ``r`` ranges needs at most ``min(k, r)`` of them, and RETAIL's
+    ranges of a batch only shrink as it sells. Lots with nothing available need no range: sold-out lots stay
+    listed, and being the oldest they come first, so counting them would turn buyers away while younger
+    lots still have stock. They are kept, for the explanation to pass over.
     """
     kept: list[Lot] = []
-    with_stock = 0
+    needed_ranges = 0
+    remaining_kg = quantity_kg
     for lot in sorted(lots, key=lambda lot: allocation_key(lot, prefer_poverty_area)):
-        if available[lot.id] > 0:
-            if with_stock == limits.MAX_RANGES_PER_ENTRY:
+        if remaining_kg == 0:
+            break
+        taken_kg = min(available[lot.id], remaining_kg)
+        if taken_kg > 0:
+            needed_ranges += min(taken_kg, ranges[lot.batch_id])
+            if needed_ranges > limits.MAX_RANGES_PER_ENTRY:
                 break
-            with_stock += 1
+            remaining_kg -= taken_kg
         kept.append(lot)
     return kept
 

@@ -285,6 +285,24 @@ def add_lot_in_own_project(
     return issue.batch_id
 
 
+def individual_order(quantity_kg: int, filters, *, public: bool = False):
+    """A micro-sink order of ``quantity_kg`` by 小王 for 王小明 (named in public if ``public``)."""
+    from marketplace.order_store import NewOrder
+    from marketplace.orders import OrderKind
+
+    return NewOrder(
+        kind=OrderKind.INDIVIDUAL,
+        quantity_kg=quantity_kg,
+        buyer_organisation_id=None,
+        buyer_display_name="小王",
+        beneficiary_name="王小明",
+        beneficiary_public=public,
+        reason="personal_footprint",
+        details="",
+        filters=filters,
+    )
+
+
 def add_listed_lot(session, sequencer, *, created_at, issued_kg: int, listed_kg: int, price_fen_per_t: int):
     """:func:`add_registered_project`, its 2021 batch of ``issued_kg`` issued to its owner, and ``listed_kg``
     of it listed as lot ``L-1`` at ``price_fen_per_t``. Returns the batch id."""

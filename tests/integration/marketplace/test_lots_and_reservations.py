@@ -8,11 +8,14 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
+from tests_support import individual_order
 
 from ledger import limits
 from ledger.commands import Allocation, Issue, Selection, Transfer
+from ledger.entries import parse_body
 from ledger.errors import InsufficientHolding
-from ledger.models import Holding
+from ledger.models import Entry, Holding
+from marketplace import order_store
 from marketplace.lots import (
     MAX_LOT_ID_CHARS,
     InsufficientStock,
@@ -375,7 +378,9 @@ def test_sold_out_lots_do_not_count_against_the_lots_one_order_may_take_from(mar
     with market.database.unit_of_work() as uow:
         release(uow.session, "O-3", now=T0)
         uow.commit()
-    with pytest.raises(TooManyLots, match="more than 2 lots; order it in smaller parts") as refused:
+    with pytest.raises(
+        TooManyLots, match="more than 2 lots or serial ranges; order it in smaller parts"
+    ) as refused:
         do_reserve(market, "O-4", 20_001)
     assert refused.value.field == "quantity_kg"
     with pytest.raises(InsufficientStock):  # beyond all the stock there is: not a matter of the limit
@@ -387,6 +392,91 @@ def test_sold_out_lots_do_not_count_against_the_lots_one_order_may_take_from(mar
             )
             == 1
         )  # O-2's hold alone
+
+
+def list_scattered_lot(service, lot_id, ranges):
+    """Lot ``lot_id`` of a new 2018 batch that RETAIL holds as ``ranges`` one-kilogram ranges (serials 1, 3,
+    5, …): the issue alternates OWN-A's and OWN-B's kilograms, and the listing takes OWN-A's lowest."""
+    with service.database.unit_of_work() as uow:
+        session = uow.session
+        owner = session.scalars(select(Organisation.id)).first()
+        add_project(session, "SC01", "510104", "川中", "urban_forest", owner)
+        allocations = tuple(Allocation(account, 1) for _ in range(ranges) for account in ("OWN-A", "OWN-B"))
+        command = Issue("issue:SC01-2018", "SC01", "2018", 1, allocations)
+        service.sequencer.append(session, [command])
+        list_lot(
+            session,
+            service.sequencer,
+            lot_id=lot_id,
+            batch_id=command.batch_id,
+            quantity_kg=ranges,
+            price_fen_per_t=5_000,
+            at=T0,
+        )
+        uow.commit()
+
+
+def test_the_lot_limit_counts_the_serial_ranges_the_order_could_need(market, monkeypatch):
+    """One order is fulfilled by one ledger entry, which names at most MAX_RANGES_PER_ENTRY ranges: a lot
+    whose batch RETAIL holds in scattered ranges counts for as many of them as the order could take."""
+    list_scattered_lot(market, "L-0", ranges=5)  # 2018: the oldest vintage, allocated first
+    monkeypatch.setattr(limits, "MAX_RANGES_PER_ENTRY", 3)
+    with market.database.reading() as session:
+        held = session.execute(
+            select(Holding.start_kg, Holding.end_kg)
+            .join(Lot, Lot.batch_id == Holding.batch_id)
+            .where(Lot.id == "L-0", Holding.account_id == "RETAIL")
+            .order_by(Holding.start_kg)
+        ).all()
+    assert [tuple(row) for row in held] == [(1, 1), (3, 3), (5, 5), (7, 7), (9, 9)]
+
+    # Three kilograms of L-0 are at most three ranges: within the limit.
+    assert do_reserve(market, "O-1", 3).holds == (LotHold("L-0", 3),)
+    # The other two and more: two ranges of L-0, then one more lot needs a third.
+    assert do_reserve(market, "O-2", 2 + 10).holds == (LotHold("L-0", 2), LotHold("L-2", 10))
+    for order_id in ("O-1", "O-2"):
+        with market.database.unit_of_work() as uow:
+            release(uow.session, order_id, now=T0)
+            uow.commit()
+    # All five of L-0 could need five ranges: refused as the limit, with the stock there.
+    with pytest.raises(TooManyLots, match="more than 3 lots or serial ranges") as refused:
+        do_reserve(market, "O-3", 5)
+    assert refused.value.field == "quantity_kg"
+    with market.database.unit_of_work() as uow:  # a quote allocates as a reservation does
+        buyer = uow.session.scalars(select(Organisation.id)).first()
+        with pytest.raises(TooManyLots):
+            create_quote(uow.session, organisation_id=buyer, quantity_kg=5, filters=ANY_LOT, now=T0)
+
+
+def test_an_order_from_a_scattered_lot_is_fulfilled_by_one_entry_within_the_limit(market, monkeypatch):
+    list_scattered_lot(market, "L-0", ranges=5)
+    monkeypatch.setattr(limits, "MAX_RANGES_PER_ENTRY", 3)
+    do_reserve(market, "O-other", 3)  # L-0 keeps 2 kg available
+    with market.database.unit_of_work() as uow:
+        row = order_store.place_and_reserve(
+            uow.session, individual_order(2 + 10, ANY_LOT, public=True), now=T0, ttl_s=600
+        )
+        holds = order_store.load(uow.session, row).reservation.holds
+        assert holds == (LotHold("L-0", 2), LotHold("L-2", 10))
+        order_store.record_invoice_payment(
+            uow.session,
+            market.sequencer,
+            row,
+            reference="BANK-1",
+            amount_fen=row.price_fen,
+            now=T0 + timedelta(minutes=1),
+            ledger_account_of_buyer=None,
+        )
+        uow.commit()
+        assert row.state == "fulfilled"
+        seq = row.fulfilment_seq
+    with market.database.reading() as session:
+        body = session.scalar(select(Entry.body).where(Entry.seq == seq))
+    # RETAIL's two lowest kilograms of the scattered batch, then ten of L-2's: three ranges, the limit.
+    ranges = parse_body(body.encode()).data["ranges"]
+    assert [(item["start"], item["end"]) for item in ranges] == [(1, 1), (3, 3), (1, 10)]
+    monkeypatch.undo()  # the listing's entry named five ranges, more than the lowered limit
+    assert market.verify().size == seq + 1
 
 
 def test_expiry_releases_only_the_reservations_that_are_due(market):

@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
-from tests_support import add_listed_lot
+from tests_support import add_listed_lot, individual_order
 
 from ledger.service import LedgerService
 from marketplace import order_store
 from marketplace.lots import LotFilters, available_kg
 from marketplace.models import Certificate, Lot, MarketOrder, MarketOrderEvent
-from marketplace.orders import OrderKind, OrderState, replay
+from marketplace.orders import OrderState, replay
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -36,17 +36,7 @@ def market(request: pytest.FixtureRequest) -> LedgerService:
 
 
 def new_order(quantity_kg: int = 7) -> order_store.NewOrder:
-    return order_store.NewOrder(
-        kind=OrderKind.INDIVIDUAL,
-        quantity_kg=quantity_kg,
-        buyer_organisation_id=None,
-        buyer_display_name="小王",
-        beneficiary_name="王小明",
-        beneficiary_public=False,
-        reason="personal_footprint",
-        details="",
-        filters=LotFilters(poverty_area_only=True),
-    )
+    return individual_order(quantity_kg, LotFilters(poverty_area_only=True))
 
 
 def test_an_order_is_priced_reserved_paid_and_retired_once(market):

@@ -12,6 +12,7 @@ import pytest
 from sales_support import add_shared_lots
 from sqlalchemy import delete, update
 from sqlalchemy.exc import DBAPIError
+from tests_support import individual_order
 
 from ledger.service import LedgerService
 from marketplace import order_store, sales
@@ -44,18 +45,9 @@ def market(request: pytest.FixtureRequest) -> LedgerService:
 
 def buy(service: LedgerService, quantity_kg: int, filters: LotFilters, *, pay: bool) -> str:
     with service.database.unit_of_work() as uow:
-        command = order_store.NewOrder(
-            kind=OrderKind.INDIVIDUAL,
-            quantity_kg=quantity_kg,
-            buyer_organisation_id=None,
-            buyer_display_name="小王",
-            beneficiary_name="王小明",
-            beneficiary_public=False,
-            reason="personal_footprint",
-            details="",
-            filters=filters,
+        row = order_store.place_and_reserve(
+            uow.session, individual_order(quantity_kg, filters), now=T0, ttl_s=600
         )
-        row = order_store.place_and_reserve(uow.session, command, now=T0, ttl_s=600)
         if pay:
             order_store.record_invoice_payment(
                 uow.session,
