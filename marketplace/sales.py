@@ -303,7 +303,7 @@ def summarise_poverty(lot_sales: Iterable[LotSales]) -> PovertySummary:
     owed = paid = 0
     for item in lot_sales:
         total = total.plus(item)
-        by_zone[item.lot.zone] = by_zone.get(item.lot.zone, SalesFigures()).plus(item)
+        by_zone[item.lot.zone] = by_zone[item.lot.zone].plus(item)  # every lot is in one of the five
         owed += item.farmer_share_owed_fen
         paid += item.farmer_share_paid_fen
     assert sum(figures.sold_kg for figures in by_zone.values()) == total.sold_kg

@@ -3,7 +3,9 @@ farmers' favour), and totals per county and zone that are exactly the sums of th
 
 from __future__ import annotations
 
+import itertools
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from hypothesis import given
@@ -41,6 +43,10 @@ def test_a_price_that_differs_from_the_holds_is_split_by_largest_remainder_and_s
     assert split_revenue(10, [1, 1, 1]) == [4, 3, 3]
     assert split_revenue(100, [50, 50]) == [50, 50]
     assert split_revenue(0, [5, 7]) == [0, 0]
+    # 5, 3⅓ and 1⅔: the left-over fen goes to the largest fraction, the last part, not the first.
+    assert split_revenue(10, [3, 2, 1]) == [5, 3, 2]
+    # 2⅔, 2⅔, 2⅔ and 2: the two fen left over go to the earlier of the tied fractions.
+    assert split_revenue(10, [4, 4, 4, 3]) == [3, 3, 2, 2]
 
 
 def test_the_farmer_share_is_rounded_up_to_the_whole_fen():
@@ -83,6 +89,7 @@ def test_counties_and_the_poverty_summary_add_up_their_lots():
         50_750,
     )
     assert (jinjiang.farmer_share_owed_fen, jinjiang.poverty_county) == (40, False)
+    assert (yanyuan.zone, jinjiang.zone) == ("川西南", "川中")
     summary = summarise_poverty(per_lot)
     assert (summary.total.sold_kg, summary.total.poverty_area_kg) == (1_020, 1_015)
     assert summary.total.poverty_area_kg_percent == "99.51"
@@ -118,6 +125,13 @@ def test_a_split_sums_to_the_price_and_no_part_is_off_by_a_fen_or_more(total, we
     for part, weight in zip(parts, weights, strict=True):
         exact = Decimal(total) * weight / sum(weights)
         assert abs(Decimal(part) - exact) < 1
+    # Largest remainder: a part rounded up never has a smaller fraction than one rounded down, nor an
+    # equal one later in the list.
+    fractions = [Fraction(total * weight, sum(weights)) % 1 for weight in weights]
+    up = [part > total * weight // sum(weights) for part, weight in zip(parts, weights, strict=True)]
+    for i, j in itertools.permutations(range(len(parts)), 2):
+        if up[i] and not up[j]:
+            assert (fractions[i], -i) > (fractions[j], -j)
 
 
 lots_strategy = st.lists(
@@ -178,6 +192,8 @@ def test_totals_equal_the_sum_of_their_parts_and_paid_never_exceeds_owed(lot_spe
     assert summary.total.revenue_fen == sum(zone.revenue_fen for zone in summary.by_zone.values())
     assert summary.total.poverty_area_kg == sum(item.sold_kg for item in per_lot if item.lot.poverty_county)
     assert summary.total.poverty_area_kg <= summary.total.sold_kg
+    assert summary.farmer_share_owed_fen == sum(item.farmer_share_owed_fen for item in per_lot)
+    assert summary.farmer_share_paid_fen == sum(item.farmer_share_paid_fen for item in per_lot)
     assert summary.farmer_share_paid_fen <= summary.farmer_share_owed_fen
 
 
