@@ -19,8 +19,12 @@ from sqlalchemy.exc import DatabaseError
 
 from marketplace.certificate_document import build_certificate_document
 from marketplace.lots import list_lot
-from marketplace.models import Certificate
+from marketplace.models import Certificate, Lot
 from marketplace.reversal_models import BufferCompensation, LotStatusChange
+from marketplace.reversals import compensations_of_batches, record_compensation
+from offsets.actors import Actor, Role
+from offsets.issuance import issue_for_report
+from offsets.models import Issuance
 
 LOT = "L-LS01-2024"
 
@@ -156,6 +160,54 @@ def test_a_suspended_lot_resumes_only_once_the_loss_is_made_good(owner, verifier
     assert [c["to_status"] for c in history["changes"]] == ["suspended", "listed"]
     assert history["changes"][1]["reason"] == "2026 年监测期核证的增汇已弥补损失"
     assert individual_order(client, sourcing={"zone": "川西南"}).status_code == 201
+
+
+def test_a_compensation_recorded_late_names_only_the_batches_issued_before_the_loss(
+    app, owner, verifier, admin, listed
+):
+    """As the demo records its fire: the loss cancelled first, its compensation recorded after more was
+    issued. A batch issued after the loss was never affected by it, and its certificates stay valid."""
+    project, issuance = listed
+    loss = submit_report(
+        owner,
+        project["id"],
+        start="2025-01-01",
+        end="2025-12-31",
+        volume_start="60",
+        volume_end="59",
+        years="1",
+    )
+    verify(verifier, loss["id"])
+    service = ledger(app)
+    registry = Actor("登记中心", Role.REGISTRY_ADMIN)
+    with service.database.unit_of_work() as uow:
+        reversal_id = issue_for_report(uow.session, service.sequencer, loss["id"], registry).id
+        uow.commit()
+    regain = submit_report(
+        owner,
+        project["id"],
+        start="2026-01-01",
+        end="2026-12-31",
+        volume_start="59",
+        volume_end="70",
+        years="1",
+    )
+    verify(verifier, regain["id"])
+    later_batch = issue(admin, regain["id"])["batch_id"]
+    assert later_batch not in (None, issuance["batch_id"])
+
+    with service.database.unit_of_work() as uow:
+        reversal = uow.session.get(Issuance, reversal_id)
+        assert reversal.buffer_kg > 0
+        compensation = record_compensation(uow.session, reversal, actor=registry.name, now=datetime.now(UTC))
+        uow.commit()
+        assert compensation is not None
+
+    with service.database.reading() as session:
+        [recorded] = compensations_of_batches(session, [issuance["batch_id"]])
+        assert recorded.batch_ids == (issuance["batch_id"],)
+        assert compensations_of_batches(session, [later_batch]) == []
+        assert session.get(Lot, LOT).status == "suspended"
 
 
 def test_the_registry_suspends_and_resumes_a_lot_by_hand_with_a_reason(admin, client, listed):
