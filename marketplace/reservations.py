@@ -5,7 +5,8 @@ Allocation is deterministic and explained: the matching listed lots are taken in
 oldest vintage, then the lowest lot id (code-point order) — each giving as much as it has available until
 the order's quantity is met. The explanation (one line for the rule, one per lot used or passed over,
 the passed-over ones after the first ten counted in one line) is meant for the order's ``reserve``
-event (``orders.reserve(..., detail=...)``).
+event (``orders.reserve(..., detail=...)``). An order is fulfilled by one ledger entry, so it takes from
+no more lots than that entry's serial ranges allow (:func:`allocation_candidates`).
 
 Concurrency: :func:`reserve` first locks every matching lot row in lot-id order (PostgreSQL:
 ``SELECT … FOR UPDATE``; on SQLite the writing unit of work's ``BEGIN IMMEDIATE`` already holds the
