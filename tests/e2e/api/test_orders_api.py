@@ -4,6 +4,7 @@ replayed payments, expiry, late payments, other organisations and bad input."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -167,6 +168,31 @@ def test_the_enterprise_journey_lands_the_credits_in_its_ledger_account(market, 
     assert ledger(market).verify().size >= 5
 
 
+def test_an_order_across_lots_takes_retails_serials_not_those_a_buyer_already_holds(
+    market, client, admin, enterprise
+):
+    """An enterprise's purchase moved L-2's lowest serials into its own account; the next order over two
+    lots must name what RETAIL holds of L-2's batch, not the lowest serials of the batch anyone holds."""
+    body = {
+        "kind": "enterprise",
+        "quantity_kg": 2_000,
+        "beneficiary": {"name": "成都绿色制造有限公司"},
+        "details": "2025 年度履约",
+    }
+    bought = enterprise.post("/orders", body | {"sourcing": {"zone": "川中"}}).get_json()
+    assert pay(admin, bought).get_json()["state"] == "fulfilled"
+
+    order = individual_order(client, quantity_kg=10_005, sourcing={}).get_json()
+    assert [hold["quantity_kg"] for hold in order["allocation"]["holds"]] == [10_000, 5]
+    paid = pay(admin, order, reference="BANK-0002").get_json()
+
+    assert paid["state"] == "fulfilled", paid["events"][-1]
+    certificate = client.get(f"{API}/certificates/{paid['certificate_id']}").get_json()
+    ranges = json.loads(certificate["proof"]["body"])["data"]["ranges"]
+    assert [(item["start"], item["end"]) for item in ranges] == [(1, 10_000), (2_001, 2_005)]
+    assert ledger(market).verify().size >= 6
+
+
 def test_a_replayed_invoice_payment_changes_nothing(market, client, admin):
     order = individual_order(client).get_json()
     first = pay(admin, order).get_json()
@@ -217,6 +243,22 @@ def test_a_payment_after_expiry_is_refunded_when_the_stock_is_gone(market, short
     refunded = pay(admin, order).get_json()
     assert refunded["state"] == "refunded"
     assert refunded["paid_fen"] == refunded["refunded_fen"] == order["price_fen"]
+    assert ledger(market).size() == size
+
+
+def test_a_payment_after_expiry_is_refunded_when_the_lot_was_suspended_meanwhile(
+    market, short_ttl, client, admin
+):
+    order = individual_order(client).get_json()
+    [hold] = order["allocation"]["holds"]
+    expire_now(market)
+    assert admin.post(f"/lots/{hold['lot_id']}/suspension", {"reason": "权属争议待核实"}).status_code == 201
+    size = ledger(market).size()
+
+    refunded = pay(admin, order).get_json()
+
+    assert refunded["state"] == "refunded"
+    assert refunded["events"][-1]["cause"] != "re_reserved_after_late_payment"
     assert ledger(market).size() == size
 
 
