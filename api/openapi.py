@@ -68,6 +68,12 @@ def document(
     return register
 
 
+def response_schema(view_name: str) -> str | None:
+    """The name of the schema the view ``view_name`` documents for its JSON body, if it documents one."""
+    doc = _DOCS.get(view_name)
+    return doc["response"] if doc is not None and doc["media_type"] is None else None
+
+
 def build_spec() -> dict[str, Any]:
     spec = APISpec(
         title="Tanhui 碳汇 registry API",

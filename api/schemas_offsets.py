@@ -29,6 +29,9 @@ MAX_TEXT_CHARS = 5000
 MAX_DOCUMENTS = 100
 MAX_BENEFICIARIES = 1000
 MAX_PER_PAGE = 100
+OWNER_AND_REGISTRY = "the project's owning organisation and the registry's staff"
+"""``x-only-for`` (an OpenAPI extension) of a response field that everyone else gets without: who may see
+a project's private details (``api.presenters.may_see_private_details``)."""
 
 
 class DecimalText(fields.Field[Decimal]):
@@ -274,7 +277,7 @@ class ProjectSchema(ProjectSummarySchema):
     next_statuses = fields.List(fields.String())
     beneficiaries = fields.List(
         fields.Nested(BeneficiarySchema),
-        metadata={"description": "only to the project's owner and the registry"},
+        metadata={"description": f"only to {OWNER_AND_REGISTRY}", "x-only-for": OWNER_AND_REGISTRY},
     )
     created_at = UtcDateTime()
 
@@ -326,7 +329,7 @@ class ProjectEventsSchema(Schema):
     events = fields.List(fields.Nested(ProjectEventSchema))
     qualification_reviews = fields.List(
         fields.Nested(QualificationReviewSchema),
-        metadata={"description": "only to the project's owner and the registry"},
+        metadata={"description": f"only to {OWNER_AND_REGISTRY}", "x-only-for": OWNER_AND_REGISTRY},
     )
 
 

@@ -6,6 +6,7 @@ import base64
 import json
 
 import pytest
+from response_conformance import documented_responses
 from tests_support import ORIGIN, migrate
 
 from ledger import limits, merkle
@@ -48,7 +49,8 @@ def app(tmp_path):
         ]
     )
     ledger.sign_checkpoint()
-    yield app
+    with documented_responses(app):
+        yield app
     ledger.database.dispose()
 
 

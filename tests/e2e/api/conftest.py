@@ -10,6 +10,7 @@ from api_support import OWNER_CREDIT_CODE, Party, add_key, ledger, make_party
 from flask import Flask
 from flask.testing import FlaskClient
 from market_support import ENTERPRISE_CREDIT_CODE, add_lot
+from response_conformance import documented_responses
 from tests_support import ORIGIN, migrate
 
 from web.app import create_app
@@ -28,7 +29,8 @@ def app(tmp_path: Path) -> Iterator[Flask]:
             "TANHUI_LEDGER_ORIGIN": ORIGIN,
         }
     )
-    yield app
+    with documented_responses(app):
+        yield app
     ledger(app).database.dispose()
 
 

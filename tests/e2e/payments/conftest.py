@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
 
 from api_support import Party, ledger, make_party
 from market_support import ENTERPRISE_CREDIT_CODE, add_lot
+from response_conformance import documented_responses
 from stripe_support import (
     PUBLISHABLE_KEY,
     SECRET_KEY,
@@ -67,7 +68,8 @@ def app(tmp_path: Path, localstripe: LocalStripe) -> Iterator[Flask]:
             "STRIPE_API_BASE": localstripe.url,
         }
     )
-    yield app
+    with documented_responses(app):
+        yield app
     ledger(app).database.dispose()
 
 
