@@ -234,6 +234,14 @@ def test_a_payment_after_expiry_is_re_reserved_when_stock_allows(market, short_t
     assert paid["certificate_id"] is not None
 
 
+def test_a_late_payment_re_reserves_a_whole_lot_while_nobody_else_took_any(market, short_ttl, client, admin):
+    order = individual_order(client, quantity_kg=10_000, sourcing={"poverty_area_only": True}).get_json()
+    expire_now(market)
+    paid = pay(admin, order).get_json()
+    assert paid["state"] == "fulfilled"
+    assert "re_reserved_after_late_payment" in [event["cause"] for event in paid["events"]]
+
+
 def test_a_payment_after_expiry_is_refunded_when_the_stock_is_gone(market, short_ttl, client, admin):
     order = individual_order(client, quantity_kg=10_000, sourcing={"poverty_area_only": True}).get_json()
     expire_now(market)
