@@ -15,6 +15,7 @@ from ledger.commands import Allocation, Issue, Selection, Transfer
 from ledger.entries import parse_body
 from ledger.errors import InsufficientHolding
 from ledger.models import Entry, Holding
+from ledger.orm import as_utc
 from marketplace import order_store
 from marketplace.lots import (
     MAX_LOT_ID_CHARS,
@@ -29,7 +30,7 @@ from marketplace.lots import (
 )
 from marketplace.models import Lot, LotReservation
 from marketplace.orders import MAX_RESERVATION_TTL_S, LotHold
-from marketplace.quotes import create_quote, lines_of
+from marketplace.quotes import MAX_QUOTE_VALIDITY_S, QuoteError, create_quote, lines_of
 from marketplace.reservations import expire_due, release, reserve
 from offsets.models import Organisation, Project, ProjectBeneficiary
 
@@ -571,3 +572,33 @@ def test_bad_reservation_input_names_its_field(market):
                 **arguments,
             )
         assert refused.value.field == field
+
+
+def quote_for(service, quantity_kg, filters=ANY_LOT, **options):
+    with service.database.unit_of_work() as uow:
+        buyer = uow.session.scalars(select(Organisation.id)).first()
+        quote = create_quote(
+            uow.session, organisation_id=buyer, quantity_kg=quantity_kg, filters=filters, now=T0, **options
+        )
+        lines = [(line.lot_id, line.quantity_kg) for line in lines_of(uow.session, quote.id)]
+        valid_for = as_utc(quote.valid_until) - T0
+        uow.commit()
+    return lines, valid_for
+
+
+def test_a_quote_follows_the_buyers_poverty_area_preference(market):
+    # L-1 (2021) is in a former poverty county; L-2 (2019) is the oldest vintage.
+    assert quote_for(market, 1_000, LotFilters(prefer_poverty_area=True))[0] == [("L-1", 1_000)]
+    assert quote_for(market, 1_000, LotFilters(prefer_poverty_area=False))[0] == [("L-2", 1_000)]
+
+
+@pytest.mark.parametrize("validity_s", [1, MAX_QUOTE_VALIDITY_S])
+def test_a_quote_is_valid_for_the_time_asked(market, validity_s):
+    assert quote_for(market, 10, validity_s=validity_s)[1] == timedelta(seconds=validity_s)
+
+
+@pytest.mark.parametrize("validity_s", [0, MAX_QUOTE_VALIDITY_S + 1, True, 60.0])
+def test_a_quote_with_a_bad_validity_is_refused_naming_it(market, validity_s):
+    with pytest.raises(QuoteError) as refused:
+        quote_for(market, 10, validity_s=validity_s)
+    assert refused.value.field == "validity_s"
