@@ -587,9 +587,12 @@ def quote_for(service, quantity_kg, filters=ANY_LOT, **options):
 
 
 def test_a_quote_follows_the_buyers_poverty_area_preference(market):
-    # L-1 (2021) is in a former poverty county; L-2 (2019) is the oldest vintage.
+    # L-1 (2021) and L-3 (2022) are in former poverty counties; L-2 (2019) is the oldest vintage.
     assert quote_for(market, 1_000, LotFilters(prefer_poverty_area=True))[0] == [("L-1", 1_000)]
-    assert quote_for(market, 1_000, LotFilters(prefer_poverty_area=False))[0] == [("L-2", 1_000)]
+    preferred = [("L-1", 10_000), ("L-3", 10_000), ("L-2", 5_000)]
+    assert quote_for(market, 25_000, LotFilters(prefer_poverty_area=True))[0] == preferred
+    oldest_first = [("L-2", 10_000), ("L-1", 10_000), ("L-3", 5_000)]
+    assert quote_for(market, 25_000, LotFilters(prefer_poverty_area=False))[0] == oldest_first
 
 
 @pytest.mark.parametrize("validity_s", [1, MAX_QUOTE_VALIDITY_S])
