@@ -30,7 +30,15 @@ from marketplace.lots import (
 )
 from marketplace.models import Lot, LotReservation
 from marketplace.orders import MAX_RESERVATION_TTL_S, LotHold
-from marketplace.quotes import MAX_QUOTE_VALIDITY_S, QuoteError, create_quote, lines_of
+from marketplace.quotes import (
+    MAX_QUOTE_VALIDITY_S,
+    QuoteError,
+    QuoteExpired,
+    QuoteNotFound,
+    create_quote,
+    lines_of,
+    reserve_quoted,
+)
 from marketplace.reservations import expire_due, release, reserve
 from offsets.models import Organisation, Project, ProjectBeneficiary
 
@@ -605,3 +613,36 @@ def test_a_quote_with_a_bad_validity_is_refused_naming_it(market, validity_s):
     with pytest.raises(QuoteError) as refused:
         quote_for(market, 10, validity_s=validity_s)
     assert refused.value.field == "validity_s"
+
+
+def test_a_quote_is_reserved_only_by_its_organisation_within_its_validity(market):
+    with market.database.unit_of_work() as uow:
+        session = uow.session
+        buyer = session.scalars(select(Organisation.id)).first()
+        other = Organisation(name="企业乙", kind="enterprise", created_at=T0)
+        session.add(other)
+        session.flush()
+        quote = create_quote(
+            session, organisation_id=buyer, quantity_kg=10, filters=ANY_LOT, now=T0, validity_s=60
+        )
+
+        def accept(organisation_id=buyer, now=T0 + timedelta(seconds=59), ttl_s=600):
+            return reserve_quoted(
+                session,
+                quote.id,
+                "O-Q",
+                organisation_id=organisation_id,
+                quantity_kg=10,
+                now=now,
+                ttl_s=ttl_s,
+            )
+
+        with pytest.raises(QuoteNotFound):
+            accept(organisation_id=other.id)
+        for ttl_s in (0, MAX_RESERVATION_TTL_S + 1, True):
+            with pytest.raises(InvalidLot) as refused:
+                accept(ttl_s=ttl_s)
+            assert refused.value.field == "ttl_s"
+        with pytest.raises(QuoteExpired):  # valid until T0 + 60 s, not at that moment
+            accept(now=T0 + timedelta(seconds=60))
+        assert accept(ttl_s=MAX_RESERVATION_TTL_S).holds == (LotHold("L-2", 10),)
