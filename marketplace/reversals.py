@@ -214,6 +214,7 @@ def suspend_lot(session: Session, lot_id: str, *, actor: str, reason: str, now: 
     """Stop a listed lot from selling (new reservations and quotes refuse it); the change is recorded."""
     _check_utc(now)
     reason = _text(reason, "reason", MAX_REASON_CHARS)
+    actor = _text(actor, "actor", MAX_ACTOR_CHARS)
     lot = _locked_lot(session, lot_id)
     if lot.status == SUSPENDED:
         raise LotStatusConflict(f"lot {lot_id} is already suspended", field="lot_id")
@@ -224,6 +225,7 @@ def resume_lot(session: Session, lot_id: str, *, actor: str, reason: str, now: d
     """List a suspended lot again; refused while its project is still in loss (:func:`project_in_loss`)."""
     _check_utc(now)
     reason = _text(reason, "reason", MAX_REASON_CHARS)
+    actor = _text(actor, "actor", MAX_ACTOR_CHARS)
     lot = _locked_lot(session, lot_id)
     if lot.status == LISTED:
         raise LotStatusConflict(f"lot {lot_id} is listed, not suspended", field="lot_id")

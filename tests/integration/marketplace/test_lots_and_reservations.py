@@ -40,6 +40,14 @@ from marketplace.quotes import (
     reserve_quoted,
 )
 from marketplace.reservations import expire_due, release, reserve
+from marketplace.reversal_models import LotStatusChange
+from marketplace.reversals import (
+    MAX_ACTOR_CHARS,
+    MAX_REASON_CHARS,
+    ReversalError,
+    resume_lot,
+    suspend_lot,
+)
 from offsets.models import Organisation, Project, ProjectBeneficiary
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -646,3 +654,27 @@ def test_a_quote_is_reserved_only_by_its_organisation_within_its_validity(market
         with pytest.raises(QuoteExpired):  # valid until T0 + 60 s, not at that moment
             accept(now=T0 + timedelta(seconds=60))
         assert accept(ttl_s=MAX_RESERVATION_TTL_S).holds == (LotHold("L-2", 10),)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"reason": " "}, "reason"),
+        ({"reason": "x" * (MAX_REASON_CHARS + 1)}, "reason"),
+        ({"actor": ""}, "actor"),
+        ({"actor": "x" * (MAX_ACTOR_CHARS + 1)}, "actor"),
+        ({"now": datetime(2026, 11, 24, 9, 0)}, "now"),  # noqa: DTZ001 (a naive time is refused)
+    ],
+)
+def test_a_lot_status_change_with_a_bad_reason_actor_or_time_is_refused_and_recorded_nowhere(
+    market, change, field
+):
+    for step in (suspend_lot, resume_lot):
+        with market.database.unit_of_work() as uow:
+            arguments = {"actor": "登记中心", "reason": "权属争议待核实", "now": T0} | change
+            with pytest.raises(ReversalError) as refused:
+                step(uow.session, "L-1", **arguments)
+            assert refused.value.field == field
+    with market.database.reading() as session:
+        assert session.scalar(select(func.count()).select_from(LotStatusChange)) == 0
+        assert session.get(Lot, "L-1").status == "listed"
