@@ -147,6 +147,9 @@ def test_a_repeated_request_id_records_once_and_different_terms_under_it_are_ref
 
 def test_a_correction_is_a_new_negative_record_that_cannot_take_back_more_than_was_paid(market):
     original = record(market, "L-A", payout(5_000), "req-pay")
+    with pytest.raises(sales.InvalidPayout) as refused:
+        record(market, "L-A", payout(5_001, corrects_payout_id=original.id, reference="ICBC-REV-0"), "req-0")
+    assert refused.value.field == "amount_fen"
     correction = record(
         market, "L-A", payout(1_200, corrects_payout_id=original.id, reference="ICBC-REV-1"), "req-fix"
     )
@@ -162,6 +165,10 @@ def test_a_correction_is_a_new_negative_record_that_cannot_take_back_more_than_w
     with market.database.reading() as session:
         assert sales.sales_of_lot(session, "L-A").farmer_share_paid_fen == 3_800
         assert [row.amount_fen for row in sales.payouts_of(session, "L-A")] == [5_000, -1_200]
+    # What is left of the payout can be taken back, to the last fen.
+    record(market, "L-A", payout(3_800, corrects_payout_id=original.id, reference="ICBC-REV-5"), "req-rest")
+    with market.database.reading() as session:
+        assert sales.sales_of_lot(session, "L-A").farmer_share_paid_fen == 0
 
 
 @pytest.mark.parametrize(
@@ -173,12 +180,22 @@ def test_a_correction_is_a_new_negative_record_that_cannot_take_back_more_than_w
         ({"recipient_kind": "company"}, "recipient_kind"),
         ({"recipient": "  "}, "recipient"),
         ({"reference": "转账 001"}, "reference"),
+        ({"reference": ""}, "reference"),
+        ({"reference": "R" * (sales.MAX_REFERENCE_CHARS + 1)}, "reference"),
+        ({"note": "补发\x07"}, "note"),
+        ({"note": "x" * (sales.MAX_NOTE_CHARS + 1)}, "note"),
     ],
 )
 def test_bad_payouts_are_refused_naming_the_field(market, changes, field):
     with pytest.raises(sales.InvalidPayout) as refused:
         record(market, "L-A", payout(**({"amount_fen": 10} | changes)), "req-bad")
     assert refused.value.field == field
+
+
+def test_a_payout_made_at_this_moment_with_a_note_over_several_lines_is_recorded(market):
+    note = "2026 年第四季度分红\n经村民代表大会确认"
+    row = record(market, "L-A", payout(10, paid_at=NOW, note=note), "req-now")
+    assert (row.paid_at.replace(tzinfo=UTC), row.note) == (NOW, note)
 
 
 def test_a_payout_of_an_unknown_lot_is_not_found(market):
