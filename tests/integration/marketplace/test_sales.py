@@ -154,6 +154,10 @@ def test_a_correction_is_a_new_negative_record_that_cannot_take_back_more_than_w
         market, "L-A", payout(1_200, corrects_payout_id=original.id, reference="ICBC-REV-1"), "req-fix"
     )
     assert (correction.amount_fen, correction.corrects_payout_id) == (-1_200, original.id)
+    replayed = record(
+        market, "L-A", payout(1_200, corrects_payout_id=original.id, reference="ICBC-REV-1"), "req-fix"
+    )
+    assert replayed.id == correction.id  # the same correction, retried: recorded once
     with pytest.raises(sales.InvalidPayout) as refused:
         record(market, "L-A", payout(3_801, corrects_payout_id=original.id, reference="ICBC-REV-2"), "req-x")
     assert refused.value.field == "amount_fen"
@@ -199,6 +203,8 @@ def test_a_payout_made_at_this_moment_with_a_note_over_several_lines_is_recorded
 
 
 def test_a_payout_of_an_unknown_lot_is_not_found(market):
+    with market.database.reading() as session, pytest.raises(sales.LotNotFound):
+        sales.payouts_of(session, "L-NONE")
     with pytest.raises(sales.LotNotFound):
         record(market, "L-NOPE", payout(10), "req-nope")
 
