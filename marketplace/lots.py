@@ -45,7 +45,8 @@ class InvalidLot(LotError):
 
 
 class TooManyLots(InvalidLot):
-    """The stock is there, but taking it would spread one order over more lots than it may hold."""
+    """The stock is there, but one order taking it could need more serial ranges than its one ledger entry
+    may name (``MAX_RANGES_PER_ENTRY``): over too many lots, or lots held in too many pieces."""
 
     code = "too-many-lots"
 
