@@ -231,6 +231,41 @@ def add_project(
     return project
 
 
+def issue_and_list(
+    session,
+    sequencer,
+    *,
+    project: str,
+    vintage: str,
+    allocations,
+    lot_id: str,
+    quantity_kg: int,
+    price_fen_per_t: int,
+    at,
+    farmer_share_percent=None,
+) -> str:
+    """Issue ``project``'s batch of ``vintage`` (number 1) as ``allocations`` (``(account, kg)`` pairs, in
+    serial order), then list ``quantity_kg`` of it, taken from the first account's lowest serials, as
+    ``lot_id``. Returns the batch id."""
+    from ledger.commands import Allocation, Issue
+    from marketplace.lots import list_lot
+
+    tiles = tuple(Allocation(account, kg) for account, kg in allocations)
+    issue = Issue(f"issue:{project}-{vintage}", project, vintage, 1, tiles)
+    sequencer.append(session, [issue])
+    list_lot(
+        session,
+        sequencer,
+        lot_id=lot_id,
+        batch_id=issue.batch_id,
+        quantity_kg=quantity_kg,
+        price_fen_per_t=price_fen_per_t,
+        at=at,
+        farmer_share_percent=farmer_share_percent,
+    )
+    return issue.batch_id
+
+
 def add_lot_in_own_project(
     session,
     sequencer,
@@ -255,8 +290,6 @@ def add_lot_in_own_project(
     from sqlalchemy import select
 
     from ledger.accounts import ensure_account
-    from ledger.commands import Allocation, Issue
-    from marketplace.lots import list_lot
     from offsets.models import Organisation
 
     ensure_account(session, "RETAIL", "retail", "零售库存")
@@ -270,19 +303,18 @@ def add_lot_in_own_project(
     add_project(
         session, code=code, name=project_name, county_code=county, zone=zone, owner_id=owner.id, created_at=at
     )
-    issue = Issue(f"issue:{code}", code, "2021", 1, (Allocation(owner_account, quantity_kg),))
-    sequencer.append(session, [issue])
-    list_lot(
+    return issue_and_list(
         session,
         sequencer,
+        project=code,
+        vintage="2021",
+        allocations=[(owner_account, quantity_kg)],
         lot_id=lot_id,
-        batch_id=issue.batch_id,
         quantity_kg=quantity_kg,
         price_fen_per_t=price_fen_per_t,
         at=at,
         farmer_share_percent=farmer_share_percent,
     )
-    return issue.batch_id
 
 
 def individual_order(quantity_kg: int, filters, *, public: bool = False):
@@ -306,22 +338,18 @@ def individual_order(quantity_kg: int, filters, *, public: bool = False):
 def add_listed_lot(session, sequencer, *, created_at, issued_kg: int, listed_kg: int, price_fen_per_t: int):
     """:func:`add_registered_project`, its 2021 batch of ``issued_kg`` issued to its owner, and ``listed_kg``
     of it listed as lot ``L-1`` at ``price_fen_per_t``. Returns the batch id."""
-    from ledger.commands import Allocation, Issue
-    from marketplace.lots import list_lot
-
     add_registered_project(session, created_at=created_at)
-    issue = Issue("issue:YY01-2021", "YY01", "2021", 1, (Allocation("OWN-A", issued_kg),))
-    sequencer.append(session, [issue])
-    list_lot(
+    return issue_and_list(
         session,
         sequencer,
+        project="YY01",
+        vintage="2021",
+        allocations=[("OWN-A", issued_kg)],
         lot_id="L-1",
-        batch_id=issue.batch_id,
         quantity_kg=listed_kg,
         price_fen_per_t=price_fen_per_t,
         at=created_at,
     )
-    return issue.batch_id
 
 
 def race_together(

@@ -60,17 +60,35 @@ def bought_certificate(client, admin, zone: str, reference: str) -> str:
     return certificate_id
 
 
-def report_loss(owner, verifier, admin, project):
-    loss = submit_report(
+def verified_year(owner, verifier, project, year: int, volume_start: str, volume_end: str, **verification):
+    """LS01's report of ``year`` (stand volume from ``volume_start`` to ``volume_end``), verified."""
+    report = submit_report(
         owner,
         project["id"],
-        start="2025-01-01",
-        end="2025-12-31",
-        volume_start="60",
-        volume_end="59",
+        start=f"{year}-01-01",
+        end=f"{year}-12-31",
+        volume_start=volume_start,
+        volume_end=volume_end,
         years="1",
     )
-    verify(verifier, loss["id"], comments="2025 年 3 月山火，过火面积核实")
+    verify(verifier, report["id"], **verification)
+    return report
+
+
+def verified_loss(owner, verifier, project):
+    """2025: the stand loses volume to a fire."""
+    return verified_year(
+        owner, verifier, project, 2025, "60", "59", comments="2025 年 3 月山火，过火面积核实"
+    )
+
+
+def verified_regain(owner, verifier, project):
+    """2026: the stand grows back past its volume before the fire."""
+    return verified_year(owner, verifier, project, 2026, "59", "70")
+
+
+def report_loss(owner, verifier, admin, project):
+    loss = verified_loss(owner, verifier, project)
     return loss, issue(admin, loss["id"])
 
 
@@ -141,17 +159,7 @@ def test_a_suspended_lot_resumes_only_once_the_loss_is_made_good(owner, verifier
 
     problem = assert_problem(in_loss, 409, "lot_id")
     assert "still in loss" in problem["detail"]
-    regain = submit_report(
-        owner,
-        project["id"],
-        start="2026-01-01",
-        end="2026-12-31",
-        volume_start="59",
-        volume_end="70",
-        years="1",
-    )
-    verify(verifier, regain["id"])
-    issue(admin, regain["id"])
+    issue(admin, verified_regain(owner, verifier, project)["id"])
     resumed = admin.post(f"/lots/{LOT}/resumption", {"reason": "2026 年监测期核证的增汇已弥补损失"})
     assert resumed.status_code == 201, resumed.get_json()
     assert resumed.get_json()["status"] == "listed"
@@ -168,32 +176,13 @@ def test_a_compensation_recorded_late_names_only_the_batches_issued_before_the_l
     """As the demo records its fire: the loss cancelled first, its compensation recorded after more was
     issued. A batch issued after the loss was never affected by it, and its certificates stay valid."""
     project, issuance = listed
-    loss = submit_report(
-        owner,
-        project["id"],
-        start="2025-01-01",
-        end="2025-12-31",
-        volume_start="60",
-        volume_end="59",
-        years="1",
-    )
-    verify(verifier, loss["id"])
+    loss = verified_loss(owner, verifier, project)
     service = ledger(app)
     registry = Actor("登记中心", Role.REGISTRY_ADMIN)
     with service.database.unit_of_work() as uow:
         reversal_id = issue_for_report(uow.session, service.sequencer, loss["id"], registry).id
         uow.commit()
-    regain = submit_report(
-        owner,
-        project["id"],
-        start="2026-01-01",
-        end="2026-12-31",
-        volume_start="59",
-        volume_end="70",
-        years="1",
-    )
-    verify(verifier, regain["id"])
-    later_batch = issue(admin, regain["id"])["batch_id"]
+    later_batch = issue(admin, verified_regain(owner, verifier, project)["id"])["batch_id"]
     assert later_batch not in (None, issuance["batch_id"])
 
     with service.database.unit_of_work() as uow:

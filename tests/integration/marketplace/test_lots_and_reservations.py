@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
-from tests_support import individual_order
+from tests_support import individual_order, issue_and_list
 
 from ledger import limits
 from ledger.commands import Allocation, Issue, Selection, Transfer
@@ -92,14 +92,20 @@ def issue_batch(session, sequencer, project_code, vintage, quantity_kg, account=
     return command.batch_id
 
 
+def add_owner(session):
+    """The owner organisation of the test's projects, with ledger account OWN-A."""
+    owner = Organisation(name="业主甲", kind="project_owner", ledger_account_id="OWN-A", created_at=T0)
+    session.add(owner)
+    session.flush()
+    return owner
+
+
 @pytest.fixture
 def market(service):
     """Three projects, each with one batch of 10 t held by OWN-A, listed as lots L-1, L-2, L-3."""
     with service.database.unit_of_work() as uow:
         session = uow.session
-        owner = Organisation(name="业主甲", kind="project_owner", ledger_account_id="OWN-A", created_at=T0)
-        session.add(owner)
-        session.flush()
+        owner = add_owner(session)
         for index, (code, county, zone, project_type, vintage) in enumerate(PROJECTS, start=1):
             project = add_project(session, code, county, zone, project_type, owner.id)
             if index == 1:
@@ -197,9 +203,7 @@ def test_listing_the_same_lot_again_appends_nothing_and_a_second_lot_of_a_batch_
 def test_listing_more_than_the_owner_holds_is_refused_by_the_ledger(service):
     with service.database.unit_of_work() as uow:
         session = uow.session
-        owner = Organisation(name="业主甲", kind="project_owner", ledger_account_id="OWN-A", created_at=T0)
-        session.add(owner)
-        session.flush()
+        owner = add_owner(session)
         add_project(session, "YY01", "513423", "川西南", "afforestation", owner.id)
         batch = issue_batch(session, service.sequencer, "YY01", "2021", 100)
         with pytest.raises(InsufficientHolding):
@@ -255,9 +259,7 @@ def test_bad_listing_terms_are_refused_naming_their_field_and_list_nothing(marke
 def test_a_lot_id_may_be_one_to_sixty_four_characters(service):
     with service.database.unit_of_work() as uow:
         session = uow.session
-        owner = Organisation(name="业主甲", kind="project_owner", ledger_account_id="OWN-A", created_at=T0)
-        session.add(owner)
-        session.flush()
+        owner = add_owner(session)
         for code, vintage in (("YY01", "2021"), ("YY02", "2022")):
             add_project(session, code, "513423", "川西南", "afforestation", owner.id)
             issue_batch(session, service.sequencer, code, vintage, 100)
@@ -418,14 +420,13 @@ def list_scattered_lot(service, lot_id, ranges):
         session = uow.session
         owner = session.scalars(select(Organisation.id)).first()
         add_project(session, "SC01", "510104", "川中", "urban_forest", owner)
-        allocations = tuple(Allocation(account, 1) for _ in range(ranges) for account in ("OWN-A", "OWN-B"))
-        command = Issue("issue:SC01-2018", "SC01", "2018", 1, allocations)
-        service.sequencer.append(session, [command])
-        list_lot(
+        issue_and_list(
             session,
             service.sequencer,
+            project="SC01",
+            vintage="2018",
+            allocations=[(account, 1) for _ in range(ranges) for account in ("OWN-A", "OWN-B")],
             lot_id=lot_id,
-            batch_id=command.batch_id,
             quantity_kg=ranges,
             price_fen_per_t=5_000,
             at=T0,

@@ -12,11 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
-from tests_support import add_registered_project
+from tests_support import add_registered_project, issue_and_list
 
-from ledger.commands import Allocation, Issue
 from ledger.orm import as_utc
-from marketplace.lots import available_kg, list_lot
+from marketplace.lots import available_kg
 from marketplace.models import Lot, LotReservation
 from marketplace.orders import MAX_RESERVATION_TTL_S, OrderKind
 from marketplace.preorders import (
@@ -145,13 +144,13 @@ def test_a_listing_for_an_unregistered_or_unknown_project_is_refused(service, pr
 def issued_lot(service, vintage: str, quantity_kg: int, lot_id: str) -> str:
     """YY01's batch of ``vintage``, ``quantity_kg`` issued to its owner and all of it listed as ``lot_id``."""
     with service.database.unit_of_work() as uow:
-        issue = Issue(f"issue:YY01-{vintage}", "YY01", vintage, 1, (Allocation("OWN-A", quantity_kg),))
-        service.sequencer.append(uow.session, [issue])
-        list_lot(
+        issue_and_list(
             uow.session,
             service.sequencer,
+            project="YY01",
+            vintage=vintage,
+            allocations=[("OWN-A", quantity_kg)],
             lot_id=lot_id,
-            batch_id=issue.batch_id,
             quantity_kg=quantity_kg,
             price_fen_per_t=70_000,
             at=T0,
