@@ -208,8 +208,7 @@ def record_invoice_payment(
     ledger_account_of_buyer: str | None,
 ) -> MarketOrder:
     """The registry confirms an invoice was paid; idempotent on ``reference``. Fulfils at once if paid."""
-    _lock(session, [row.id])
-    before = load(session, row)
+    before, now = lock_and_load(session, row, now=now)
     provider_event_id = f"invoice:{reference}"
     stock_available: bool | None = None
     if machine.needs_stock_decision(before) and provider_event_id not in before.processed_provider_event_ids:
@@ -231,10 +230,18 @@ def record_invoice_payment(
 # --- for the payment providers (marketplace.payments.settlement) ---------------------------------------
 
 
-def lock_and_load(session: Session, row: MarketOrder) -> Order:
-    """Lock the order's row for the rest of the unit of work and load it (a payment's first step)."""
+def lock_and_load(session: Session, row: MarketOrder, *, now: datetime) -> tuple[Order, datetime]:
+    """Lock the order's row for the rest of the unit of work and load it (a payment's first step), with
+    the time to record the caller's events at.
+
+    ``now`` is the caller's clock, read before it waited for the lock. A request that held the lock
+    meanwhile (a card payment and an invoice payment for one order, a payment and the expiry job) may have
+    recorded an event at a later reading of its own clock; the state machine refuses an event earlier than
+    the order's last, so the waiting request, which is processed after it, records its events at that time.
+    """
     _lock(session, [row.id])
-    return load(session, row)
+    order = load(session, row)
+    return order, max(now, order.last_at)
 
 
 def re_reserve_for_late_payment(session: Session, order: Order, *, now: datetime) -> bool:

@@ -164,7 +164,7 @@ def start_payment(
     session: Session, provider: PaymentProvider, row: MarketOrder, *, now: datetime
 ) -> PaymentStart:
     """Open a payment for a reserved order, or give back the one already open for it at this provider."""
-    order = order_store.lock_and_load(session, row)
+    order, now = order_store.lock_and_load(session, row, now=now)
     if order.state is not OrderState.RESERVED:
         raise PaymentRefused(
             f"only a reserved order can be paid; this one is {order.state.value}", field="state"
@@ -269,7 +269,7 @@ def _settle_success(
     *,
     now: datetime,
 ) -> Settlement:
-    order = order_store.lock_and_load(session, row)
+    order, now = order_store.lock_and_load(session, row, now=now)
     if attempt.status == "succeeded":
         # Stripe sends one succeeded event per intent; another one for it changes nothing.
         return Settlement(False, "ignored: this payment was already settled", row.id, row.state)
@@ -329,7 +329,7 @@ def _settle_success(
 def _settle_failure(
     session: Session, event: ProviderEvent, attempt: PaymentAttempt, row: MarketOrder, *, now: datetime
 ) -> Settlement:
-    order = order_store.lock_and_load(session, row)
+    order, now = order_store.lock_and_load(session, row, now=now)
     if attempt.status == "open":
         attempt.status = "failed" if event.kind is EventKind.FAILED else "canceled"
         attempt.updated_at = now
@@ -431,7 +431,7 @@ class RefundRequest:
 
 def request_refund(session: Session, row: MarketOrder, *, now: datetime, detail: str) -> RefundRequest:
     """Refund a paid, unfulfilled order at whichever provider took its money; a repeat changes nothing."""
-    before = order_store.lock_and_load(session, row)
+    before, now = order_store.lock_and_load(session, row, now=now)
     after = decide_refund_request(before, at=now, detail=detail)
     if after is before:
         ids = session.scalars(select(PaymentRefund.id).where(PaymentRefund.order_id == row.id)).all()
