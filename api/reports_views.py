@@ -48,10 +48,20 @@ class TypeProgressSchema(ProgressLineSchema):
     name_zh = fields.String(required=True)
 
 
+class TargetSchema(Schema):
+    area_mu = fields.Integer(required=True, metadata={"description": "the plan's target area, in mu"})
+
+
+class TargetsSchema(Schema):
+    by_2022 = fields.Nested(TargetSchema, required=True, data_key="2022", attribute="2022")
+    by_2025 = fields.Nested(TargetSchema, required=True, data_key="2025", attribute="2025")
+    source = fields.String(required=True, metadata={"description": "where the targets are stated"})
+
+
 class ProgressReportSchema(Schema):
     as_of = fields.String(required=True)
     counted_statuses = fields.List(fields.String(), required=True)
-    targets = fields.Dict(required=True, metadata={"description": "target area in mu per year, and source"})
+    targets = fields.Nested(TargetsSchema, required=True, metadata={"description": "the plan's targets"})
     total = fields.Nested(ProgressLineSchema, required=True)
     by_zone = fields.List(fields.Nested(ZoneProgressSchema), required=True)
     by_type = fields.List(fields.Nested(TypeProgressSchema), required=True)

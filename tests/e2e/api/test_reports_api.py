@@ -165,6 +165,9 @@ def test_progress_and_the_potential_assessment_are_public_and_count_imported_and
         "area_mu": "25600.50",
         "percent_of_target": {"2022": "0.1706", "2025": "0.0853"},
     }
+    targets = progress.get_json()["targets"]
+    assert (targets["2022"], targets["2025"]) == ({"area_mu": 15_000_000}, {"area_mu": 30_000_000})
+    assert targets["source"].endswith("一、总体要求（三）目标任务")
 
     potential = client.get(f"{API}/reports/potential")
     assert potential.status_code == 200
