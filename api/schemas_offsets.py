@@ -401,7 +401,12 @@ class MethodologyListSchema(Schema):
 
 
 class MethodologySchema(MethodologySummarySchema):
-    inputs = fields.Dict(metadata={"description": "a JSON-schema-like description of the inputs"})
+    inputs = fields.Dict(
+        metadata={
+            "description": "the calculation inputs of a monitoring report (and of the dry run) as a JSON "
+            "Schema, draft 2020-12, with each decimal's unit and plausibility limits"
+        }
+    )
 
 
 class CalculateSchema(Strict):

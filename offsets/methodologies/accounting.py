@@ -38,7 +38,7 @@ from typing import Any
 
 from offsets.methodologies.base import Calculation, MethodologyInputError, Parameter, Term
 from offsets.methodologies.exact import EXACT, ZERO, Quotient, exact
-from offsets.methodologies.inputs import Reader
+from offsets.methodologies.inputs import DecimalField, Reader
 from offsets.methodologies.parameters import (
     AllowableExcessRule,
     MethodologyRules,
@@ -59,15 +59,51 @@ class Component:
     value: Quotient
 
 
+PERIOD_YEARS = DecimalField(
+    "period_years",
+    "length of the monitoring period",
+    "a",
+    minimum=Decimal(0),
+    exclusive_minimum=True,
+    maximum=MAX_PERIOD_YEARS,
+)
+BASELINE_REMOVALS = DecimalField(
+    "removals_t_co2e",
+    "baseline net removals over the period (may be 0 where the PDD says so, with that reference)",
+    "t CO2e",
+    minimum=Decimal(0),
+    maximum=MAX_T_CO2E,
+)
+LEAKAGE_EMISSIONS = DecimalField(
+    "emissions_t_co2e", "leakage emissions over the period", "t CO2e", minimum=Decimal(0), maximum=MAX_T_CO2E
+)
+PROJECT_NON_CO2 = DecimalField(
+    "non_co2_t_co2e",
+    "project non-CO2 emissions (CH4, N2O) over the period, in t CO2e, the GWP stated in the source",
+    "t CO2e",
+    minimum=Decimal(0),
+    maximum=MAX_T_CO2E,
+)
+RELATIVE_UNCERTAINTY = DecimalField(
+    "relative_percent", "relative uncertainty", "%", minimum=Decimal(0), maximum=PERCENT
+)
+CONFIDENCE_LEVEL = DecimalField(
+    "confidence_level_percent",
+    "confidence level",
+    "%",
+    minimum=Decimal(0),
+    exclusive_minimum=True,
+    maximum=Decimal("99.99"),
+)
+
+
 def period_years(reader: Reader) -> Decimal:
-    return reader.decimal(
-        "period_years", minimum=Decimal(0), exclusive_minimum=True, maximum=MAX_PERIOD_YEARS
-    )
+    return reader.read(PERIOD_YEARS)
 
 
 def baseline(reader: Reader) -> Component:
     section = reader.required_section("baseline")
-    removals = section.decimal("removals_t_co2e", minimum=Decimal(0), maximum=MAX_T_CO2E, unit="t CO2e")
+    removals = section.read(BASELINE_REMOVALS)
     source = section.source()
     section.finish()
     return Component(
@@ -138,7 +174,7 @@ def leakage(reader: Reader, rules: MethodologyRules | None) -> Component:
             exact(fixed.value_t_co2e),
         )
     section = reader.required_section("leakage")
-    emissions = section.decimal("emissions_t_co2e", minimum=Decimal(0), maximum=MAX_T_CO2E, unit="t CO2e")
+    emissions = section.read(LEAKAGE_EMISSIONS)
     source = section.source()
     section.finish()
     return Component(
@@ -158,7 +194,7 @@ def leakage(reader: Reader, rules: MethodologyRules | None) -> Component:
 def project_emissions(reader: Reader) -> Component:
     """Non-CO2 emissions of the project scenario over the period (CH4, N2O as t CO2e), stated with source."""
     section = reader.required_section("project_emissions")
-    emissions = section.decimal("non_co2_t_co2e", minimum=Decimal(0), maximum=MAX_T_CO2E, unit="t CO2e")
+    emissions = section.read(PROJECT_NON_CO2)
     source = section.source()
     section.finish()
     return Component(
@@ -205,14 +241,8 @@ def uncertainty_deduction(
 ) -> Component:
     found = uncertainty_rule(rules)
     section = reader.required_section("uncertainty")
-    relative = section.decimal("relative_percent", minimum=Decimal(0), maximum=PERCENT, unit="%")
-    confidence = section.decimal(
-        "confidence_level_percent",
-        minimum=Decimal(0),
-        exclusive_minimum=True,
-        maximum=Decimal("99.99"),
-        unit="%",
-    )
+    relative = section.read(RELATIVE_UNCERTAINTY)
+    confidence = section.read(CONFIDENCE_LEVEL)
     source = section.source()
     stated = (
         Parameter("relative uncertainty", "U", relative, "%", source),
@@ -375,63 +405,28 @@ def schema_common(
 ) -> dict[str, Any]:
     """Input description of the accounting sections (JSON-safe)."""
     properties: dict[str, Any] = {
-        "period_years": decimal_schema(
-            "length of the monitoring period", "a", exclusive_minimum="0", maximum="100"
-        ),
-        "baseline": sourced_schema(
-            "baseline net removals over the period (may be 0 where the PDD says so, with that reference)",
-            "removals_t_co2e",
-            "t CO2e",
-        ),
+        "period_years": PERIOD_YEARS.schema(),
+        "baseline": sourced_schema(BASELINE_REMOVALS),
         "uncertainty": {
             "type": "object",
             "description": uncertainty,
             "required": ["relative_percent", "confidence_level_percent", "source"],
             "additionalProperties": False,
             "properties": {
-                "relative_percent": decimal_schema("relative uncertainty", "%", minimum="0", maximum="100"),
-                "confidence_level_percent": decimal_schema("confidence level", "%", exclusive_minimum="0"),
+                "relative_percent": RELATIVE_UNCERTAINTY.schema(),
+                "confidence_level_percent": CONFIDENCE_LEVEL.schema(),
                 "source": source_schema(),
             },
         },
     }
     required = ["period_years", "strata", "baseline", "uncertainty"]
     if leakage_fixed is None:
-        properties["leakage"] = sourced_schema(
-            "leakage emissions over the period", "emissions_t_co2e", "t CO2e"
-        )
+        properties["leakage"] = sourced_schema(LEAKAGE_EMISSIONS)
         required.append("leakage")
     if with_project_emissions:
-        properties["project_emissions"] = sourced_schema(
-            "project non-CO2 emissions (CH4, N2O) over the period, in t CO2e, the GWP stated in the source",
-            "non_co2_t_co2e",
-            "t CO2e",
-        )
+        properties["project_emissions"] = sourced_schema(PROJECT_NON_CO2)
         required.append("project_emissions")
     return {"properties": properties, "required": required}
-
-
-def decimal_schema(
-    description: str,
-    unit: str,
-    *,
-    minimum: str | None = None,
-    maximum: str | None = None,
-    exclusive_minimum: str | None = None,
-) -> dict[str, Any]:
-    schema: dict[str, Any] = {
-        "type": ["string", "integer"],
-        "format": "decimal",
-        "description": f'{description} — a decimal string such as "12.5" or an integer; floats are refused',
-        "unit": unit,
-    }
-    if minimum is not None:
-        schema["minimum"] = minimum
-    if exclusive_minimum is not None:
-        schema["exclusiveMinimum"] = exclusive_minimum
-    if maximum is not None:
-        schema["maximum"] = maximum
-    return schema
 
 
 def source_schema() -> dict[str, Any]:
@@ -442,11 +437,12 @@ def source_schema() -> dict[str, Any]:
     }
 
 
-def sourced_schema(description: str, key: str, unit: str) -> dict[str, Any]:
+def sourced_schema(field: DecimalField) -> dict[str, Any]:
+    """A section of one stated value and the document it comes from."""
     return {
         "type": "object",
-        "description": description,
-        "required": [key, "source"],
+        "description": field.description,
+        "required": [field.key, "source"],
         "additionalProperties": False,
-        "properties": {key: decimal_schema(description, unit, minimum="0"), "source": source_schema()},
+        "properties": {field.key: field.schema(), "source": source_schema()},
     }

@@ -12,12 +12,17 @@ field (``volume_end_m3_ha``) is an error rather than a silently missing value.
 
 The ``minimum``/``maximum`` limits passed by the calculators are plausibility guards against typing errors
 (a stock of 20,000 m3/ha, an area of 10^8 ha), not science: they never change a result, they only refuse.
+
+A :class:`DecimalField` states one decimal input once (key, meaning, unit, limits): the calculator reads
+it with :meth:`Reader.read` and the methodology's input description (a JSON Schema, draft 2020-12) shows
+it with :meth:`DecimalField.schema`, so that what is published is what is checked.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +32,9 @@ _DECIMAL_TEXT = re.compile(r"-?(0|[1-9]\d{0,14})(\.\d{1,12})?")
 MAX_INT_DIGITS = 15
 MAX_TEXT_CHARS = 1000
 MAX_LABEL_CHARS = 100
+
+
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 def join(path: str, key: str | int) -> str:
@@ -63,6 +71,47 @@ def parse_decimal(value: object, field: str) -> Decimal:
         )
     number = Decimal(value)
     return number.copy_abs() if number.is_zero() else number
+
+
+@dataclass(frozen=True, slots=True)
+class DecimalField:
+    """A decimal input, as the calculator reads it and as the input description shows it."""
+
+    key: str
+    description: str
+    unit: str
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
+    exclusive_minimum: bool = False
+    """``minimum`` itself is refused too (an area, a period)."""
+
+    def schema(self) -> dict[str, Any]:
+        """The field in JSON Schema: a decimal string or an integer, within the limits :meth:`Reader.read`
+        applies. Standard validators check the limits on integers; a decimal string is checked by its
+        pattern, and its limits are the same (the calculator applies them to both)."""
+        schema: dict[str, Any] = {
+            "type": ["string", "integer"],
+            "pattern": f"^{_DECIMAL_TEXT.pattern}$",
+            "format": "decimal",
+            "description": f'{self.description} — a decimal string such as "12.5" or an integer; floats are '
+            "refused",
+            "unit": self.unit,
+        }
+        if self.minimum is not None:
+            key = "exclusiveMinimum" if self.exclusive_minimum else "minimum"
+            schema[key] = _json_number(self.minimum)
+        if self.maximum is not None:
+            schema["maximum"] = _json_number(self.maximum)
+        return schema
+
+
+def _json_number(value: Decimal) -> int | float:
+    """A limit as a JSON number: an integer where it is one (every limit here is exact in a float too)."""
+    integral = value.to_integral_value()
+    if value == integral:
+        return int(integral)
+    assert Decimal(repr(float(value))) == value, value
+    return float(value)
 
 
 class Reader:
@@ -112,11 +161,15 @@ class Reader:
         )
         return value
 
-    def optional_decimal(self, key: str, **limits: Any) -> Decimal | None:
-        if not self.has(key):
-            self._read.add(key)
-            return None
-        return self.decimal(key, **limits)
+    def read(self, field: DecimalField) -> Decimal:
+        """The value of ``field``, within its limits."""
+        return self.decimal(
+            field.key,
+            minimum=field.minimum,
+            maximum=field.maximum,
+            exclusive_minimum=field.exclusive_minimum,
+            unit=field.unit,
+        )
 
     def text(self, key: str, *, max_chars: int = MAX_TEXT_CHARS, required: bool = True) -> str:
         value = self.raw(key, required=required)

@@ -92,6 +92,7 @@ class ParameterKind:
     label_zh: str
     label_en: str
     unit: str
+    spellings: tuple[str, ...]  # the units accepted, as written (the canonical one first)
     unit_scales: Mapping[str, Decimal]  # normalised spelling -> factor to the canonical unit
     minimum: Decimal
     maximum: Decimal
@@ -101,7 +102,8 @@ class ParameterKind:
         return self.unit_scales.get(_normalise_unit(unit))
 
     def accepted_units(self) -> str:
-        return ", ".join(repr(u) for u in self.unit_scales)
+        """The units accepted, as written; letter case, spaces and a comment in brackets do not matter."""
+        return ", ".join(repr(u) for u in self.spellings)
 
 
 def _kind(
@@ -117,6 +119,7 @@ def _kind(
     exclusive_minimum: bool,
     percent: bool = False,
 ) -> ParameterKind:
+    written = (unit, *spellings, *(("%",) if percent else ()))
     scales = {_normalise_unit(s): Decimal(1) for s in (unit, *spellings)}
     if percent:
         scales["%"] = Decimal("0.01")  # unit conversion: percent to a fraction
@@ -126,6 +129,7 @@ def _kind(
         label_zh=label_zh,
         label_en=label_en,
         unit=unit,
+        spellings=tuple(dict.fromkeys(written)),
         unit_scales=MappingProxyType(scales),
         minimum=Decimal(minimum),
         maximum=Decimal(maximum),

@@ -30,7 +30,6 @@ from typing import Any
 
 from offsets.methodologies.accounting import (
     Component,
-    decimal_schema,
     fixed_leakage,
     net_removals,
     period_years,
@@ -41,7 +40,7 @@ from offsets.methodologies.accounting import (
 )
 from offsets.methodologies.base import Calculation, MethodologyInputError, Parameter, Term
 from offsets.methodologies.exact import EXACT, ZERO, Quotient, exact, ratio
-from offsets.methodologies.inputs import Reader, check_range
+from offsets.methodologies.inputs import JSON_SCHEMA_DIALECT, DecimalField, Reader, check_range
 from offsets.methodologies.parameters import (
     ROOT_SHOOT_RATIO,
     DefaultValue,
@@ -60,6 +59,30 @@ MOLAR_MASS_SOURCE = "molar masses of CO2 (44 g/mol) and C (12 g/mol): the 44/12 
 MU_PER_HA = 15  # unit conversion: 1 公顷 = 15 亩
 MAX_AREA_HA = Decimal(10) ** 7  # plausibility guard (Sichuan is some 4.9 x 10^7 ha)
 MAX_STRATA = 1_000
+AREA_HA = DecimalField(
+    "area_ha",
+    "stratum area (give area_ha or area_mu)",
+    "ha",
+    minimum=Decimal(0),
+    exclusive_minimum=True,
+    maximum=MAX_AREA_HA,
+)
+AREA_MU = DecimalField(
+    "area_mu",
+    "stratum area (give area_ha or area_mu)",
+    "mu",
+    minimum=Decimal(0),
+    exclusive_minimum=True,
+    maximum=MAX_AREA_HA * MU_PER_HA,
+)
+SOIL_DEPTH = DecimalField(
+    "soil_depth_cm",
+    "depth the soil carbon stocks refer to",
+    "cm",
+    minimum=Decimal(0),
+    exclusive_minimum=True,
+    maximum=Decimal(1000),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +100,12 @@ class Pool:
     maximum: Decimal  # plausibility guard
     kinds: tuple[ParameterKind, ...]  # parameters multiplying the measurement, in the formula's order
     factor_formula: str  # what multiplies the measurement, e.g. "SVD × BEF × (1 + R) × CF × 44/12"
+
+    def measured(self, when: str) -> DecimalField:
+        """The measured input at the ``"start"`` or the ``"end"`` of the period."""
+        key = {"start": self.start_field, "end": self.end_field}[when]
+        description = f"{self.measured_label} at the {when} of the period"
+        return DecimalField(key, description, self.unit, minimum=Decimal(0), maximum=self.maximum)
 
     @property
     def formula(self) -> str:
@@ -188,16 +217,10 @@ class StockChangeMethodology:
         area, area_parameters, area_formula = _area(stratum, source)
         measured: list[tuple[Pool, Decimal, Decimal]] = []
         for pool in self.pools:
-            start = stratum.decimal(
-                pool.start_field, minimum=Decimal(0), maximum=pool.maximum, unit=pool.unit
-            )
-            end = stratum.decimal(pool.end_field, minimum=Decimal(0), maximum=pool.maximum, unit=pool.unit)
-            measured.append((pool, start, end))
+            measured.append((pool, stratum.read(pool.measured("start")), stratum.read(pool.measured("end"))))
         extra: tuple[Parameter, ...] = ()
         if self.with_soil_depth:
-            depth = stratum.decimal(
-                "soil_depth_cm", minimum=Decimal(0), exclusive_minimum=True, maximum=Decimal(1000), unit="cm"
-            )
+            depth = stratum.read(SOIL_DEPTH)
             extra = (Parameter("土壤取样深度 soil sampling depth", "d", depth, "cm", source),)
         parameters = self._parameters(stratum, species, data)
         stratum.finish()
@@ -319,13 +342,8 @@ class StockChangeMethodology:
                 "maxLength": 100,
                 "description": "the stratum's label in the PDD (optional)",
             },
-            "area_ha": decimal_schema(
-                "stratum area (give area_ha or area_mu)",
-                "ha",
-                exclusive_minimum="0",
-                maximum=str(MAX_AREA_HA),
-            ),
-            "area_mu": decimal_schema("stratum area (give area_ha or area_mu)", "mu", exclusive_minimum="0"),
+            "area_ha": AREA_HA.schema(),
+            "area_mu": AREA_MU.schema(),
             "source": {**source_schema(), "description": "where the stratum's measured values come from"},
         }
         required = ["source"]
@@ -337,19 +355,13 @@ class StockChangeMethodology:
             }
             required.append("species")
         for pool in self.pools:
-            for key, when in ((pool.start_field, "start"), (pool.end_field, "end")):
-                stratum[key] = decimal_schema(
-                    f"{pool.measured_label} at the {when} of the period",
-                    pool.unit,
-                    minimum="0",
-                    maximum=str(pool.maximum),
-                )
-                required.append(key)
+            for when in ("start", "end"):
+                field = pool.measured(when)
+                stratum[field.key] = field.schema()
+                required.append(field.key)
         if self.with_soil_depth:
-            stratum["soil_depth_cm"] = decimal_schema(
-                "depth the soil carbon stocks refer to", "cm", exclusive_minimum="0"
-            )
-            required.append("soil_depth_cm")
+            stratum[SOIL_DEPTH.key] = SOIL_DEPTH.schema()
+            required.append(SOIL_DEPTH.key)
         kinds = self.kinds()
         if kinds:
             stratum["parameters"] = {
@@ -363,8 +375,14 @@ class StockChangeMethodology:
                         "required": ["value", "unit", "source"],
                         "additionalProperties": False,
                         "properties": {
-                            "value": decimal_schema(k.label_en, k.unit),
-                            "unit": {"type": "string", "enum": sorted(k.unit_scales)},
+                            "value": _parameter_value(k).schema(),
+                            "unit": {
+                                "type": "string",
+                                "minLength": 1,
+                                "description": "the unit the value is stated in: one of the examples, in "
+                                "any letter case and spacing, with an optional comment in brackets",
+                                "examples": list(k.spellings),
+                            },
                             "source": source_schema(),
                         },
                     }
@@ -387,6 +405,7 @@ class StockChangeMethodology:
             },
         }
         return {
+            "$schema": JSON_SCHEMA_DIALECT,
             "methodology": self.id,
             "title_zh": self.title_zh,
             "title_en": self.title_en,
@@ -405,14 +424,10 @@ def _area(stratum: Reader, source: str) -> tuple[Quotient, tuple[Parameter, ...]
         raise MethodologyInputError(stratum.field("area_ha"), "give exactly one of area_ha or area_mu")
     if has_ha:
         stratum.raw("area_mu", required=False)
-        area_ha = stratum.decimal(
-            "area_ha", minimum=Decimal(0), exclusive_minimum=True, maximum=MAX_AREA_HA, unit="ha"
-        )
+        area_ha = stratum.read(AREA_HA)
         return exact(area_ha), (Parameter("面积 area", "A", area_ha, "ha", source),), ""
     stratum.raw("area_ha", required=False)
-    area_mu = stratum.decimal(
-        "area_mu", minimum=Decimal(0), exclusive_minimum=True, maximum=MAX_AREA_HA * MU_PER_HA, unit="mu"
-    )
+    area_mu = stratum.read(AREA_MU)
     return (
         ratio(area_mu, MU_PER_HA),
         (
@@ -427,6 +442,17 @@ def _area(stratum: Reader, source: str) -> tuple[Quotient, tuple[Parameter, ...]
         ),
         ", A = A_mu / 15",
     )
+
+
+def _parameter_value(kind: ParameterKind) -> DecimalField:
+    """A measured parameter's value, in whichever of the kind's units the report states it: its limits
+    apply once converted to the kind's unit, so the description states them in words."""
+    above = "greater than" if kind.exclusive_minimum else "at least"
+    description = (
+        f"{kind.label_en}, in the unit given beside it; once converted to {kind.unit} it is {above} "
+        f"{kind.minimum} and at most {kind.maximum}"
+    )
+    return DecimalField("value", description, kind.unit)
 
 
 def _measured_parameter(item: Reader, kind: ParameterKind) -> Parameter:

@@ -108,6 +108,14 @@ CASES = [
         "not a parameter",
     ),
     ("wrong unit", parameter_set("bef", "unit", "t/m3"), "strata.0.parameters.bef.unit", "not a unit"),
+    # Only a carbon fraction may be stated in percent.
+    (
+        "density in percent",
+        parameter_set("basic_wood_density", "unit", "%"),
+        "strata.0.parameters.basic_wood_density.unit",
+        "not a unit",
+    ),
+    ("bef in percent", parameter_set("bef", "unit", "%"), "strata.0.parameters.bef.unit", "not a unit"),
     (
         "carbon fraction as a percentage number",
         parameter_set("carbon_fraction", "value", "47"),

@@ -206,6 +206,11 @@ def test_wetland_applies_the_vm0033_allowable_uncertainty():
     assert allowable.value == 20
     assert "VM0033" in allowable.source
     assert [t.key for t in calculation.terms][:2] == ["project_stock_change", "project_emissions"]
+    emissions = calculation.terms[1]
+    assert (emissions.value, emissions.unit) == (100, "t CO2e")
+    [stated] = emissions.parameters
+    assert (stated.symbol, stated.value, stated.unit) == ("E_P", 100, "t CO2e")
+    assert stated.source == "项目 CH4 通量观测, GWP per PDD (fixture)"
 
 
 def test_wetland_within_the_allowable_uncertainty_has_no_deduction():
