@@ -11,6 +11,7 @@ from methodology_support import FIXTURE, fixture_species_rows, write_species_csv
 from offsets.methodologies.accounting import fixed_leakage, uncertainty_rule
 from offsets.methodologies.parameters import (
     DATA_FILES,
+    MAX_FIELD_CHARS,
     DiscountTableRule,
     ParameterDataError,
     load,
@@ -83,6 +84,8 @@ def row(**overrides: str) -> dict[str, str]:
         ([row(source_year="")], "not a year"),
         ([row(value="47")], "outside"),
         ([row(parameter="bef", value="0.8", unit="dimensionless")], "outside"),
+        ([row(value="0")], "outside"),  # a carbon fraction must be greater than 0
+        ([row(note="n" * (MAX_FIELD_CHARS + 1))], "note is longer than 2000 characters"),
         ([row(unit="kg")], "unit 'kg' of carbon_fraction"),
         ([row(parameter="Carbon Fraction")], "snake_case"),
         ([row(), row()], "duplicate row"),
@@ -93,13 +96,47 @@ def test_a_malformed_species_row_is_refused_with_its_line(tmp_path, rows, messag
     path = write_species_csv(tmp_path / "tree_species.csv", rows)
     with pytest.raises(ParameterDataError, match=message) as error:
         load(tree_species=path)
-    assert "tree_species.csv:" in str(error.value)
+    # A comment line and the header come first; the last row is the one refused.
+    assert str(error.value).startswith(f"tree_species.csv:{2 + len(rows)}: ")
+
+
+def test_a_row_at_a_limit_is_accepted(tmp_path):
+    rows = [
+        row(species_code="a", species_zh="甲", parameter="bef", value="1", unit="dimensionless"),
+        row(species_code="b", species_zh="乙", note="n" * MAX_FIELD_CHARS),
+    ]
+    data = load(tree_species=write_species_csv(tmp_path / "t.csv", rows))
+    assert [(r.parameter, r.value) for r in data.tree_defaults] == [
+        ("bef", 1),
+        ("carbon_fraction", Decimal("0.5")),
+    ]
+
+
+def test_a_refused_row_is_named_by_its_line_in_the_file(tmp_path):
+    """Comment lines, blank lines and a note quoted over two lines all count: the line is the editor's."""
+    good = write_species_csv(tmp_path / "good.csv", [row(note="first line\nsecond line")])
+    lines = good.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 4  # the comment, the header, and the row over two lines
+    [default] = load(tree_species=good).tree_defaults
+    assert default.note == "first line\nsecond line"
+    bad = write_species_csv(tmp_path / "bad.csv", [row(species_code="y", value="0.5x")])
+    text = "\n".join(
+        [*lines, "", "# a comment between rows", "", bad.read_text(encoding="utf-8").splitlines()[2]]
+    )
+    path = tmp_path / "tree_species.csv"
+    path.write_text(text + "\n", encoding="utf-8")
+    with pytest.raises(ParameterDataError) as error:
+        load(tree_species=path)
+    assert str(error.value).startswith("tree_species.csv:8: value '0.5x'")
 
 
 def test_a_wrong_header_is_refused(tmp_path):
     path = tmp_path / "tree_species.csv"
     path.write_text("# c\nspecies,value\nx,1\n", encoding="utf-8")
-    with pytest.raises(ParameterDataError, match="header must be"):
+    with pytest.raises(ParameterDataError, match=r"header must be .*, got species,value$"):
+        load(tree_species=path)
+    path.write_text("# only a comment\n", encoding="utf-8")
+    with pytest.raises(ParameterDataError, match=r"got nothing$"):
         load(tree_species=path)
 
 
@@ -118,6 +155,8 @@ def test_units_are_matched_without_their_comments_and_percentages_converted(tmp_
         Decimal("0.9"),
     ]
     assert data.tree_defaults[1].printed == "47 %"
+    # A parameter the calculators use takes its kind's unit once converted.
+    assert [r.unit for r in data.tree_defaults[:3]] == ["t C/t d.m.", "t C/t d.m.", "t d.m./m3"]
     assert (
         data.tree_defaults[3].unit == "t AGB d.m. per m3"
     )  # a parameter the calculators do not use: kept as is
