@@ -6,8 +6,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from methodology_support import FIXTURE, fixture_species_rows, write_species_csv
+from methodology_support import FIXTURE, fixture_species_rows, with_data, write_species_csv
 
+from offsets.methodologies import get
 from offsets.methodologies.accounting import fixed_leakage, uncertainty_rule
 from offsets.methodologies.parameters import (
     DATA_FILES,
@@ -244,6 +245,17 @@ def test_a_leakage_rule_other_than_zero_cannot_be_applied(tmp_path):
     rules = load(methodology_rules=rules_file(tmp_path, body)).rules["X"]
     with pytest.raises(ParameterDataError, match="not a fixed zero"):
         fixed_leakage(rules)
+
+
+def test_checking_the_rules_finds_a_leakage_rule_the_calculator_cannot_apply(tmp_path):
+    """``check_rules``, which the tests run over the packaged data, refuses it before a calculation would."""
+    body = (
+        '[methodologies."AR-CM-003-V01"]\nname = "x"\n[methodologies."AR-CM-003-V01".leakage]\nfound = true\n'
+        'source = "s"\nsection = "§"\nvalue = "15%"\n'
+    )
+    data = load(methodology_rules=rules_file(tmp_path, body))
+    with pytest.raises(ParameterDataError, match="not a fixed zero"):
+        with_data(get("AR-CM-003-V01"), data).check_rules()
 
 
 def test_worked_examples_keep_approximate_outputs_and_reject_non_numbers(tmp_path):
