@@ -59,7 +59,20 @@ def test_a_species_is_found_by_code_or_by_name(tmp_path):
     assert data.species_codes("杉木") == ()
     (svd,) = data.defaults("test_fir", "basic_wood_density")
     assert svd.value == Decimal("0.4")
-    assert FIXTURE in svd.citation
+    assert svd.citation == f"{FIXTURE}, test table (2024); t.csv row test_fir/basic_wood_density"
+    assert data.defaults("no_such_species", "basic_wood_density") == ()
+
+
+def test_a_species_is_found_by_its_english_or_latin_name(tmp_path):
+    named = [
+        row(species_code="fir", species_zh="杉木", species_en="Chinese fir", latin="Cunninghamia lanceolata"),
+        row(species_code="oak", species_zh="栎类", species_en="oak"),
+    ]
+    data = load(tree_species=write_species_csv(tmp_path / "t.csv", named))
+    assert data.species_codes("Chinese fir") == ("fir",)
+    assert data.species_codes("Cunninghamia lanceolata") == ("fir",)
+    assert data.species_codes("oak") == ("oak",)
+    assert data.species_codes("") == ()  # oak has no Latin name: an empty one names nothing
 
 
 def row(**overrides: str) -> dict[str, str]:
@@ -105,11 +118,13 @@ def test_a_row_at_a_limit_is_accepted(tmp_path):
     rows = [
         row(species_code="a", species_zh="甲", parameter="bef", value="1", unit="dimensionless"),
         row(species_code="b", species_zh="乙", note="n" * MAX_FIELD_CHARS),
+        row(species_code="c", species_zh="丙", value="1"),  # a carbon fraction of exactly 1
     ]
     data = load(tree_species=write_species_csv(tmp_path / "t.csv", rows))
     assert [(r.parameter, r.value) for r in data.tree_defaults] == [
         ("bef", 1),
         ("carbon_fraction", Decimal("0.5")),
+        ("carbon_fraction", 1),
     ]
 
 
