@@ -291,3 +291,125 @@ def test_worked_examples_keep_approximate_outputs_and_reject_non_numbers(tmp_pat
     )
     with pytest.raises(ParameterDataError, match="plain decimal"):
         load(worked_examples=path)
+
+
+# --- where in methodology_rules.toml a refused value is --------------------------------------------------
+
+X = '[methodologies."X"]\nname = "x"\n'
+UNCERTAINTY = '[methodologies."X".uncertainty]\nfound = true\nsource = "s"\nsection = "§"\n'
+RULE = '[[methodologies."X".rules]]\nid = "r"\nsource = "s"\n'
+BANDS = (
+    'table = [{uncertainty = "U <= 10%", discount_pct_of_U = "0"}, '
+    '{uncertainty = "U > 10%", discount_pct_of_U = "100"}]\n'
+)
+AT = 'rules.toml: methodologies."X"'
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("", 'rules.toml: no [methodologies."<id>"] tables'),
+        ('[methodologies."X"]\nname_zh = ""\n', f"{AT}: name_zh must be a non-empty string"),
+        ('[methodologies."X"]\nname = " "\n', f"{AT}: name must be a non-empty string"),
+        (X + "year = true\n", f"{AT}: year True is not a year"),
+        (X + RULE + RULE, f"{AT}.rules[1]: duplicate rule id r"),
+        (
+            X + '[[methodologies."X".rules]]\nid = "r"\nsource = ""\n',
+            f"{AT}.rules[0]: source must be a non-empty string",
+        ),
+        (X + RULE + 'section = ""\n', f"{AT}.rules[0]: section must be a non-empty string"),
+        (
+            X + '[methodologies."X".leakage]\nfound = true\nsource = "s"\nsection = "§"\nvalue = "lots"\n',
+            f"{AT}.leakage: value 'lots' must be a decimal or a percentage string",
+        ),
+        (X + UNCERTAINTY + "table = []\n", f"{AT}.uncertainty: table must be a non-empty array of bands"),
+        (
+            X
+            + UNCERTAINTY
+            + 'confidence_level = "90%"\ntable = [{uncertainty = 10, discount_pct_of_U = "0"}]\n',
+            f'{AT}.uncertainty.table[0]: uncertainty 10 is not a band such as "10% < U <= 15%"',
+        ),
+        (
+            X
+            + UNCERTAINTY
+            + 'confidence_level = "90%"\ntable = [{uncertainty = "U > 0%", discount_pct_of_U = "101"}]\n',
+            f"{AT}.uncertainty.table[0]: discount_pct_of_U 101 is not a percentage",
+        ),
+        (
+            X + UNCERTAINTY + 'confidence_level = "90%"\ntable = [{uncertainty = "U > 0%"}]\n',
+            f"{AT}.uncertainty.table[0]: discount_pct_of_U None must be a plain decimal number as a string",
+        ),
+        (
+            X + UNCERTAINTY + 'confidence_level = "ninety"\n' + BANDS,
+            f"{AT}.uncertainty.confidence_level: 'ninety' is not a percentage such as \"20%\"",
+        ),
+        (
+            X + UNCERTAINTY + 'confidence_levels = "90%"\nallowable_uncertainty = "20%"\n',
+            f"{AT}.uncertainty: confidence_levels and allowable_uncertainty must be lists of the same length",
+        ),
+        # Any one of the allowable-excess keys makes the rule of that form, which then needs the others.
+        (
+            X + UNCERTAINTY + 'allowable_uncertainty = ["20%"]\n',
+            f"{AT}.uncertainty: confidence_levels and allowable_uncertainty must be lists of the same length",
+        ),
+        (
+            X + UNCERTAINTY + 'confidence_levels = ["90%"]\n',
+            f"{AT}.uncertainty: confidence_levels and allowable_uncertainty must be lists of the same length",
+        ),
+        (
+            X + UNCERTAINTY + 'confidence_levels = ["x"]\nallowable_uncertainty = ["20%"]\n',
+            f"{AT}.uncertainty.confidence_levels: 'x' is not a percentage such as \"20%\"",
+        ),
+        (
+            X + UNCERTAINTY + 'confidence_levels = ["90%"]\nallowable_uncertainty = ["y"]\n',
+            f"{AT}.uncertainty.allowable: 'y' is not a percentage such as \"20%\"",
+        ),
+    ],
+)
+def test_a_malformed_rule_is_refused_naming_where_it_is(tmp_path, body, message):
+    with pytest.raises(ParameterDataError) as error:
+        load(methodology_rules=rules_file(tmp_path, body))
+    assert str(error.value) == message
+
+
+def test_the_research_date_must_be_a_date(tmp_path):
+    path = tmp_path / "rules.toml"
+    for research in ('[research]\ndate = "soon"\n', "research = 1\n"):
+        path.write_text(research + X, encoding="utf-8")
+        with pytest.raises(ParameterDataError) as error:
+            load(methodology_rules=path)
+        assert str(error.value) == "rules.toml: [research] date must be an ISO date (YYYY-MM-DD)"
+    path.write_text(X, encoding="utf-8")
+    assert load(methodology_rules=path).rules["X"].name == "x"  # the research table is optional
+
+
+def test_a_rule_found_in_a_secondary_source_says_so(tmp_path):
+    body = (
+        X + 'source_kind = "secondary (a review citing it)"\n[methodologies."X".leakage]\nfound = true\n'
+        'source = "s"\nsection = "§"\nvalue = "0"\n[methodologies."X".buffer]\nfound = true\nsource = "b"\n'
+        'section = "§2"\nvalue = "10%"\nsource_kind = "primary"\n'
+    )
+    rules = load(methodology_rules=rules_file(tmp_path, body)).rules["X"]
+    assert (rules.leakage.secondary, rules.buffer.secondary) == (True, False)
+    assert rules.leakage.citation == "s; §; secondary source"
+    assert rules.buffer.citation == "b; §2"
+    assert rules.leakage.uncertainty_rule is None  # only the uncertainty section holds one
+
+
+def test_the_one_level_and_the_le_sign_forms_are_read(tmp_path):
+    one_level = X + UNCERTAINTY + 'confidence_level = "90%"\nallowable_error = "10%"\n'
+    found = uncertainty_rule((load(methodology_rules=rules_file(tmp_path, one_level)).rules["X"],))
+    assert found is not None
+    assert dict(found[1].allowable_percent_by_confidence) == {Decimal(90): Decimal(10)}
+    le_sign = (
+        X
+        + UNCERTAINTY
+        + 'confidence_level = "90%"\ntable = [{uncertainty = "U ≤ 10%", discount_pct_of_U = "0"}, '
+        '{uncertainty = "U > 10%", discount_pct_of_U = "100"}]\n'
+    )
+    found = uncertainty_rule((load(methodology_rules=rules_file(tmp_path, le_sign)).rules["X"],))
+    assert found is not None
+    assert [(b.lower_exclusive_percent, b.upper_inclusive_percent) for b in found[1].bands] == [
+        (None, Decimal(10)),
+        (Decimal(10), None),
+    ]
