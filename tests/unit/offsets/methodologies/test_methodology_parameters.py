@@ -293,6 +293,83 @@ def test_worked_examples_keep_approximate_outputs_and_reject_non_numbers(tmp_pat
         load(worked_examples=path)
 
 
+def test_a_worked_example_is_read_field_by_field(tmp_path):
+    path = tmp_path / "examples.toml"
+    path.write_text(
+        'status = "complete"\n'
+        '[[examples]]\nid = "a"\nkind = "uncertainty_discount"\ncitation = "c"\nurl = "https://e.org/a"\n'
+        'copy_read = "a copy"\nmethodology = "AR-CM-001-V01"\nspecies_zh = "杉木"\nrounding = "2 places"\n'
+        'inputs = { u_pct = "12.5" }\npublished_outputs = { kept = " 0.9 ", about = "~3" }\n'
+        'units = { u_pct = "%" }\n'
+        '[[examples]]\nid = "b"\ncitation = "d"\ncopy_read = "read from a printed copy"\n'
+        'inputs = { v = "1" }\npublished_outputs = { c = "2" }\n',
+        encoding="utf-8",
+    )
+    data = load(worked_examples=path)
+    assert data.examples_status == "complete"
+    first, second = data.examples
+    assert (first.id, first.kind, first.citation, first.url) == (
+        "a",
+        "uncertainty_discount",
+        "c",
+        "https://e.org/a",
+    )
+    assert (first.methodology, first.species_zh, first.rounding) == ("AR-CM-001-V01", "杉木", "2 places")
+    assert dict(first.inputs) == {"u_pct": Decimal("12.5")}
+    assert dict(first.published_outputs) == {"kept": Decimal("0.9"), "about": Decimal(3)}
+    assert dict(first.printed_outputs) == {"kept": "0.9", "about": "3"}
+    assert (first.approximate, dict(first.units)) == (frozenset({"about"}), {"u_pct": "%"})
+    assert (second.kind, second.url, second.methodology, second.rounding) == (
+        "stock_change_formula",
+        "read from a printed copy",
+        "",
+        "",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("status = 1\n", "examples.toml: status must be a string"),
+        ("examples = 1\n", "examples.toml: examples must be an array of tables"),
+        ("examples = [1]\n", "examples.toml: examples[0] must be a table"),
+        ('[[examples]]\nid = ""\n', "examples.toml: examples[0]: id must be a non-empty string"),
+        (
+            '[[examples]]\nid = "e"\ncitation = "c"\ninputs = { v = "1" }\npublished_outputs = { c = "1" }\n'
+            '[[examples]]\nid = "e"\n',
+            "examples.toml: examples[1]: duplicate id e",
+        ),
+        (
+            '[[examples]]\nid = "e"\ninputs = {}\n',
+            "examples.toml: examples[0].inputs must be a non-empty table of decimal strings",
+        ),
+        (
+            '[[examples]]\nid = "e"\ninputs = { V = "1" }\n',
+            "examples.toml: examples[0].inputs: 'V' is not a snake_case name",
+        ),
+        (
+            '[[examples]]\nid = "e"\ninputs = { v = "~1" }\n',  # only outputs may be approximate
+            "examples.toml: examples[0].inputs: v '~1' must be a plain decimal number as a string",
+        ),
+        (
+            '[[examples]]\nid = "e"\ninputs = { v = "1" }\npublished_outputs = { c = "1" }\n'
+            "units = { v = 1 }\n",
+            "examples.toml: examples[0].units must be a table of strings",
+        ),
+        (
+            '[[examples]]\nid = "e"\ninputs = { v = "1" }\npublished_outputs = { c = "1" }\n',
+            "examples.toml: examples[0]: citation must be a non-empty string",
+        ),
+    ],
+)
+def test_a_malformed_worked_example_is_refused_naming_where_it_is(tmp_path, text, message):
+    path = tmp_path / "examples.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ParameterDataError) as error:
+        load(worked_examples=path)
+    assert str(error.value) == message
+
+
 # --- where in methodology_rules.toml a refused value is --------------------------------------------------
 
 X = '[methodologies."X"]\nname = "x"\n'
