@@ -210,6 +210,8 @@ def test_defaults_for_a_species_come_from_the_data_with_their_citation(tmp_path)
     stratum_term = next(t for t in calculation.walk() if t.key == "stratum.S1")
     sources = {p.symbol: p.source for p in stratum_term.parameters}
     units = {p.symbol: p.unit for p in stratum_term.parameters}
+    names = {p.symbol: p.name for p in stratum_term.parameters}
+    assert (names["SVD"], names["R"]) == ("基本木材密度 basic wood density", "根茎比 root-to-shoot ratio")
     assert (units["SVD"], units["BEF"], units["CF"]) == ("t d.m./m3", "dimensionless", "t C/t d.m.")
     assert FIXTURE in sources["SVD"]
     assert "tree_species.csv row test_fir/basic_wood_density" in sources["SVD"]
