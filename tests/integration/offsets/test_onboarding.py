@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,10 @@ from ledger.models import Account, Batch, Entry, Holding
 from ledger.service import LedgerService
 from offsets.actors import Actor
 from offsets.errors import Forbidden
+from offsets.issuance import issue_for_report
 from offsets.lifecycle import Role
 from offsets.models import Issuance, Organisation, Project, ProjectBeneficiary, ProjectEvent
+from offsets.monitoring import submit_report, verify_report
 from offsets.onboarding import COLUMNS, CsvRefused, export_csv, import_csv
 from offsets.projects import register_organisation
 
@@ -525,3 +528,51 @@ def test_formula_like_cells_are_escaped_on_export_and_read_back_unchanged(servic
     assert names == {'=HYPERLINK("http://x") 项目', "-1 项目"}
     assert owners == {"+owner", "@owner"}
     assert export(fresh_service) == first
+
+
+def test_the_export_holds_only_the_imported_batches_of_a_project_that_issues_here_too(service):
+    """A project moved to this registry goes on issuing here; its own issuances are this registry's
+    record, not part of the file another registry would import."""
+    run_import(service, csv_text([row()]))
+    before = export(service)
+    with service.database.unit_of_work() as uow:
+        session = uow.session
+        project = session.scalar(select(Project).where(Project.code == "LB0001"))
+        verifier = register_organisation(session, "测试核查机构", "verifier")
+        owner = Actor("owner", Role.PROJECT_OWNER, project.owner_id)
+        strata = [
+            {
+                "species": "冷杉属",
+                "area_mu": "2000",
+                "volume_start_m3_per_ha": "100",
+                "volume_end_m3_per_ha": "104",
+                "source": "plots",
+                "parameters": {
+                    "basic_wood_density": {"value": "0.40", "unit": "t d.m./m3", "source": "plots"},
+                    "bef": {"value": "1.15", "unit": "dimensionless", "source": "plots"},
+                    "root_shoot_ratio": {"value": "0.40", "unit": "dimensionless", "source": "plots"},
+                    "carbon_fraction": {"value": "0.47", "unit": "t C/t d.m.", "source": "plots"},
+                },
+            }
+        ]
+        report = submit_report(
+            session,
+            project,
+            owner,
+            period_start=date(2019, 1, 1),
+            period_end=date(2019, 12, 31),
+            inputs={
+                "period_years": "1",
+                "baseline": {"removals_t_co2e": "0", "source": "PDD"},
+                "uncertainty": {"relative_percent": "5", "confidence_level_percent": "90", "source": "plots"},
+                "strata": strata,
+            },
+        )
+        verify_report(
+            session, report, Actor("verifier", Role.VERIFIER, verifier.id), verified=True, comments="ok"
+        )
+        issuance = issue_for_report(session, service.sequencer, report.id, ADMIN)
+        assert (issuance.kind, issuance.owner_kg + issuance.buffer_kg > 0) == ("issue", True)
+        uow.commit()
+
+    assert export(service) == before

@@ -21,9 +21,8 @@ VERIFIER, OWNER, PROJECT = 1, 100, 7
 
 def fact(fact_id, first, second, kind="parent_subsidiary", **changes):
     a, b = canonical_pair(first, second)
-    return AffiliationFact(
-        id=fact_id, organisation_a_id=a, organisation_b_id=b, kind=kind, valid_from=BEFORE, **changes
-    )
+    changes.setdefault("valid_from", BEFORE)
+    return AffiliationFact(id=fact_id, organisation_a_id=a, organisation_b_id=b, kind=kind, **changes)
 
 
 def conflicts(*facts, at=AT, **kwargs):
@@ -195,6 +194,16 @@ def test_consulting_goes_on_conflicting_after_it_ended_unless_withdrawn():
     assert len(conflicts(consulting(9, VERIFIER, ended_at=BEFORE + timedelta(days=30)))) == 1
     assert len(conflicts(consulting(9, VERIFIER, valid_to=BEFORE + timedelta(days=30)))) == 1
     assert conflicts(consulting(9, VERIFIER, recorded_in_error=True)) == []
+
+
+def test_consulting_conflicts_from_the_moment_it_begins():
+    assert len(conflicts(consulting(9, VERIFIER, valid_from=AT))) == 1
+    assert conflicts(consulting(9, VERIFIER, valid_from=AT + timedelta(seconds=1))) == []
+
+
+def test_an_affiliation_conflicts_from_the_moment_it_begins():
+    assert len(conflicts(fact(1, VERIFIER, OWNER, valid_from=AT))) == 1
+    assert conflicts(fact(1, VERIFIER, OWNER, valid_from=AT + timedelta(seconds=1))) == []
 
 
 def test_consulting_does_not_make_a_group():

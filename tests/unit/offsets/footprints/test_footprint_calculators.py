@@ -94,6 +94,17 @@ def test_a_non_terminating_fuel_result_rounds_the_offset_up():
 
 def test_the_compliance_tonnage_is_taken_as_given_and_not_mixed_with_activities():
     assert enterprise(EnterpriseInputs(compliance_tonnage_t=Decimal("0.0004")), FACTORS).offset_kg == 1
+    entered = enterprise(EnterpriseInputs(compliance_tonnage_t=Decimal("12.5")), FACTORS).as_dict()
+    assert (entered["kind"], entered["factor_set_version"], entered["total_kg"]) == ("enterprise", 1, "12500")
+    [line] = entered["lines"]
+    assert line == {
+        "category": "entered_obligation",
+        "label": "compliance tonnage entered by the buyer",
+        "quantity": "12.5",
+        "quantity_unit": "t CO2e",
+        "emissions_kg": "12500",
+        "factor": None,
+    }
 
     with pytest.raises(FactorNotAvailable) as refused:
         enterprise(

@@ -95,3 +95,18 @@ def test_neutral_exactly_when_the_offset_covers_the_rounded_up_footprint(kwh, of
     assert statement["footprint_kg"] >= result.total_kg
     assert statement["carbon_neutral"] == (offset >= result.total_kg)
     assert statement["shortfall_kg"] == max(0, statement["footprint_kg"] - offset)
+
+
+def test_the_statement_reads_the_footprint_the_offset_and_the_shortfall_each_in_its_place():
+    over = event_statement(an_event(), 200, ["CERT-1"])["statement"]
+    assert over == {
+        "zh": "本次活动温室气体排放量为157千克二氧化碳当量，已注销200千克碳信用予以抵消，实现碳中和。",
+        "en": "The event emitted 157 kg CO2e; 200 kg of credits were retired to offset it. "
+        "The event is carbon neutral.",
+    }
+    short = event_statement(an_event(), 150, ["CERT-1"])["statement"]
+    assert short == {
+        "zh": "本次活动温室气体排放量为157千克二氧化碳当量，已抵消150千克，尚差7千克，未实现碳中和。",
+        "en": "The event emitted 157 kg CO2e; 150 kg are offset, 7 kg short. "
+        "The event is not yet carbon neutral.",
+    }

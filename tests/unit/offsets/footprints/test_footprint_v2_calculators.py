@@ -164,19 +164,27 @@ def test_an_event_counts_heat_with_electricity_and_fuels_with_defaults():
 
 
 @pytest.mark.parametrize(
-    ("inputs", "field"),
+    ("inputs", "field", "what"),
     [
-        (PersonalInputs(coach_km=Decimal(10)), "coach_km"),
-        (PersonalInputs(flight_km=Decimal(10), flight_cabin_class="business"), "flight_cabin_class"),
-        (PersonalInputs(car_km=Decimal(10)), "car_km"),
-        (PersonalInputs(car_fuel_l=Decimal(10)), "car_fuel_l"),
+        (PersonalInputs(coach_km=Decimal(10)), "coach_km", "coach travel per passenger-km"),
+        (
+            PersonalInputs(flight_km=Decimal(10), flight_cabin_class="business"),
+            "flight_cabin_class",
+            "flights by cabin class",
+        ),
+        (PersonalInputs(car_km=Decimal(10)), "car_km", "car travel per km"),
+        (PersonalInputs(car_fuel_l=Decimal(10)), "car_fuel_l", "car fuel per litre (no cited fuel density)"),
     ],
 )
-def test_personal_inputs_still_without_a_cited_factor_are_refused(inputs, field):
+def test_personal_inputs_still_without_a_cited_factor_are_refused(inputs, field, what):
     with pytest.raises(FactorNotAvailable) as refused:
         personal(inputs, V2)
 
     assert refused.value.field == field
+    assert (
+        refused.value.message
+        == f"no official factor for {what} could be cited, so this input is not accepted"
+    )
 
 
 def test_event_coach_travel_is_refused_for_want_of_a_cited_factor():
