@@ -190,9 +190,6 @@ class RowError:
     column: str | None
     message: str
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "message": self.message}
-
     def __str__(self) -> str:
         where = " ".join(
             part
@@ -231,9 +228,6 @@ class ErrorList:
             self.errors.append(RowError(row, column, message))
         else:
             self.more += 1
-
-    def __bool__(self) -> bool:
-        return bool(self.errors)
 
     def refuse_if_any(self) -> None:
         if self.errors:
