@@ -273,3 +273,34 @@ def test_a_poverty_row_with_a_bad_category_is_refused(tmp_path):
     path = _write(tmp_path / "poverty_counties.csv", header, rows)
     with pytest.raises(RegionDataError, match="neither national nor provincial"):
         regions.load(poverty_path=path)
+
+
+@pytest.mark.parametrize("column", ["code", "parent_code"])
+def test_a_bad_code_is_named_by_its_file_line_and_column(tmp_path, column):
+    header, rows = _rows("sichuan_divisions.csv")
+    index = next(i for i, r in enumerate(rows) if r[0] == "511102")
+    rows[index][header.index(column)] = "5x"
+    path = _write(tmp_path / "sichuan_divisions.csv", header, rows)
+    with pytest.raises(RegionDataError) as refused:
+        _load_divisions(path)
+    # The header is line 1, so the row at index i is on line i + 2.
+    assert str(refused.value) == f"{path}:{index + 2}: {column} '5x' is not a 6-digit Sichuan code (51xxxx)"
+
+
+def test_a_county_not_found_or_shared_says_which_and_where():
+    with pytest.raises(UnknownRegion) as unknown:
+        regions.find_county("朝阳区", "凉山")
+    assert (unknown.value.field, unknown.value.message) == (
+        "name",
+        "no county-level division named '朝阳区' in 凉山",
+    )
+    assert str(unknown.value) == "name: no county-level division named '朝阳区' in 凉山"
+    with pytest.raises(UnknownRegion) as anywhere:
+        regions.find_county("朝阳区")
+    assert anywhere.value.message == "no county-level division named '朝阳区'"
+    with pytest.raises(AmbiguousCounty) as shared:
+        regions.find_county("市中区")
+    assert str(shared.value) == (
+        "'市中区' names 2 divisions (511002 内江市市中区, 511102 乐山市市中区); give the prefecture"
+    )
+    assert (shared.value.field, shared.value.name) == ("name", "市中区")
