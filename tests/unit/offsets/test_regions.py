@@ -304,3 +304,59 @@ def test_a_county_not_found_or_shared_says_which_and_where():
         "'市中区' names 2 divisions (511002 内江市市中区, 511102 乐山市市中区); give the prefecture"
     )
     assert (shared.value.field, shared.value.name) == ("name", "市中区")
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "complaint"),
+    [
+        ("name", "名" * 51, "name is longer than 50 characters"),
+        ("prefecture", "州" * 51, "prefecture is longer than 50 characters"),
+        ("source", "", "source is empty"),
+        ("source_year", "1899", "source_year '1899' is not a year"),
+    ],
+)
+def test_a_bad_division_cell_is_named_by_its_file_line_and_column(tmp_path, column, value, complaint):
+    header, rows = _rows("sichuan_divisions.csv")
+    index = next(i for i, r in enumerate(rows) if r[0] == "513402")
+    rows[index][header.index(column)] = value
+    path = _write(tmp_path / "sichuan_divisions.csv", header, rows)
+    with pytest.raises(RegionDataError) as refused:
+        _load_divisions(path)
+    assert str(refused.value) == f"{path}:{index + 2}: {complaint}"
+
+
+def test_a_name_of_exactly_the_limit_is_accepted(tmp_path):
+    header, rows = _rows("sichuan_divisions.csv")
+    row = next(r for r in rows if r[0] == "513402")
+    row[header.index("name")] = "名" * 50
+    assert _load_divisions(_write(tmp_path / "d.csv", header, rows)).divisions["513402"].name == "名" * 50
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "complaint"),
+    [
+        ("by_2022_mu = 15_000_000", "by_2022_mu = 0", "targets: by_2022_mu must be a positive integer"),
+        ("by_2022_mu = 15_000_000", "by_2022_mu = true", "targets: by_2022_mu must be a positive integer"),
+        ('key = "川中"', 'key = ""', "zone: key must be a non-empty string"),
+        (
+            'prefecture_codes = ["513200", "513300"]',
+            "prefecture_codes = [513200]",
+            "川西北: prefecture_codes must be a list of strings",
+        ),
+    ],
+)
+def test_a_bad_zones_value_is_named_by_its_file_and_table(tmp_path, old, new, complaint):
+    text = (DATA / "zones.toml").read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "zones.toml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(RegionDataError) as refused:
+        regions.load(zones_path=path)
+    assert str(refused.value) == f"{path}: {complaint}"
+
+
+def test_a_target_of_one_mu_is_accepted(tmp_path):
+    text = (DATA / "zones.toml").read_text(encoding="utf-8")
+    path = tmp_path / "zones.toml"
+    path.write_text(text.replace("by_2022_mu = 15_000_000", "by_2022_mu = 1", 1), encoding="utf-8")
+    assert regions.load(zones_path=path).targets.by_2022_mu == 1
