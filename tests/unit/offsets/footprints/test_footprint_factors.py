@@ -116,3 +116,53 @@ def test_a_malformed_file_is_refused_naming_the_problem(tmp_path, text, message)
 def test_a_file_not_named_by_its_version_is_refused(tmp_path):
     with pytest.raises(FactorDataError, match="factors_v"):
         load(write(tmp_path, 'version = 1\npublished = "2026-11-24"\n' + GOOD_ROW, name="latest.toml"))
+
+
+HEAD = 'version = 7\npublished = "2026-11-24"\n'
+
+
+def row_with(**changes: str) -> str:
+    """GOOD_ROW with fields replaced (a TOML value as written) or, given "", dropped."""
+    lines = GOOD_ROW.strip("\n").split("\n")
+    out = []
+    for line in lines:
+        key = line.split(" = ")[0]
+        if key in changes:
+            if changes[key]:
+                out.append(f"{key} = {changes.pop(key)}")
+            else:
+                changes.pop(key)
+            continue
+        out.append(line)
+    out += [f"{key} = {value}" for key, value in changes.items()]
+    return "\n" + "\n".join(out) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        (row_with(read_in=""), "missing ['read_in'], unknown []"),
+        (row_with(guess='"x"'), "missing [], unknown ['guess']"),
+        (row_with(id=f'"{"g" * 2001}"'), "'id' must be a non-empty text of at most 2000 chars"),
+        (row_with(year="1989"), "year must be an integer between 1990 and 2100"),
+        (row_with(year="2101"), "year must be an integer between 1990 and 2100"),
+        (row_with(year="true"), "year must be an integer between 1990 and 2100"),
+        (row_with(value='"0.0"'), "value 0.0 kgCO2/kWh is outside (0, 2]"),
+        (row_with(value='"2.00000001"'), "value 2.00000001 kgCO2/kWh is outside (0, 2]"),
+    ],
+)
+def test_a_malformed_factor_is_refused_naming_its_place_in_the_file(tmp_path, row, message):
+    with pytest.raises(FactorDataError) as refused:
+        load(write(tmp_path, HEAD + GOOD_ROW.replace("national.2022", "sichuan.2022") + row))
+    assert str(refused.value) == f"factors_v7.toml factor #2: {message}"
+
+
+def test_a_factor_at_the_edges_of_its_ranges_is_accepted(tmp_path):
+    rows = (
+        row_with(year="1990", id='"grid.national.1990"', note='"a note is allowed"'),
+        row_with(value='"2"'),  # the ceiling of kgCO2/kWh
+    )
+    factors = load(write(tmp_path, HEAD + "".join(rows)))
+    assert factors.published.isoformat() == "2026-11-24"
+    assert [(f.year, f.value) for f in factors.factors.values()] == [(1990, Decimal("0.5366")), (2022, 2)]
+    assert factors.grid_regions() == ("national",)
