@@ -114,13 +114,8 @@ def edited(report: dict[str, Any], path: Path, value: Any = None, *, delete: boo
     return changed
 
 
-def refused_field(methodology_id: str, report: dict[str, Any]) -> str:
-    with pytest.raises(MethodologyInputError) as refused:
-        get(methodology_id).calculate(report)
-    return refused.value.field
-
-
-def field_refused(methodology_id: str, report: dict[str, Any]) -> str | None:
+def refused_field(methodology_id: str, report: dict[str, Any]) -> str | None:
+    """The field the calculator names in refusing the report, or None if it accepts it."""
     try:
         get(methodology_id).calculate(report)
     except MethodologyInputError as error:
@@ -181,9 +176,9 @@ def test_a_value_beyond_a_described_limit_is_refused_naming_its_field(methodolog
         for value in beyond:
             probes += 1
             assert refused_field(methodology_id, edited(report, path, format(value, "f"))) == dotted(path)
+            # The schema checks limits on JSON numbers: the nearest integer beyond the limit.
             whole = int(value.to_integral_value(rounding="ROUND_FLOOR" if value < 0 else "ROUND_CEILING"))
-            if whole != value or "exclusiveMinimum" in schema:
-                assert not validator.is_valid(edited(report, path, whole)), (dotted(path), whole)
+            assert not validator.is_valid(edited(report, path, whole)), (dotted(path), whole)
     assert probes >= 12
 
 
@@ -243,7 +238,7 @@ def test_every_unit_the_description_gives_for_a_parameter_is_accepted(methodolog
             changed = edited(report, path, spelling)
             assert validator.is_valid(changed)
             # A percent is 100 times the fraction, so the value may then be out of range, but not the unit.
-            assert field_refused(methodology_id, changed) in (None, dotted((*path[:-1], "value"))), spelling
+            assert refused_field(methodology_id, changed) in (None, dotted((*path[:-1], "value"))), spelling
 
 
 @pytest.mark.parametrize("methodology_id", IDS)
