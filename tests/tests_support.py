@@ -317,6 +317,36 @@ def add_lot_in_own_project(
     )
 
 
+MEASURED_FIR_PARAMETERS = {
+    name: {"value": value, "unit": unit, "source": "test: measured on site"}
+    for name, value, unit in (
+        ("basic_wood_density", "0.40", "t d.m./m3"),
+        ("bef", "1.15", "dimensionless"),
+        ("root_shoot_ratio", "0.40", "dimensionless"),
+        ("carbon_fraction", "0.47", "t C/t d.m."),
+    )
+}
+
+
+def measured_fir_year(*, area_mu: str, start_m3_per_ha: str, end_m3_per_ha: str) -> dict[str, Any]:
+    """One year's afforestation report inputs (AR-CM-001-V01): one fir stratum, every parameter measured."""
+    return {
+        "period_years": "1",
+        "baseline": {"removals_t_co2e": "0", "source": "PDD"},
+        "uncertainty": {"relative_percent": "5", "confidence_level_percent": "90", "source": "plots"},
+        "strata": [
+            {
+                "species": "冷杉属",
+                "area_mu": area_mu,
+                "volume_start_m3_per_ha": start_m3_per_ha,
+                "volume_end_m3_per_ha": end_m3_per_ha,
+                "source": "plots",
+                "parameters": MEASURED_FIR_PARAMETERS,
+            }
+        ],
+    }
+
+
 def individual_order(quantity_kg: int, filters, *, public: bool = False):
     """A micro-sink order of ``quantity_kg`` by 小王 for 王小明 (named in public if ``public``)."""
     from marketplace.order_store import NewOrder

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
+from tests_support import measured_fir_year
 
 from offsets.actors import Actor
 from offsets.affiliations import (
@@ -36,15 +37,6 @@ from offsets.projects import (
     review_qualification,
 )
 
-PARAMETERS = {
-    name: {"value": value, "unit": unit, "source": "test: measured on site"}
-    for name, value, unit in (
-        ("basic_wood_density", "0.40", "t d.m./m3"),
-        ("bef", "1.15", "dimensionless"),
-        ("root_shoot_ratio", "0.40", "dimensionless"),
-        ("carbon_fraction", "0.47", "t C/t d.m."),
-    )
-}
 SINCE = datetime(2020, 1, 1, tzinfo=UTC)
 
 
@@ -97,21 +89,7 @@ def build_registry(service) -> Registry:
             owner_actor,
             period_start=date(2019, 1, 1),
             period_end=date(2019, 12, 31),
-            inputs={
-                "period_years": "1",
-                "baseline": {"removals_t_co2e": "0", "source": "PDD"},
-                "uncertainty": {"relative_percent": "5", "confidence_level_percent": "90", "source": "plots"},
-                "strata": [
-                    {
-                        "species": "冷杉属",
-                        "area_mu": "1500",
-                        "volume_start_m3_per_ha": "10",
-                        "volume_end_m3_per_ha": "12",
-                        "source": "plots",
-                        "parameters": PARAMETERS,
-                    }
-                ],
-            },
+            inputs=measured_fir_year(area_mu="1500", start_m3_per_ha="10", end_m3_per_ha="12"),
         )
         uow.commit()
         return Registry(

@@ -10,6 +10,7 @@ from datetime import date
 
 import pytest
 from sqlalchemy import func, select
+from tests_support import measured_fir_year
 
 from ledger.models import ClosedRange
 from offsets.actors import Actor
@@ -24,16 +25,6 @@ from offsets.projects import (
     register_organisation,
     review_qualification,
 )
-
-PARAMETERS = {
-    name: {"value": value, "unit": unit, "source": "test: measured on site"}
-    for name, value, unit in (
-        ("basic_wood_density", "0.40", "t d.m./m3"),
-        ("bef", "1.15", "dimensionless"),
-        ("root_shoot_ratio", "0.40", "dimensionless"),
-        ("carbon_fraction", "0.47", "t C/t d.m."),
-    )
-}
 
 
 @pytest.fixture
@@ -88,21 +79,7 @@ def report(registry, year, start_volume, end_volume):
             actors["owner"],
             period_start=date(year, 1, 1),
             period_end=date(year, 12, 31),
-            inputs={
-                "period_years": "1",
-                "baseline": {"removals_t_co2e": "0", "source": "PDD"},
-                "uncertainty": {"relative_percent": "5", "confidence_level_percent": "90", "source": "plots"},
-                "strata": [
-                    {
-                        "species": "冷杉属",
-                        "area_mu": "1500",
-                        "volume_start_m3_per_ha": start_volume,
-                        "volume_end_m3_per_ha": end_volume,
-                        "source": "plots",
-                        "parameters": PARAMETERS,
-                    }
-                ],
-            },
+            inputs=measured_fir_year(area_mu="1500", start_m3_per_ha=start_volume, end_m3_per_ha=end_volume),
         )
         verify_report(uow.session, submitted, actors["verifier"], verified=True, comments="ok")
         uow.commit()

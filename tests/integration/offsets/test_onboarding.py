@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from tests_support import measured_fir_year
 
 from ledger.models import Account, Batch, Entry, Holding
 from ledger.service import LedgerService
@@ -540,33 +541,13 @@ def test_the_export_holds_only_the_imported_batches_of_a_project_that_issues_her
         project = session.scalar(select(Project).where(Project.code == "LB0001"))
         verifier = register_organisation(session, "测试核查机构", "verifier")
         owner = Actor("owner", Role.PROJECT_OWNER, project.owner_id)
-        strata = [
-            {
-                "species": "冷杉属",
-                "area_mu": "2000",
-                "volume_start_m3_per_ha": "100",
-                "volume_end_m3_per_ha": "104",
-                "source": "plots",
-                "parameters": {
-                    "basic_wood_density": {"value": "0.40", "unit": "t d.m./m3", "source": "plots"},
-                    "bef": {"value": "1.15", "unit": "dimensionless", "source": "plots"},
-                    "root_shoot_ratio": {"value": "0.40", "unit": "dimensionless", "source": "plots"},
-                    "carbon_fraction": {"value": "0.47", "unit": "t C/t d.m.", "source": "plots"},
-                },
-            }
-        ]
         report = submit_report(
             session,
             project,
             owner,
             period_start=date(2019, 1, 1),
             period_end=date(2019, 12, 31),
-            inputs={
-                "period_years": "1",
-                "baseline": {"removals_t_co2e": "0", "source": "PDD"},
-                "uncertainty": {"relative_percent": "5", "confidence_level_percent": "90", "source": "plots"},
-                "strata": strata,
-            },
+            inputs=measured_fir_year(area_mu="2000", start_m3_per_ha="100", end_m3_per_ha="104"),
         )
         verify_report(
             session, report, Actor("verifier", Role.VERIFIER, verifier.id), verified=True, comments="ok"

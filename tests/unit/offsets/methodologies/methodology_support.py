@@ -67,6 +67,23 @@ def tree_stratum(**overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in stratum.items() if v is not None}
 
 
+def bamboo_stratum(**overrides: Any) -> dict[str, Any]:
+    stratum: dict[str, Any] = {
+        "id": "B1",
+        "species": "慈竹",
+        "area_mu": "300",
+        "biomass_start_t_dm_per_ha": "5",
+        "biomass_end_t_dm_per_ha": "25",
+        "source": MEASURED,
+        "parameters": {
+            "root_shoot_ratio": {"value": "0.3", "unit": "dimensionless", "source": FIXTURE},
+            "carbon_fraction": {"value": "50", "unit": "%", "source": FIXTURE},
+        },
+    }
+    stratum.update(overrides)
+    return {k: v for k, v in stratum.items() if v is not None}
+
+
 def accounting(**overrides: Any) -> dict[str, Any]:
     inputs: dict[str, Any] = {
         "period_years": "5",

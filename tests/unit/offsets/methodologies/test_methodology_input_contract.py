@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
-from methodology_support import FIXTURE, MEASURED, accounting, leakage, tree_inputs, tree_stratum
+from methodology_support import MEASURED, accounting, bamboo_stratum, leakage, tree_inputs, tree_stratum
 
 from offsets.methodologies import METHODOLOGIES, get
 from offsets.methodologies.base import MethodologyInputError
@@ -33,19 +33,7 @@ STEP = Decimal("0.000001")
 
 
 def bamboo_inputs() -> dict[str, Any]:
-    stratum = {
-        "id": "B1",
-        "species": "慈竹",
-        "area_ha": "20",
-        "biomass_start_t_dm_per_ha": "5",
-        "biomass_end_t_dm_per_ha": "25",
-        "source": MEASURED,
-        "parameters": {
-            "root_shoot_ratio": {"value": "0.3", "unit": "dimensionless", "source": FIXTURE},
-            "carbon_fraction": {"value": "50", "unit": "%", "source": FIXTURE},
-        },
-    }
-    return accounting(strata=[stratum], leakage=leakage())
+    return accounting(strata=[bamboo_stratum(area_mu=None, area_ha="20")], leakage=leakage())
 
 
 def soil_stratum(**extra: str) -> dict[str, str]:

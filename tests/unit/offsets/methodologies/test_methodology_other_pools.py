@@ -13,6 +13,7 @@ from methodology_support import (
     FIXTURE,
     MEASURED,
     accounting,
+    bamboo_stratum,
     d,
     kg_from_twelfths,
     leakage,
@@ -71,23 +72,6 @@ def test_forest_management_nets_growth_and_a_harvest_against_baseline_and_leakag
 # --- bamboo (AR-CM-002-V01, AR-CM-005-V01) ------------------------------------------------------------------
 
 
-def bamboo_stratum(**overrides: Any) -> dict[str, Any]:
-    stratum: dict[str, Any] = {
-        "id": "B1",
-        "species": "慈竹",
-        "area_mu": "300",
-        "biomass_start_t_dm_per_ha": "5",
-        "biomass_end_t_dm_per_ha": "25",
-        "source": MEASURED,
-        "parameters": {
-            "root_shoot_ratio": {"value": "0.3", "unit": "dimensionless", "source": FIXTURE},
-            "carbon_fraction": {"value": "50", "unit": "%", "source": FIXTURE},
-        },
-    }
-    stratum.update(overrides)
-    return stratum
-
-
 def test_bamboo_afforestation_is_measured_biomass_times_one_plus_r_times_cf():
     inputs = accounting(strata=[bamboo_stratum()], leakage=leakage("0"))
     calculation = get("AR-CM-002-V01").calculate(inputs)
@@ -115,7 +99,6 @@ def test_bamboo_management_deducts_its_baseline():
 
 def test_bamboo_without_cited_defaults_needs_measured_r_and_cf():
     stratum = bamboo_stratum(parameters=None)
-    del stratum["parameters"]
     with pytest.raises(MethodologyInputError) as error:
         get("AR-CM-002-V01").calculate(accounting(strata=[stratum], leakage=leakage()))
     assert error.value.field == "strata.0.species"
