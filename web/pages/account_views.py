@@ -43,6 +43,7 @@ from offsets.models import Organisation
 from web.pages import pages_blueprint as bp
 from web.pages.formatting import FEN_PER_YUAN
 from web.pages.invoice_form import read_invoice_payment
+from web.pages.refusals import Refusal, refusal_of
 from web.pages.sign_in import current_user, renew_session, require_role
 
 REGISTRY_ADMIN: Final = Role.REGISTRY_ADMIN.value
@@ -157,7 +158,7 @@ def _invoices_page(
     failed: str | None = None,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
-    refusal: str | None = None,
+    refusal: Refusal | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
     confirmed_id = request.args.get("confirmed", "")
@@ -211,7 +212,7 @@ def confirm_invoice(order_id: str) -> Response | tuple[str, int]:
             )
             uow.commit()
     except (OrderError, LedgerError) as error:
-        return _invoices_page(failed=order_id, values=values, refusal=error.message, status=error.status)
+        return _invoices_page(failed=order_id, values=values, refusal=refusal_of(error), status=error.status)
     return redirect(url_for("pages.admin_invoices", confirmed=order_id), code=303)
 
 

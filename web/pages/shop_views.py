@@ -38,6 +38,7 @@ from marketplace.payments.provider import PaymentProviderError
 from offsets import footprints
 from offsets.errors import OffsetsError
 from web.pages import pages_blueprint as bp
+from web.pages.refusals import Refusal, refusal_of
 from web.pages.shop_form import FIELDS, Purchase, read_purchase, read_quantity_kg
 from web.pages.sign_in import signed_in_user
 
@@ -115,9 +116,11 @@ def calculator() -> tuple[str, int] | str:
 # --- the purchase form ----------------------------------------------------------------------------------
 
 
-def _shop_form(values: dict[str, str], errors: dict[str, str], status: int = 200) -> tuple[str, int]:
+def _shop_form(
+    values: dict[str, str], errors: dict[str, str], status: int = 200, refusal: Refusal | None = None
+) -> tuple[str, int]:
     values = {**values, "request_key": values.get("request_key") or _new_key()}
-    return render_template("shop.html", values=values, errors=errors), status
+    return render_template("shop.html", values=values, errors=errors, refusal=refusal), status
 
 
 @bp.get("/shop")
@@ -182,7 +185,7 @@ def place_order() -> Response | tuple[str, int]:
         return _shop_form(values, {"quantity_kg": "too_many_lots"}, 422)
     except (LotError, MoneyError, OrderError) as error:
         field = error.field if error.field in FIELDS else "quantity_kg"
-        return _shop_form(values | {"refusal": error.message}, {field: "refused"}, 422)
+        return _shop_form(values, {field: "refused"}, 422, refusal_of(error))
     except IntegrityError:
         # The same form submitted twice at once: the other request placed the order; show that one.
         with database().reading() as session:
@@ -228,7 +231,7 @@ def _order_view(session: Session, row: MarketOrder) -> dict[str, Any]:
 
 def _order_page(
     order_id: str,
-    error: str | None = None,
+    refusal: Refusal | None = None,
     status: int = 200,
     card_payment: dict[str, Any] | None = None,
 ) -> tuple[str, int]:
@@ -242,7 +245,7 @@ def _order_page(
             card_payments=_stripe_configured(),
             card_payment=card_payment,
             payment_reference=DEMO_REFERENCE_PREFIX + secrets.token_hex(8).upper(),
-            error=error,
+            refusal=refusal,
         ),
         status,
     )
@@ -269,9 +272,9 @@ def pay_by_card(order_id: str) -> tuple[str, int]:
             )
             uow.commit()
     except OrderError as error:
-        return _order_page(order_id, error=error.message, status=409)
+        return _order_page(order_id, refusal=refusal_of(error), status=409)
     except PaymentProviderError as error:
-        return _order_page(order_id, error=error.message, status=503)
+        return _order_page(order_id, refusal=refusal_of(error), status=503)
     card_payment = {
         "client_secret": start.started.client_secret,
         "publishable_key": getattr(provider, "publishable_key", None),
@@ -309,5 +312,5 @@ def pay_demo(order_id: str) -> Response | tuple[str, int]:
             )
             uow.commit()
     except OrderError as error:
-        return _order_page(order_id, error=error.message, status=409)
+        return _order_page(order_id, refusal=refusal_of(error), status=409)
     return redirect(url_for("pages.order", order_id=order_id), code=303)

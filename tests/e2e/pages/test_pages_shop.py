@@ -166,6 +166,23 @@ def test_paying_twice_with_the_same_form_fulfils_once(client):
     assert client.get(order_path).get_data(as_text=True).count('id="certificate-link"') == 1
 
 
+def test_a_second_demo_payment_for_a_fulfilled_order_is_refused_in_the_reader_s_language(client):
+    order_path = buy(client, quantity_kg="3").headers["Location"]
+    # The order page in another tab, opened before the payment, offers another reference.
+    other_tab = client.get(order_path).get_data(as_text=True)
+    form = {"csrf_token": hidden(other_tab, "csrf_token"), "reference": "DEMO-OTHERTAB1"}
+    assert hidden(other_tab, "reference") != form["reference"]
+    assert pay_demo(client, order_path).status_code == 303
+
+    refused = client.post(f"{order_path}/demo-payment", data=form)
+
+    assert refused.status_code == 409
+    page = refused.get_data(as_text=True)
+    assert 'data-code="duplicate-payment"' in page
+    assert text_of(page, "order-refusal").startswith("无法受理付款：该订单已由另一笔付款支付")
+    assert client.get(order_path).get_data(as_text=True).count('id="certificate-link"') == 1
+
+
 def test_without_demo_payments_the_order_page_shows_bank_transfer_instructions(tmp_path):
     app = make_demo_app(str(tmp_path), TANHUI_DEMO_PAYMENTS=False)
     client = app.test_client()

@@ -5,6 +5,7 @@ each role sees (and that an organisation never sees another's)."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 import time
@@ -268,13 +269,22 @@ def test_a_wrong_amount_or_reference_is_refused_and_the_order_stays_reserved(dem
     )
     sign_in(client, people["registry_admin"])
     token = hidden(client.get("/registry-admin/invoices").get_data(as_text=True), "csrf_token")
+    with demo_app.app_context(), ledger_service().database.reading() as session:
+        price_fen = session.get(MarketOrder, order_id).price_fen
 
     def confirm(**form: str):
         return client.post(f"/registry-admin/invoices/{order_id}", data={"csrf_token": token} | form)
 
     wrong_amount = confirm(reference="BANK-X1", amount="1", unit="fen")
     assert wrong_amount.status_code == 422
-    assert "does not match" in text_of(wrong_amount.get_data(as_text=True), "invoice-refusal")
+    refusal = wrong_amount.get_data(as_text=True)
+    assert 'data-code="invalid-order"' in refusal
+    # Worded in the page's language; the domain's own message follows, marked as English.
+    assert html.unescape(text_of(refusal, "invoice-refusal")) == (
+        "无法受理付款：收到的金额与订单价格不符，请核对后重新填写。"
+        f" (a payment of 1 fen does not match the order's price of {price_fen} fen)"
+    )
+    assert '<span class="refusal-detail" lang="en">(a payment of 1 fen' in refusal
     bad_reference = confirm(reference="=cmd|evil", amount="1.00")
     assert bad_reference.status_code == 422
     assert "流水号只能包含" in bad_reference.get_data(as_text=True)
@@ -283,6 +293,39 @@ def test_a_wrong_amount_or_reference_is_refused_and_the_order_stays_reserved(dem
     assert "最多保留两位小数" in too_precise.get_data(as_text=True)
     with demo_app.app_context(), ledger_service().database.reading() as session:
         assert session.get(MarketOrder, order_id).state == "reserved"
+
+
+def test_a_second_payment_for_a_paid_order_is_refused_as_a_duplicate_in_the_reader_s_language(
+    demo_app, client, people
+):
+    order_id = (
+        buy(demo_app.test_client(), quantity_kg="2", name="重复付款").headers["Location"].rsplit("/", 1)[1]
+    )
+    sign_in(client, people["registry_admin"])
+    listing = client.get("/registry-admin/invoices").get_data(as_text=True)
+    row = listing.split(f'id="awaiting-{order_id}"')[1].split("</tr>")[0]
+    form = {
+        "csrf_token": hidden(listing, "csrf_token"),
+        "amount": re.search(r'name="amount"[^>]*value="([0-9.]+)"', row).group(1),
+        "unit": "yuan",
+    }
+    path = f"/registry-admin/invoices/{order_id}"
+    assert client.post(path, data=form | {"reference": "BANK-D1"}).status_code == 303
+
+    second = client.post(path, data=form | {"reference": "BANK-D2"})
+    assert second.status_code == 409
+    assert 'data-code="duplicate-payment"' in second.get_data(as_text=True)
+    assert text_of(second.get_data(as_text=True), "invoice-refusal") == (
+        "无法受理付款：该订单已由另一笔付款支付，这笔付款没有记入订单，应退还付款人。"
+        " (the order is already fulfilled by another payment; refund this one at the provider)"
+    )
+    in_english = client.post(f"{path}?lang=en", data=form | {"reference": "BANK-D2"})
+    assert in_english.status_code == 409
+    assert "has already been paid by another payment" in text_of(
+        in_english.get_data(as_text=True), "invoice-refusal"
+    )
+    with demo_app.app_context(), ledger_service().database.reading() as session:
+        assert len(session.scalars(select(Certificate.id).where(Certificate.order_id == order_id)).all()) == 1
 
 
 def test_an_enterprise_order_confirmed_in_fen_reaches_the_enterprise_statement(demo_app, client, people):

@@ -31,6 +31,7 @@ def test_the_order_page_pays_by_card_through_stripe_and_then_shows_the_certifica
     page = client.get(f"/orders/{order['id']}?lang=zh").get_data(as_text=True)
     assert 'id="pay-card"' in page
     assert "银行卡、支付宝或微信支付" in page
+    token = hidden(page, "csrf_token")
 
     opened = client.post(
         f"/orders/{order['id']}/card-payment", data={"csrf_token": hidden(page, "csrf_token")}
@@ -61,6 +62,14 @@ def test_the_order_page_pays_by_card_through_stripe_and_then_shows_the_certifica
     page = client.get(f"/orders/{order['id']}").get_data(as_text=True)
     assert 'id="certificate-link"' in page
     assert 'id="pay-card"' not in page
+
+    # A card payment opened from a page left open before the payment is refused, in the page's language.
+    refused = client.post(f"/orders/{order['id']}/card-payment", data={"csrf_token": token})
+    assert refused.status_code == 409
+    page = refused.get_data(as_text=True)
+    assert 'data-code="payment-refused"' in page
+    assert "只有已预留、尚未付款的订单才能付款" in page
+    assert "only a reserved order can be paid; this one is fulfilled" in page
 
 
 def test_a_card_payment_without_the_forms_token_is_refused(market, client):
