@@ -13,6 +13,7 @@ from api.problems import register_problem_handlers
 from api.routes import api_blueprint
 from ledger.database import Database
 from ledger.service import LedgerConfig, LedgerService
+from offsets.reference_data import check_reference_data
 from web.config import from_environment
 from web.i18n import init_i18n
 from web.nul_guard import register_nul_guard
@@ -20,6 +21,8 @@ from web.pages import pages_blueprint
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """The registry's app; :class:`ReferenceDataError` if a packaged reference data file is bad."""
+    check_reference_data()
     instance_path = (overrides or {}).get("INSTANCE_PATH") or os.environ.get("TANHUI_INSTANCE_PATH")
     app = Flask("web", instance_path=str(Path(instance_path).resolve()) if instance_path else None)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)

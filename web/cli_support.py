@@ -15,6 +15,7 @@ from ledger.checkpoint import CheckpointError
 from ledger.database import error_summary
 from ledger.log_follow import RegistryError
 from ledger.note import NoteError, NoteVerifier
+from offsets.reference_data import ReferenceDataError
 
 
 def fail(message: str) -> NoReturn:
@@ -27,7 +28,8 @@ MISSING_TABLE_WORDS = ("no such table", "does not exist")
 
 
 class CommandGroup(FlaskGroup):
-    """The ``tanhui`` group: a database error in any command is a one-line failure, not a traceback.
+    """The ``tanhui`` group: a database error in any command is a one-line failure, not a traceback, and so
+    is a bad packaged reference data file, which stops the app from being created (offsets.reference_data).
 
     Every command that reads or writes runs in one transaction that is rolled back when it fails, so
     nothing is half-written; the operator reads what the database said (unreachable, locked, a table
@@ -39,6 +41,8 @@ class CommandGroup(FlaskGroup):
             return super().invoke(ctx)
         except DBAPIError as exc:
             fail(database_failure(exc))
+        except ReferenceDataError as exc:
+            fail(" ".join(str(exc).splitlines()))
 
 
 def database_failure(error: DBAPIError) -> str:

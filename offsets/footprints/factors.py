@@ -331,6 +331,11 @@ def _packaged_files() -> dict[int, Traversable]:
     return found
 
 
+def packaged_versions() -> tuple[int, ...]:
+    """The versions of the packaged factor sets, oldest first."""
+    return tuple(sorted(_packaged_files()))
+
+
 def packaged(version: int | None = None) -> FactorSet:
     """A packaged factor set: the given version (to re-explain an old result) or, by default, the latest."""
     available = _packaged_files()

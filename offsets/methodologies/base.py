@@ -187,7 +187,12 @@ class Methodology(Protocol):
     def source(self) -> str: ...  # the citation of the methodology (and of what was read of it)
 
     def input_description(self) -> dict[str, Any]:
-        """A JSON-schema-like, JSON-safe description of the inputs :meth:`calculate` accepts."""
+        """A JSON Schema (draft 2020-12) of the inputs :meth:`calculate` accepts."""
+        ...
+
+    def check_rules(self) -> None:
+        """Raise ParameterDataError if the parameter data hold a rule for this methodology that
+        :meth:`calculate` cannot apply (run at start-up by ``offsets.reference_data``)."""
         ...
 
     def calculate(self, inputs: Mapping[str, Any]) -> Calculation:
