@@ -48,11 +48,20 @@ def list_methodologies() -> dict[str, Any]:
 
 @bp.get("/methodologies/<methodology_id>")
 @document(
-    "One methodology with the description of its inputs", response="MethodologySchema", tag="methodologies"
+    "One methodology: the cited rules it applies, and the description of its inputs",
+    response="MethodologySchema",
+    tag="methodologies",
 )
 def get_methodology(methodology_id: str) -> dict[str, Any]:
     methodology = _methodology(methodology_id)
-    return dump(MethodologySchema(), {**_summary(methodology), "inputs": methodology.input_description()})
+    return dump(
+        MethodologySchema(),
+        {
+            **_summary(methodology),
+            "rules": methodology.rule_sources(),
+            "inputs": methodology.input_description(),
+        },
+    )
 
 
 @bp.post("/methodologies/<methodology_id>/calculate")

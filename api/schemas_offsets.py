@@ -400,7 +400,56 @@ class MethodologyListSchema(Schema):
     items = fields.List(fields.Nested(MethodologySummarySchema))
 
 
+class ConsultedRuleSchema(Schema):
+    rules_of = fields.String(metadata={"description": "the methodology or tool whose rules were consulted"})
+    name = fields.String()
+    found = fields.Boolean(metadata={"description": "whether the rule was found in a source that was read"})
+    citation = fields.String(metadata={"description": "where the rule was read (empty if not found)"})
+    note = fields.String(metadata={"description": "what the research noted of this rule, e.g. not found"})
+    methodology_note = fields.String(metadata={"description": "what the research noted of the whole text"})
+
+
+class LeakageRuleSchema(Schema):
+    applied = fields.String(
+        metadata={
+            "description": "fixed: a cited rule fixes leakage (value_t_co2e) and it is not an input; "
+            "stated_in_report: no rule was found, so the monitoring report states it",
+            "enum": ["fixed", "stated_in_report"],
+        }
+    )
+    rule_of = fields.String(allow_none=True)
+    value_t_co2e = fields.String(allow_none=True)
+    consulted = fields.List(fields.Nested(ConsultedRuleSchema))
+
+
+class UncertaintyRuleSchema(Schema):
+    applied = fields.String(
+        metadata={
+            "description": "the form of the deduction applied: a discount table (CDM AR-TOOL14 form), an "
+            "allowable excess (VM0033 form), or none where no rule was found (nothing is deducted)",
+            "enum": ["discount_table", "allowable_excess", "none"],
+        }
+    )
+    rule_of = fields.String(allow_none=True, metadata={"description": "whose rule is applied, if any"})
+    consulted = fields.List(
+        fields.Nested(ConsultedRuleSchema),
+        metadata={"description": "the rule tables looked in, in order; the first found one is applied"},
+    )
+
+
+class RuleSourcesSchema(Schema):
+    leakage = fields.Nested(LeakageRuleSchema)
+    uncertainty = fields.Nested(UncertaintyRuleSchema)
+
+
 class MethodologySchema(MethodologySummarySchema):
+    rules = fields.Nested(
+        RuleSourcesSchema,
+        metadata={
+            "description": "the cited rules the calculation applies for leakage and the uncertainty "
+            "deduction, and every rule table consulted for them, found or not"
+        },
+    )
     inputs = fields.Dict(
         metadata={
             "description": "the calculation inputs of a monitoring report (and of the dry run) as a JSON "

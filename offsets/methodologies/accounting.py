@@ -36,13 +36,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from offsets.methodologies.base import Calculation, MethodologyInputError, Parameter, Term
+from offsets.methodologies.base import Calculation, MethodologyInputError, Parameter, Term, decimal_text
 from offsets.methodologies.exact import EXACT, ZERO, Quotient, exact
 from offsets.methodologies.inputs import DecimalField, Reader
 from offsets.methodologies.parameters import (
     AllowableExcessRule,
     MethodologyRules,
     ParameterDataError,
+    RuleSection,
     UncertaintyRule,
 )
 
@@ -398,6 +399,47 @@ def uncertainty_description(rules: tuple[MethodologyRules, ...]) -> str:
         "relative uncertainty u_ΔC of the project's carbon stock change (half-width of the "
         f"{rule.confidence_percent} % confidence interval / estimate); {rules_of.id} discount table applied"
     )
+
+
+def rule_sources(
+    leakage_rules: MethodologyRules | None, uncertainty_rules: tuple[MethodologyRules, ...]
+) -> dict[str, Any]:
+    """Which cited rules a calculation applies for leakage and the uncertainty deduction, and every rule
+    table consulted for them, found or not, with what the research noted (JSON-safe, published with the
+    methodology so that a reader sees where a figure comes from and where a rule was looked for in vain).
+    """
+    fixed = fixed_leakage(leakage_rules)
+    found = uncertainty_rule(uncertainty_rules)
+    if found is None:
+        uncertainty: dict[str, Any] = {"applied": "none", "rule_of": None}
+    else:
+        rules_of, rule = found
+        form = "allowable_excess" if isinstance(rule, AllowableExcessRule) else "discount_table"
+        uncertainty = {"applied": form, "rule_of": rules_of.id}
+    return {
+        "leakage": {
+            "applied": "fixed" if fixed is not None else "stated_in_report",
+            "rule_of": leakage_rules.id if fixed is not None and leakage_rules is not None else None,
+            "value_t_co2e": None if fixed is None else decimal_text(fixed.value_t_co2e),
+            "consulted": [] if leakage_rules is None else [_consulted(leakage_rules, leakage_rules.leakage)],
+        },
+        "uncertainty": {
+            **uncertainty,
+            "consulted": [_consulted(rules, rules.uncertainty) for rules in uncertainty_rules],
+        },
+    }
+
+
+def _consulted(rules: MethodologyRules, section: RuleSection) -> dict[str, Any]:
+    note = section.fields.get("note", "")
+    return {
+        "rules_of": rules.id,
+        "name": rules.name,
+        "found": section.found,
+        "citation": section.citation,
+        "note": note if isinstance(note, str) else "",
+        "methodology_note": rules.note,
+    }
 
 
 def schema_common(

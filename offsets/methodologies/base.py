@@ -190,6 +190,11 @@ class Methodology(Protocol):
         """A JSON Schema (draft 2020-12) of the inputs :meth:`calculate` accepts."""
         ...
 
+    def rule_sources(self) -> dict[str, Any]:
+        """The cited rules :meth:`calculate` applies for leakage and the uncertainty deduction, and every
+        rule table it consulted for them, found or not, with the research's notes (JSON-safe)."""
+        ...
+
     def check_rules(self) -> None:
         """Raise ParameterDataError if the parameter data hold a rule for this methodology that
         :meth:`calculate` cannot apply (run at start-up by ``offsets.reference_data``)."""

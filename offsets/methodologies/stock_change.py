@@ -33,6 +33,7 @@ from offsets.methodologies.accounting import (
     fixed_leakage,
     net_removals,
     period_years,
+    rule_sources,
     schema_common,
     source_schema,
     uncertainty_description,
@@ -163,6 +164,11 @@ class StockChangeMethodology:
         """Rule tables to look for an uncertainty rule in: the first must exist, fall-backs may be absent."""
         first, *fallbacks = self.uncertainty_rules_ids
         return (data.rules_for(first), *(data.rules[r] for r in fallbacks if r in data.rules))
+
+    def rule_sources(self) -> dict[str, Any]:
+        """The cited rules applied for leakage and the uncertainty deduction, and those looked for."""
+        data = self.parameter_data()
+        return rule_sources(self._rules(data, self.leakage_rules_id), self._uncertainty_rules(data))
 
     def check_rules(self) -> None:
         """Raise ParameterDataError if the data holds a rule for this methodology that cannot be applied."""

@@ -63,6 +63,41 @@ def test_a_methodology_describes_its_inputs(client):
     assert methodology["title_zh"] == "碳汇造林项目方法学"
 
 
+def test_a_methodology_publishes_the_rules_it_applies_and_where_each_was_looked_for(client):
+    rules = client.get(f"{API}/methodologies/AR-CM-001-V01").get_json()["rules"]
+
+    # The methodology fixes leakage at zero, as quoted in the source the data file cites.
+    leakage = rules["leakage"]
+    assert (leakage["applied"], leakage["rule_of"], leakage["value_t_co2e"]) == (
+        "fixed",
+        "AR-CM-001-V01",
+        "0",
+    )
+    [read] = leakage["consulted"]
+    assert read["found"]
+    assert "https://www.sanwenwang.com/ba/ccfzlfqf.html" in read["citation"]
+    # Its own uncertainty rule was not found; the CDM tool's discount table is applied, and says so.
+    uncertainty = rules["uncertainty"]
+    assert (uncertainty["applied"], uncertainty["rule_of"]) == ("discount_table", "CDM-AR-TOOL14")
+    own, tool = uncertainty["consulted"]
+    assert (own["rules_of"], own["found"], own["citation"]) == ("AR-CM-001-V01", False, "")
+    assert "NOT established as the CCER rule" in own["note"]
+    assert (tool["rules_of"], tool["found"]) == ("CDM-AR-TOOL14", True)
+    assert "AR-TOOL14" in tool["citation"]
+
+    wetland = client.get(f"{API}/methodologies/TANHUI-WETLAND-STOCK-V01").get_json()["rules"]
+    assert wetland["leakage"] == {
+        "applied": "stated_in_report",
+        "rule_of": None,
+        "value_t_co2e": None,
+        "consulted": [],
+    }
+    assert (wetland["uncertainty"]["applied"], wetland["uncertainty"]["rule_of"]) == (
+        "allowable_excess",
+        "VM0033",
+    )
+
+
 def test_an_unknown_methodology_is_404(client):
     assert_problem(client.get(f"{API}/methodologies/AR-CM-999"), 404, "methodology_id")
 

@@ -245,3 +245,56 @@ def test_the_uncertainty_input_names_the_rule_the_calculation_applies(methodolog
     assert parameter.source.split()[0] in said
     if parameter.symbol == "allowable":
         assert f"{parameter.value} % at {stated['CL'].value} %" in said
+
+
+# --- the cited rules published with the methodology -----------------------------------------------------
+
+
+@pytest.mark.parametrize("methodology_id", IDS)
+def test_the_published_leakage_rule_is_the_one_the_calculation_applies(methodology_id):
+    published = get(methodology_id).rule_sources()["leakage"]
+    report = REPORTS[methodology_id]
+    calculation = get(methodology_id).calculate(report)
+    term = next(term for term in calculation.terms if term.key == "leakage")
+    if published["applied"] == "fixed":
+        # Fixed by the cited rule: the report may not state it, and the term is the published value.
+        assert "leakage" not in report
+        assert refused_field(methodology_id, report | {"leakage": leakage()}) == "leakage"
+        assert str(term.value) == published["value_t_co2e"] == "0"
+        [consulted] = published["consulted"]
+        assert consulted["found"]
+        assert consulted["rules_of"] == published["rule_of"]
+        assert consulted["citation"]
+        assert consulted["citation"] in " ".join(p.source for p in term.parameters)
+    else:
+        assert published["applied"] == "stated_in_report"
+        assert (published["rule_of"], published["value_t_co2e"]) == (None, None)
+        assert refused_field(methodology_id, edited(report, ("leakage",), delete=True)) == "leakage"
+        assert all(not consulted["found"] for consulted in published["consulted"])
+
+
+@pytest.mark.parametrize("methodology_id", IDS)
+def test_the_published_uncertainty_rule_is_the_first_found_and_the_one_the_calculation_applies(
+    methodology_id,
+):
+    published = get(methodology_id).rule_sources()["uncertainty"]
+    calculation = get(methodology_id).calculate(REPORTS[methodology_id])
+    deduction = next(term for term in calculation.terms if term.key == "uncertainty_deduction")
+    consulted = published["consulted"]
+    assert consulted, "every methodology looks for an uncertainty rule somewhere"
+    found = [entry["rules_of"] for entry in consulted if entry["found"]]
+    assert published["rule_of"] == (found[0] if found else None)
+    for entry in consulted:
+        assert bool(entry["citation"]) == entry["found"]
+        assert entry["name"]
+    if published["rule_of"] is None:
+        assert published["applied"] == "none"
+        assert deduction.value == 0
+        assert "UNC = 0" in deduction.formula
+        # What was looked at, and why nothing was found, is said of the rule or of the whole text.
+        assert all(entry["note"] or entry["methodology_note"] for entry in consulted)
+    else:
+        assert published["applied"] in ("discount_table", "allowable_excess")
+        assert f", {published['rule_of']})." in deduction.formula
+        form = "d(U)" if published["applied"] == "discount_table" else "allowable"
+        assert form in deduction.formula
