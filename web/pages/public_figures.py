@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from ledger.entries import parse_body
 from ledger.models import Batch, ClosedRange, Entry
 from marketplace.models import Certificate, MarketOrder
-from offsets import regions
+from offsets import methodologies, regions
 from offsets.lifecycle import ProjectStatus
 from offsets.models import Issuance, Project
 
@@ -181,9 +182,36 @@ class BatchRow:
 
 
 @dataclass(frozen=True)
+class MethodologyRules:
+    """What a project page says of its methodology: the titles and the cited rules it applies."""
+
+    title_zh: str
+    title_en: str
+    leakage: dict[str, Any]
+    uncertainty: dict[str, Any]
+
+
+def methodology_rules(methodology_id: str) -> MethodologyRules | None:
+    """The registered methodology's titles and rule sources; None for one the registry does not calculate
+    (a project moved here from another registry keeps the methodology it was issued under)."""
+    try:
+        methodology = methodologies.get(methodology_id)
+    except methodologies.UnknownMethodology:
+        return None
+    sources = methodology.rule_sources()
+    return MethodologyRules(
+        title_zh=methodology.title_zh,
+        title_en=methodology.title_en,
+        leakage=sources["leakage"],
+        uncertainty=sources["uncertainty"],
+    )
+
+
+@dataclass(frozen=True)
 class ProjectPage:
     row: ProjectRow
     methodology: str
+    methodology_rules: MethodologyRules | None
     standard: str
     crediting_start: str
     crediting_end: str
@@ -211,6 +239,7 @@ def project_page(session: Session, code: str) -> ProjectPage | None:
     return ProjectPage(
         row=_row(project, issued, retired),
         methodology=project.methodology,
+        methodology_rules=methodology_rules(project.methodology),
         standard=project.standard,
         crediting_start=project.crediting_start.isoformat(),
         crediting_end=project.crediting_end.isoformat(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from pages_support import text_of
 from sqlalchemy import func, select
 from tests_support import ORIGIN
@@ -11,6 +12,7 @@ from tests_support import ORIGIN
 from api.context import ledger_service
 from ledger.models import Batch, Entry
 from offsets.models import Project
+from web.pages.public_figures import methodology_rules
 
 
 def test_the_portal_shows_the_totals_and_the_five_zones_with_their_project_counts(demo_app, client):
@@ -66,6 +68,36 @@ def test_a_project_page_shows_its_batches_methodology_and_issued_and_retired_vol
     assert client.get("/projects/NOPE").status_code == 404
 
 
+def test_a_project_page_says_where_its_methodology_s_rules_come_from(client):
+    html = client.get("/projects/LS01").get_data(as_text=True)  # afforestation: AR-CM-001-V01
+
+    assert "AR-CM-001-V01 碳汇造林项目方法学" in html
+    assert 'id="rules-leakage" data-applied="fixed"' in html
+    assert text_of(html, "rules-leakage") == "方法学规定为 0 t CO2e（AR-CM-001-V01），不由监测报告填报。"
+    assert 'id="rules-uncertainty" data-applied="discount_table"' in html
+    assert text_of(html, "rules-uncertainty") == "按 CDM-AR-TOOL14 的折扣表扣减。"
+    consulted = html.split('id="rules-consulted"')[1].split("</ul>")[0]
+    assert "不确定性 · AR-CM-001-V01：未找到 — Uncertainty / sampling-precision deduction" in consulted
+    assert "不确定性 · CDM-AR-TOOL14：已找到 — " in consulted
+    assert 'href="/api/v1/methodologies/AR-CM-001-V01"' in html
+
+    in_english = client.get("/projects/LS01?lang=en").get_data(as_text=True)
+    assert "AR-CM-001-V01 Carbon sink afforestation methodology" in in_english
+    assert text_of(in_english, "rules-uncertainty") == "Deducted by the discount table of CDM-AR-TOOL14."
+
+
+@pytest.mark.parametrize(
+    ("code", "leakage", "uncertainty"),
+    [("AB01", "stated_in_report", "none"), ("AB02", "stated_in_report", "allowable_excess")],
+)
+def test_a_project_page_shows_a_methodology_without_a_cited_rule_as_such(client, code, leakage, uncertainty):
+    html = client.get(f"/projects/{code}").get_data(as_text=True)
+
+    assert f'id="rules-leakage" data-applied="{leakage}"' in html
+    assert text_of(html, "rules-leakage") == "未找到方法学的规定，由监测报告填报并经核查。"
+    assert f'id="rules-uncertainty" data-applied="{uncertainty}"' in html
+
+
 def test_the_registry_is_paginated_and_never_shows_a_private_individuals_name(demo_app, client):
     with demo_app.app_context(), ledger_service().database.reading() as session:
         retirements = session.scalar(select(func.count()).where(Entry.kind == "retire"))
@@ -115,3 +147,9 @@ def test_every_page_has_a_title_and_its_stylesheet(client):
     assert stylesheet_response.status_code == 200
     assert stylesheet_response.mimetype == "text/css"
     stylesheet_response.close()
+
+
+def test_a_methodology_the_registry_does_not_calculate_has_no_rules_to_show():
+    """A project moved here from another registry keeps its methodology; its page shows the id only."""
+    assert methodology_rules("AR-CM-004-V01") is None  # in the rules file, but no calculator here
+    assert methodology_rules("AR-CM-001-V01").leakage["applied"] == "fixed"
