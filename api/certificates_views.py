@@ -23,8 +23,10 @@ from sqlalchemy.orm import Session
 
 from api.blueprint import api_blueprint as bp
 from api.context import database, ledger_service
+from api.footprints_views import BilingualTextSchema
 from api.openapi import document
 from api.responses import json_response
+from api.reversals_views import BufferCompensationSchema
 from ledger.certificate_check import tlog_proof_with_body
 from ledger.replica_reads import read_published
 from marketplace.certificate_document import certificate_document, find_certificate
@@ -35,36 +37,104 @@ from offsets.errors import NotFound
 T = TypeVar("T")
 
 
+# ``x-only-for`` (api/schemas_offsets.py) of the keys a certificate leaves out, rather than null, when they do
+# not apply: the beneficiary's name and salt (marketplace.certificate_document: an erased secret leaves a
+# private retirement only its commitment) and the details of a project known only by its ledger code.
+NAMED_ONLY_FOR = "public retirements, and private ones whose name and salt have not been erased"
+SALTED_ONLY_FOR = "private retirements whose name and salt have not been erased"
+KNOWN_PROJECT_ONLY_FOR = "projects in the registry's tables (a batch's project may be known only by its code)"
+
+
+class CertificateBeneficiarySchema(Schema):
+    public = fields.Boolean(metadata={"description": "false: the entry body holds only a commitment"})
+    name = fields.String(metadata={"description": f"only for {NAMED_ONLY_FOR}", "x-only-for": NAMED_ONLY_FOR})
+    salt = fields.String(
+        metadata={
+            "description": "with the name, reproduces the entry body's commitment "
+            f"SHA-256(canonical {{name, salt}}); only for {SALTED_ONLY_FOR}",
+            "x-only-for": SALTED_ONLY_FOR,
+        }
+    )
+
+
+class CertificateRangeSchema(Schema):
+    batch = fields.String(metadata={"description": "PROJECT-YYYY-NNN"})
+    start = fields.Integer(metadata={"description": "first kilogram of the batch's serial block retired"})
+    end = fields.Integer(metadata={"description": "last kilogram retired (inclusive)"})
+    serial = fields.String(metadata={"description": "SC-<batch>-<start>-<end>"})
+
+
+class CertificateProjectSchema(Schema):
+    code = fields.String()
+    name = fields.String(
+        allow_none=True, metadata={"description": "null: a project the registry does not know"}
+    )
+    project_type = fields.String(metadata={"x-only-for": KNOWN_PROJECT_ONLY_FOR})
+    project_type_zh = fields.String(metadata={"x-only-for": KNOWN_PROJECT_ONLY_FOR})
+    project_type_en = fields.String(metadata={"x-only-for": KNOWN_PROJECT_ONLY_FOR})
+    county_code = fields.String(metadata={"x-only-for": KNOWN_PROJECT_ONLY_FOR})
+    zone = fields.String(metadata={"x-only-for": KNOWN_PROJECT_ONLY_FOR})
+
+
+class CertificateCountySchema(Schema):
+    code = fields.String(metadata={"description": "the county's administrative division code"})
+    name = fields.String(allow_none=True, metadata={"description": "null: a code the region data lacks"})
+    prefecture = fields.String(allow_none=True)
+    poverty_county = fields.Boolean(
+        metadata={"description": "a poverty county, as the batches' sourcing says (a lot's flag when listed)"}
+    )
+
+
+class CertificateZoneSchema(Schema):
+    key = fields.String(metadata={"description": "the development zone, one of the zones' keys"})
+    zh = fields.String(metadata={"description": "the key itself for a zone the region data lacks"})
+    en = fields.String(metadata={"description": "the key itself for a zone the region data lacks"})
+
+
+class CertificateProofSchema(Schema):
+    seq = fields.Integer()
+    body = fields.String(metadata={"description": "the exact RFC 8785 entry body text"})
+    checkpoint = fields.String(metadata={"description": "the signed checkpoint note covering the entry"})
+    inclusion = fields.List(
+        fields.String(), metadata={"description": "the entry's Merkle inclusion path, lowercase hex hashes"}
+    )
+
+
 class CertificateSchema(Schema):
     id = fields.String()
     order_id = fields.String(allow_none=True)
     seq = fields.Integer()
     account = fields.String()
-    beneficiary = fields.Dict()
+    beneficiary = fields.Nested(CertificateBeneficiarySchema)
     reason = fields.String()
-    purpose = fields.Dict(metadata={"description": "the reason in words: {zh, en}"})
+    purpose = fields.Nested(BilingualTextSchema, metadata={"description": "the reason in words"})
     details = fields.String()
     quantity_kg = fields.Integer()
-    ranges = fields.List(fields.Dict())
-    projects = fields.List(fields.Dict())
+    ranges = fields.List(fields.Nested(CertificateRangeSchema))
+    projects = fields.List(fields.Nested(CertificateProjectSchema))
     counties = fields.List(fields.String())
-    county_names = fields.List(
-        fields.Dict(), metadata={"description": "{code, name, prefecture, poverty_county}"}
-    )
+    county_names = fields.List(fields.Nested(CertificateCountySchema))
     zones = fields.List(fields.String())
-    zone_names = fields.List(fields.Dict(), metadata={"description": "{key, zh, en}"})
+    zone_names = fields.List(fields.Nested(CertificateZoneSchema))
     poverty_area_kg = fields.Integer()
     poverty_area_share_percent = fields.String()
     price_fen = fields.Integer(allow_none=True, metadata={"description": "null: retired outside an order"})
     created_at = fields.String()
     status = fields.String(metadata={"description": "valid or compensated_by_buffer (a reversal)"})
-    status_label = fields.Dict(metadata={"description": "the status in words: {zh, en}"})
-    compensation = fields.Dict(
+    status_label = fields.Nested(BilingualTextSchema, metadata={"description": "the status in words"})
+    compensation = fields.Nested(
+        BufferCompensationSchema,
         allow_none=True,
         metadata={"description": "the (earliest) buffer compensation affecting the certificate, or null"},
     )
-    compensations = fields.List(fields.Dict(), metadata={"description": "every such compensation"})
-    proof = fields.Dict()
+    compensations = fields.List(
+        fields.Nested(BufferCompensationSchema),
+        metadata={"description": "every such compensation, oldest first"},
+    )
+    proof = fields.Nested(
+        CertificateProofSchema,
+        metadata={"description": "the offline proof: tanhui certificate verify checks it"},
+    )
 
 
 @bp.get("/certificates/<certificate_id>")

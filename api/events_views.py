@@ -25,7 +25,12 @@ from sqlalchemy.orm import Session
 from api.auth import require_key
 from api.blueprint import api_blueprint as bp
 from api.context import database
-from api.footprints_views import EventFootprintRequestSchema, event_inputs
+from api.footprints_views import (
+    EventFootprintRequestSchema,
+    FootprintCategorySchema,
+    FootprintLineSchema,
+    event_inputs,
+)
 from api.idempotency import Created, run_creating
 from api.openapi import document
 from api.orders_views import EVENT_ORGANISER, OrderSourcingSchema, order_document
@@ -68,6 +73,26 @@ class EventOrderCreateSchema(Strict):
     quote_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
 
 
+class EventFootprintSchema(Schema):
+    factor_set_version = fields.Integer()
+    total_kg = fields.String(metadata={"description": "kg CO2e, rounded up to 6 decimal places"})
+    offset_kg = fields.Integer(metadata={"description": "whole kg to offset: the total rounded up"})
+    categories = fields.List(fields.Nested(FootprintCategorySchema))
+    lines = fields.List(fields.Nested(FootprintLineSchema))
+    calculator_input = fields.Dict(
+        metadata={
+            "description": "the calculator's input as registered (the event's attendees and days included)"
+        }
+    )
+
+
+class EventOrderSummarySchema(Schema):
+    id = fields.String()
+    state = fields.String()
+    quantity_kg = fields.Integer()
+    price_fen = fields.Integer()
+
+
 class CarbonNeutralEventSchema(Schema):
     id = fields.Integer()
     organisation_id = fields.Integer()
@@ -77,9 +102,11 @@ class CarbonNeutralEventSchema(Schema):
     place = fields.String()
     county_code = fields.String(allow_none=True)
     attendees = fields.Integer()
-    footprint = fields.Dict()
-    orders = fields.List(fields.Dict())
-    public_record = fields.Dict()
+    footprint = fields.Nested(EventFootprintSchema)
+    orders = fields.List(fields.Nested(EventOrderSummarySchema))
+    public_record = fields.Nested(
+        "PublicEventSchema", metadata={"description": "what the public event page shows of it"}
+    )
 
 
 class PublicEventSchema(Schema):

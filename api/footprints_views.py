@@ -201,7 +201,15 @@ class FootprintLineSchema(Schema):
     quantity = fields.String()
     quantity_unit = fields.String()
     emissions_kg = fields.String()
-    factor = fields.Dict(allow_none=True, metadata={"description": "the cited factor applied, or null"})
+    factor = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "what was applied: a cited emission factor "
+            "{id, value, unit, region, year, source}; a fuel's parameters "
+            "{id, net_calorific_value_gj_per_unit, carbon_content_tc_per_gj, oxidation_rate, source}, "
+            "id 'measured' or 'defaults:<fuel type>'; or null for a measured total"
+        },
+    )
 
 
 class FootprintSchema(Schema):

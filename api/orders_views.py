@@ -130,18 +130,78 @@ class OrderEventSchema(Schema):
     refunded_fen = fields.Integer()
 
 
+class BuyerSchema(Schema):
+    """Who bought an order or a pre-order."""
+
+    organisation_id = fields.Integer(
+        allow_none=True, metadata={"description": "the buying organisation; null for an individual"}
+    )
+    display_name = fields.String(
+        metadata={"description": "the organisation's name, or the individual's display name (匿名 if none)"}
+    )
+
+
+class RetirementBeneficiarySchema(Schema):
+    """In whose name an order's (or a pre-order's) credits are retired."""
+
+    name = fields.String()
+    public = fields.Boolean(
+        metadata={"description": "false: the public ledger carries only a salted commitment to the name"}
+    )
+
+
+class SourcingPreferencesSchema(Schema):
+    """What the buyer requires of the lots (marketplace.lots.LotFilters); null means no requirement."""
+
+    poverty_area_only = fields.Boolean(metadata={"description": "only lots of poverty-area counties"})
+    prefer_poverty_area = fields.Boolean(
+        metadata={"description": "poverty-area lots first; the others are not excluded"}
+    )
+    zone = fields.String(allow_none=True, validate=validate.OneOf(ZONE_KEYS))
+    project_type = fields.String(allow_none=True, validate=validate.OneOf(PROJECT_TYPES))
+    vintage_from = fields.String(allow_none=True, metadata={"description": "YYYY, inclusive"})
+    vintage_to = fields.String(allow_none=True, metadata={"description": "YYYY, inclusive"})
+
+
+class LotHoldSchema(Schema):
+    lot_id = fields.String()
+    quantity_kg = fields.Integer()
+
+
+class OrderAllocationSchema(Schema):
+    """The order's latest reservation: which lots hold its kilograms, and why those."""
+
+    holds = fields.List(
+        fields.Nested(LotHoldSchema), metadata={"description": "empty if the order was never reserved"}
+    )
+    explanation = fields.List(fields.String(), metadata={"description": "one line per rule or lot"})
+    holds_stock = fields.Boolean(
+        metadata={"description": "whether the holds still take stock (reserved or paid orders)"}
+    )
+    expires_at = fields.String(
+        allow_none=True, metadata={"description": "when the reservation lapses; null if never reserved"}
+    )
+
+
+class GiftMessageSchema(Schema):
+    """To whom a micro-sink was given (its beneficiary), and the message with it."""
+
+    recipient_name = fields.String()
+    message = fields.String(metadata={"description": "empty if none was given"})
+
+
 class OrderSchema(Schema):
     id = fields.String()
     kind = fields.String()
     state = fields.String()
     quantity_kg = fields.Integer()
     price_fen = fields.Integer()
-    buyer = fields.Dict()
-    beneficiary = fields.Dict()
+    buyer = fields.Nested(BuyerSchema)
+    beneficiary = fields.Nested(RetirementBeneficiarySchema)
     reason = fields.String()
     details = fields.String()
-    sourcing = fields.Dict()
-    allocation = fields.Dict()
+    sourcing = fields.Nested(SourcingPreferencesSchema)
+    allocation = fields.Nested(OrderAllocationSchema)
     events = fields.List(fields.Nested(OrderEventSchema))
     paid_fen = fields.Integer()
     refunded_fen = fields.Integer()
@@ -149,7 +209,9 @@ class OrderSchema(Schema):
     certificate_id = fields.String(allow_none=True)
     quote_id = fields.String(allow_none=True)
     event_id = fields.Integer(allow_none=True)
-    gift = fields.Dict(allow_none=True, metadata={"description": "recipient_name and message of a gift"})
+    gift = fields.Nested(
+        GiftMessageSchema, allow_none=True, metadata={"description": "recipient_name and message of a gift"}
+    )
 
 
 # --- errors of the marketplace's domain, as problems naming the field -----------------------------------

@@ -30,7 +30,7 @@ from api.blueprint import api_blueprint as bp
 from api.context import database, ledger_service
 from api.idempotency import Created, run_creating
 from api.openapi import document
-from api.orders_views import order_document, visible_order
+from api.orders_views import OrderSchema, order_document, visible_order
 from api.problems import problem
 from api.responses import json_response
 from api.schemas_offsets import Strict, load_body
@@ -83,7 +83,7 @@ class RefundSchema(Schema):
 
 
 class OrderRefundSchema(Schema):
-    order = fields.Dict()
+    order = fields.Nested(OrderSchema)
     refunds = fields.List(fields.Nested(RefundSchema))
 
 

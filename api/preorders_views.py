@@ -24,6 +24,8 @@ from api.idempotency import Created, run_creating
 from api.openapi import document
 from api.orders_views import (
     BUYER_ROLE_BY_KIND,
+    BuyerSchema,
+    RetirementBeneficiarySchema,
     beneficiary_public,
     buyer_may_see,
     buyer_of,
@@ -35,7 +37,7 @@ from api.schemas_offsets import Kilograms, Strict, StrictBoolean, load_body
 from ledger.commands import RETIREMENT_REASONS
 from marketplace import order_store, preorders
 from marketplace.orders import OrderKind
-from marketplace.reversal_models import Preorder, PreorderListing
+from marketplace.reversal_models import PREORDER_OUTCOMES, Preorder, PreorderListing
 from offsets.errors import NotFound
 from offsets.lifecycle import Role
 
@@ -51,6 +53,13 @@ class PreorderListingCreateSchema(Strict):
     expected_issuance_on = fields.Date(required=True)
 
 
+class PreorderListingConversionSchema(Schema):
+    """When, and onto which lot of the issued batch, a listing's pre-orders were converted."""
+
+    lot_id = fields.String()
+    at = fields.String()
+
+
 class PreorderListingSchema(Schema):
     id = fields.Integer()
     project_id = fields.Integer()
@@ -64,7 +73,9 @@ class PreorderListingSchema(Schema):
     expected_issuance_on = fields.String()
     created_at = fields.String()
     status = fields.String(metadata={"description": "open or converted"})
-    conversion = fields.Dict(allow_none=True)
+    conversion = fields.Nested(
+        PreorderListingConversionSchema, allow_none=True, metadata={"description": "null while open"}
+    )
 
 
 class PreorderListingListSchema(Schema):
@@ -96,8 +107,8 @@ class PreorderSchema(Schema):
     state = fields.String(metadata={"description": "placed, converted or cancelled"})
     quantity_kg = fields.Integer()
     price_fen = fields.Integer()
-    buyer = fields.Dict()
-    beneficiary = fields.Dict()
+    buyer = fields.Nested(BuyerSchema)
+    beneficiary = fields.Nested(RetirementBeneficiarySchema)
     reason = fields.String()
     details = fields.String()
     placed_at = fields.String()
@@ -116,12 +127,26 @@ class PreorderConversionCreateSchema(Strict):
     )
 
 
+class PreorderOutcomeSchema(Schema):
+    """What became of one pre-order at its listing's conversion."""
+
+    preorder_id = fields.String()
+    outcome = fields.String(validate=validate.OneOf(PREORDER_OUTCOMES))
+    order_id = fields.String(
+        allow_none=True, metadata={"description": "the order it was converted into; null if cancelled"}
+    )
+    cause = fields.String(metadata={"description": "why it was converted or cancelled"})
+
+
 class PreorderConversionSchema(Schema):
     listing_id = fields.Integer()
     lot_id = fields.String()
     at = fields.String()
     converted_by = fields.String()
-    outcomes = fields.List(fields.Dict(), metadata={"description": "{preorder_id, outcome, order_id, cause}"})
+    outcomes = fields.List(
+        fields.Nested(PreorderOutcomeSchema),
+        metadata={"description": "what became of each pre-order of the listing"},
+    )
 
 
 @bp.post("/preorder-listings")

@@ -23,7 +23,7 @@ from api.blueprint import api_blueprint as bp
 from api.context import database
 from api.idempotency import Created, run_creating
 from api.openapi import document
-from api.orders_views import BUYER_ROLE_BY_KIND, OrderSourcingSchema
+from api.orders_views import BUYER_ROLE_BY_KIND, OrderSourcingSchema, SourcingPreferencesSchema
 from api.responses import json_response
 from api.schemas_offsets import Kilograms, Strict, load_body
 from ledger.orm import as_utc
@@ -71,7 +71,7 @@ class QuoteSchema(Schema):
     organisation_id = fields.Integer()
     quantity_kg = fields.Integer()
     total_fen = fields.Integer()
-    sourcing = fields.Dict()
+    sourcing = fields.Nested(SourcingPreferencesSchema)
     lines = fields.List(fields.Nested(QuoteLineSchema))
     explanation = fields.List(fields.String())
     created_at = fields.String()

@@ -33,6 +33,19 @@ class LotStatusChangeCreateSchema(Strict):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=reversals.MAX_REASON_CHARS))
 
 
+class BufferCompensationSchema(Schema):
+    id = fields.Integer()
+    project_code = fields.String()
+    report_id = fields.Integer(metadata={"description": "the monitoring report that found the loss"})
+    monitoring_period = fields.String(metadata={"description": "start/end, ISO dates"})
+    cancel_seq = fields.Integer(metadata={"description": "the ledger entry cancelling it from the buffer"})
+    compensated_kg = fields.Integer()
+    at = fields.String()
+    batches = fields.List(
+        fields.String(), metadata={"description": "the project's batches issued before the loss"}
+    )
+
+
 class LotStatusChangeSchema(Schema):
     position = fields.Integer()
     from_status = fields.String()
@@ -40,7 +53,9 @@ class LotStatusChangeSchema(Schema):
     at = fields.String()
     actor = fields.String()
     reason = fields.String()
-    compensation = fields.Dict(allow_none=True, metadata={"description": "the buffer compensation, if any"})
+    compensation = fields.Nested(
+        BufferCompensationSchema, allow_none=True, metadata={"description": "the buffer compensation, if any"}
+    )
 
 
 class LotStatusSchema(Schema):

@@ -121,15 +121,49 @@ class CountySalesSchema(Schema):
     farmer_share_outstanding_fen = fields.Integer()
 
 
-class SalesListSchema(Schema):
-    items = fields.List(fields.Dict())
-    totals = fields.Dict()
+PERCENT_TEXT = "percent with two decimals (half to even) as text; 0.00 when nothing was sold"
+
+
+class SalesTotalsSchema(Schema):
+    sold_kg = fields.Integer()
+    sold_t = fields.String()
+    revenue_fen = fields.Integer()
+    farmer_share_owed_fen = fields.Integer()
+    farmer_share_paid_fen = fields.Integer()
+    farmer_share_outstanding_fen = fields.Integer()
+
+
+class LotSalesListSchema(Schema):
+    items = fields.List(fields.Nested(LotSalesSchema))
+    totals = fields.Nested(SalesTotalsSchema)
     rounding = fields.String()
 
 
+class CountySalesListSchema(Schema):
+    items = fields.List(fields.Nested(CountySalesSchema))
+    totals = fields.Nested(SalesTotalsSchema)
+    rounding = fields.String()
+
+
+class SalesFiguresSchema(Schema):
+    sold_kg = fields.Integer()
+    sold_t = fields.String()
+    revenue_fen = fields.Integer()
+    poverty_area_kg = fields.Integer(metadata={"description": "sold from lots in former poverty counties"})
+    poverty_area_revenue_fen = fields.Integer()
+    poverty_area_kg_percent = fields.String(metadata={"description": PERCENT_TEXT})
+    poverty_area_revenue_percent = fields.String(metadata={"description": PERCENT_TEXT})
+
+
+class ZoneSalesFiguresSchema(SalesFiguresSchema):
+    zone = fields.String(metadata={"description": "the zone's key, as in GET /regions"})
+    zh = fields.String()
+    en = fields.String()
+
+
 class PovertySummarySchema(Schema):
-    total = fields.Dict()
-    by_zone = fields.List(fields.Dict())
+    total = fields.Nested(SalesFiguresSchema)
+    by_zone = fields.List(fields.Nested(ZoneSalesFiguresSchema))
     farmer_share_owed_fen = fields.Integer()
     farmer_share_paid_fen = fields.Integer()
     as_of = fields.String()
@@ -147,7 +181,7 @@ ROUNDING = (
 @bp.get("/sales/lots")
 @document(
     "Per lot: tonnes sold, revenue, and the farmer share owed, paid and outstanding (?format=csv for CSV)",
-    response="SalesListSchema",
+    response="LotSalesListSchema",
     query="SalesQuerySchema",
     roles=REGISTRY_ROLE_NAMES,
     tag="sales",
@@ -159,7 +193,7 @@ def get_lot_sales() -> Response:
 @bp.get("/sales/counties")
 @document(
     "Per county: tonnes sold, revenue, and the farmer share owed, paid and outstanding (?format=csv)",
-    response="SalesListSchema",
+    response="CountySalesListSchema",
     query="SalesQuerySchema",
     roles=REGISTRY_ROLE_NAMES,
     tag="sales",

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import require_key
 from api.blueprint import api_blueprint as bp
+from api.certificates_views import CertificateRangeSchema
 from api.context import database, ledger_service
 from api.idempotency import HEADER, Created, InvalidIdempotencyKey, run_creating
 from api.openapi import document
@@ -74,18 +75,71 @@ class ComplianceRetirementSchema(Schema):
     seq = fields.Integer()
     compliance_period = fields.String()
     quantity_kg = fields.Integer()
-    ranges = fields.List(fields.Dict())
+    ranges = fields.List(
+        fields.Nested(CertificateRangeSchema), metadata={"description": "as in the ledger's retire entry"}
+    )
+
+
+class StatementOrganisationSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+
+
+class StatementPeriodSchema(Schema):
+    from_ = fields.Date(data_key="from", allow_none=True, metadata={"description": "UTC date, inclusive"})
+    to = fields.Date(allow_none=True, metadata={"description": "UTC date, inclusive"})
+
+
+class HeldRangeSchema(Schema):
+    start = fields.Integer(metadata={"description": "first kilogram of the batch's serial block held"})
+    end = fields.Integer(metadata={"description": "last kilogram held (end - start + 1 = quantity_kg)"})
+    serial = fields.String(metadata={"description": "SC-<project>-<vintage>-<batch>-<start>-<end>"})
+    quantity_kg = fields.Integer()
+
+
+class HeldBatchSchema(Schema):
+    batch_id = fields.String()
+    project_code = fields.String()
+    project_name = fields.String(allow_none=True)
+    vintage = fields.String()
+    quantity_kg = fields.Integer()
+    ranges = fields.List(fields.Nested(HeldRangeSchema))
+
+
+class StatementLineSchema(Schema):
+    seq = fields.Integer(metadata={"description": "the ledger entry"})
+    time = fields.String()
+    movement = fields.String(
+        validate=validate.OneOf(statements.MOVEMENTS),
+        metadata={"description": "how the entry moved kilograms to or from the account"},
+    )
+    quantity_kg = fields.Integer()
+    serials = fields.List(fields.String())
+    counterparty = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+    details = fields.String(allow_none=True)
+    order_id = fields.String(allow_none=True)
+    certificate_id = fields.String(allow_none=True)
 
 
 class StatementSchema(Schema):
-    organisation = fields.Dict()
+    organisation = fields.Nested(StatementOrganisationSchema)
     account = fields.String(allow_none=True)
-    period = fields.Dict()
+    period = fields.Nested(StatementPeriodSchema)
     held_kg = fields.Integer()
-    holdings = fields.List(fields.Dict())
-    history = fields.List(fields.Dict())
-    history_complete = fields.Boolean()
-    totals_kg = fields.Dict()
+    holdings = fields.List(fields.Nested(HeldBatchSchema))
+    history = fields.List(fields.Nested(StatementLineSchema))
+    history_complete = fields.Boolean(
+        metadata={
+            "description": f"false if the history stops at {statements.MAX_HISTORY_ENTRIES} entries; "
+            "ask for a shorter period"
+        }
+    )
+    totals_kg = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(statements.MOVEMENTS)),
+        values=fields.Integer(),
+        metadata={"description": "kilograms per movement over the history shown (movements that occurred)"},
+    )
 
 
 @bp.get("/organisations/<id:organisation_id>/statement")

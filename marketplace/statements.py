@@ -31,6 +31,8 @@ from offsets.errors import InvalidInput, NotFound
 from offsets.models import Organisation, Project
 
 MAX_HISTORY_ENTRIES = 10_000
+MOVEMENTS = ("issued", "transfer_in", "transfer_out", "retired", "cancelled")
+"""How a history line's entry moved kilograms to or from the account."""
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,7 @@ class HistoryLine:
 
     seq: int
     time: str
-    movement: str
-    """``issued``, ``transfer_in``, ``transfer_out``, ``retired`` or ``cancelled``."""
+    movement: str  # one of MOVEMENTS
     quantity_kg: int
     serials: tuple[str, ...]
     counterparty: str | None = None
