@@ -16,8 +16,10 @@ from api_support import (
     table_counts,
     verify,
 )
+from sqlalchemy import select
 
 from api.context import LEDGER_EXTENSION
+from api.models import IdempotencyRecord
 from web.scheduler import prune_idempotency_job
 
 
@@ -164,3 +166,18 @@ def test_keys_older_than_the_retention_are_forgotten_by_the_daily_job_and_then_c
     assert anew.status_code == 201
     assert "Idempotent-Replayed" not in anew.headers
     assert anew.get_json()["id"] != first.get_json()["id"]
+
+
+def test_a_key_is_kept_for_exactly_the_retention_and_forgotten_just_after(app, owner):
+    owner.post("/projects", project_body(), headers={"Idempotency-Key": "create-LS01-edge"})
+    service = app.extensions[LEDGER_EXTENSION]
+    with service.database.reading() as session:
+        created_at = session.scalars(select(IdempotencyRecord.created_at)).one()
+    created_at = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
+
+    at_the_edge = prune_idempotency_job(service, retention_s=3600, now=created_at + timedelta(hours=1))
+    just_after = prune_idempotency_job(
+        service, retention_s=3600, now=created_at + timedelta(hours=1, microseconds=1)
+    )
+
+    assert (at_the_edge, just_after) == (0, 1)

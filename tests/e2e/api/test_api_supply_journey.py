@@ -63,8 +63,16 @@ def test_a_project_goes_from_registration_to_issued_credits_on_a_verifiable_ledg
     assert issuance["batch_id"] == "LS01-2024-001"
     assert issuance["owner_account"] == f"ORG-{owner.organisation_id:06d}"
     owner_range, buffer_range = issuance["serial_ranges"]
-    assert (owner_range["start"], owner_range["end"]) == (1, quantity - buffer_kg)
-    assert (buffer_range["account"], buffer_range["end"]) == (BUFFER, quantity)
+    owner_kg = quantity - buffer_kg
+    assert owner_range == {
+        "account": issuance["owner_account"],
+        "batch": "LS01-2024-001",
+        "start": 1,
+        "end": owner_kg,
+        "serial": f"SC-LS01-2024-001-1-{owner_kg}",
+    }
+    assert (buffer_range["account"], buffer_range["batch"]) == (BUFFER, "LS01-2024-001")
+    assert (buffer_range["start"], buffer_range["end"]) == (owner_kg + 1, quantity)
 
     with ledger(app).database.reading() as session:
         batch = session.get(Batch, issuance["batch_id"])
@@ -129,6 +137,7 @@ def test_a_verified_loss_is_cancelled_from_the_buffer_pool(app, client, owner, r
 
     assert reversal["kind"] == "reversal"
     assert reversal["batch_id"] is None
+    assert reversal["owner_account"] is None  # cancelled from the buffer: no owner receives anything
     assert reversal["buffer_kg"] == -loss["net_removals_kg"]
     assert {r["account"] for r in reversal["serial_ranges"]} == {BUFFER}
     assert sum(r["end"] - r["start"] + 1 for r in reversal["serial_ranges"]) == reversal["buffer_kg"]
@@ -194,6 +203,14 @@ def test_a_returned_report_is_not_issued_and_its_period_may_be_reported_again(
     again = submit_report(owner, project["id"])
 
     assert again["id"] != report["id"]
+    accepted = verify(verifier, again["id"], comments="补测后样地齐全")
+    # Each report lists its own verifications only.
+    first_read = owner.get(f"/monitoring-reports/{report['id']}").get_json()["verifications"]
+    second_read = owner.get(f"/monitoring-reports/{again['id']}").get_json()["verifications"]
+    assert [(v["id"], v["decision"], v["comments"]) for v in first_read] == [
+        (returned["id"], "returned", "样地数据缺 3 个样地")
+    ]
+    assert [(v["id"], v["decision"]) for v in second_read] == [(accepted["id"], "verified")]
 
 
 def test_issuing_a_report_twice_returns_the_first_issuance_and_appends_nothing(

@@ -200,15 +200,21 @@ def test_a_compensation_recorded_late_names_only_the_batches_issued_before_the_l
 
 
 def test_the_registry_suspends_and_resumes_a_lot_by_hand_with_a_reason(admin, client, listed):
+    available = client.get(f"{API}/lots/{LOT}").get_json()["available_kg"]
+    assert available > 0
     suspended = admin.post(f"/lots/{LOT}/suspension", {"reason": "权属争议待核实"})
     assert suspended.status_code == 201, suspended.get_json()
     assert suspended.get_json()["change"]["compensation"] is None
+    # A suspended lot offers nothing, though RETAIL still holds its kilograms.
+    shown = client.get(f"{API}/lots/{LOT}").get_json()
+    assert (shown["status"], shown["available_kg"]) == ("suspended", 0)
     assert_problem(individual_order(client, sourcing={"zone": "川西南"}), 409, "quantity_kg")
     assert_problem(admin.post(f"/lots/{LOT}/suspension", {"reason": "again"}), 409, "lot_id")
 
     resumed = admin.post(f"/lots/{LOT}/resumption", {"reason": "权属已核实"})
 
     assert resumed.status_code == 201
+    assert client.get(f"{API}/lots/{LOT}").get_json()["available_kg"] == available
     assert_problem(admin.post(f"/lots/{LOT}/resumption", {"reason": "again"}), 409, "lot_id")
     assert individual_order(client, sourcing={"zone": "川西南"}).status_code == 201
 

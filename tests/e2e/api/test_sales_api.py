@@ -4,6 +4,8 @@ what is owed and honouring Idempotency-Key, and a public summary that names no b
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from api_support import API, assert_problem
 from sales_api_support import add_shared_lots, buy_enterprise, buy_individual, read_csv
@@ -73,6 +75,17 @@ def test_sales_come_as_spreadsheet_safe_csv_on_request(sold, admin, how):
     assert [row["county_name"] for row in counties] == ["锦江区", "盐源县"]
 
 
+def test_json_is_answered_when_the_client_prefers_it_and_csv_is_a_named_download(sold, admin):
+    preferred = admin.get("/sales/lots", headers={"Accept": "text/csv;q=0.5, application/json"})
+    assert preferred.mimetype == "application/json"
+    assert [item["lot_id"] for item in preferred.get_json()["items"]] == ["L-A", "L-B"]
+    download = admin.get("/sales/counties", headers={"Accept": "application/json;q=0.5, text/csv"})
+    assert download.mimetype == "text/csv"
+    assert re.fullmatch(
+        r'attachment; filename="tanhui-sales-counties-\d{8}\.csv"', download.headers["Content-Disposition"]
+    )
+
+
 def test_an_unknown_format_is_a_bad_request(sold, admin):
     assert_problem(admin.get("/sales/lots?format=xlsx"), 400, "format")
 
@@ -118,7 +131,17 @@ def test_a_payout_is_recorded_once_per_idempotency_key_and_never_beyond_what_is_
     assert [item["amount_fen"] for item in listed["payouts"]] == [15_000, -1_000]
     assert (listed["farmer_share_owed_fen"], listed["farmer_share_paid_fen"]) == (20_000, 14_000)
     assert listed["farmer_share_outstanding_fen"] == 6_000
-    assert admin.get("/sales/lots").get_json()["items"][1]["farmer_share_paid_fen"] == 14_000
+    sales = admin.get("/sales/lots").get_json()
+    assert sales["items"][1]["farmer_share_paid_fen"] == 14_000
+    # Owed 180 (L-A) + 20,000 (L-B), paid 14,000.
+    assert sales["totals"] == {
+        "sold_kg": 2_012,
+        "sold_t": "2.012",
+        "revenue_fen": 160_600,
+        "farmer_share_owed_fen": 20_180,
+        "farmer_share_paid_fen": 14_000,
+        "farmer_share_outstanding_fen": 6_180,
+    }
 
 
 def test_a_payout_needs_an_idempotency_key_the_admin_role_and_valid_terms(sold, admin, reviewer, enterprise):
