@@ -23,7 +23,7 @@ from api.blueprint import api_blueprint as bp
 from api.context import database, ledger_service
 from api.idempotency import HEADER, KEY_PATTERN, REPLAYED_HEADER, Created, InvalidIdempotencyKey, run_creating
 from api.openapi import document
-from api.problems import problem
+from api.problems import problem, title_of
 from api.responses import json_response
 from api.schemas_offsets import Kilograms, Strict, StrictBoolean, load_body
 from ledger.commands import RETIREMENT_REASONS
@@ -222,10 +222,9 @@ def _marketplace_problem(error: MarketplaceError) -> Response:
     """Every refusal of the marketplace (orders, lots, pre-orders, reversals, money), for every view of the
     blueprint: its status, its code as the problem type, and the field at fault."""
     status, code = error.status, error.code
-    title = {404: "Not found", 409: "Conflict", 422: "Refused"}.get(status, "Error")
     return problem(
         status,
-        title,
+        title_of(status),
         str(error),
         code,
         field=error.field,

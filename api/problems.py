@@ -45,7 +45,9 @@ def register_problem_handlers(app: Flask) -> None:
     def _ledger_error(error: LedgerError) -> Response:
         extra = {"field": error.field} if error.field else {}
         errors = [{"field": error.field, "message": error.message}] if error.field else []
-        response = problem(error.status, _title(error.status), str(error), error.code, **extra, errors=errors)
+        response = problem(
+            error.status, title_of(error.status), str(error), error.code, **extra, errors=errors
+        )
         if error.status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="tanhui"'  # RFC 6750 §3
         return response
@@ -63,8 +65,12 @@ def register_problem_handlers(app: Flask) -> None:
         if not request.path.startswith("/api/"):
             return error
         status = error.code or 500
+        # The same type URI as a domain refusal of that status gets the same title (RFC 9457 §3.1.3).
         return problem(
-            status, error.name, error.description or error.name, error.name.lower().replace(" ", "-")
+            status,
+            TITLES.get(status, error.name),
+            error.description or error.name,
+            error.name.lower().replace(" ", "-"),
         )
 
     @app.errorhandler(Exception)
@@ -73,13 +79,18 @@ def register_problem_handlers(app: Flask) -> None:
         return problem(500, "Internal error", "the server failed; nothing was changed", "internal-error")
 
 
-def _title(status: int) -> str:
-    return {
-        400: "Invalid request",
-        401: "Unauthorized",
-        403: "Forbidden",
-        404: "Not found",
-        409: "Conflict",
-        413: "Too large",
-        422: "Refused",
-    }.get(status, "Error")
+TITLES = {
+    400: "Invalid request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    409: "Conflict",
+    413: "Too large",
+    415: "Unsupported media type",
+    422: "Refused",
+}
+"""A problem's title by status: one title per status, whichever layer refused the request."""
+
+
+def title_of(status: int) -> str:
+    return TITLES.get(status, "Error")

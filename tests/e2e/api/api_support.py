@@ -188,11 +188,29 @@ def table_counts(app: Flask) -> dict[str, int]:
         }
 
 
+PROBLEM_TITLES = {
+    400: "Invalid request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    409: "Conflict",
+    413: "Too large",
+    415: "Unsupported media type",
+    422: "Refused",
+}
+"""One title per status, whichever layer refused (routing, validation or the domain) ..."""
+OWN_TITLES = {"csv-refused": "Invalid CSV file", "payment-provider-refused": "Payment provider"}
+"""... except the problem types that have a title of their own."""
+
+
 def assert_problem(response: Any, status: int, field: str | None = None) -> dict[str, Any]:
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.mimetype == "application/problem+json"
     problem: dict[str, Any] = response.get_json()
     assert problem["status"] == status
+    assert problem["type"].startswith("https://tanhui.sichuan.registry/problems/"), problem
+    kind = problem["type"].rsplit("/", 1)[1]
+    assert problem["title"] == OWN_TITLES.get(kind, PROBLEM_TITLES[status]), problem
     if field is not None:
         assert problem.get("field") == field, problem
     return problem

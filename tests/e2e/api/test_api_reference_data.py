@@ -185,3 +185,19 @@ def test_every_api_route_is_in_the_openapi_document_with_its_roles(app, client):
     create = document["paths"][f"{API}/projects"]["post"]
     assert create["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("ProjectCreate")
     assert document["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
+
+
+# --- problems from routing ---------------------------------------------------------------------------------
+
+
+def test_an_unknown_path_and_a_wrong_method_are_problems_titled_as_the_domain_s_are(client):
+    unknown = assert_problem(client.get(f"{API}/no-such-resource"), 404)
+    assert unknown["type"].endswith("/not-found")
+    domain = assert_problem(client.get(f"{API}/methodologies/AR-CM-999"), 404, "methodology_id")
+    # One type, one title (RFC 9457 §3.1.3), whether routing or the domain found nothing.
+    assert (unknown["type"], unknown["title"]) == (domain["type"], domain["title"])
+
+    wrong_method = client.delete(f"{API}/methodologies")
+    assert wrong_method.status_code == 405
+    assert wrong_method.mimetype == "application/problem+json"
+    assert wrong_method.get_json()["title"] == "Method Not Allowed"

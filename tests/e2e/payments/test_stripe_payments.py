@@ -275,6 +275,10 @@ def test_a_paid_order_whose_fulfilment_was_refused_is_refunded_on_request_and_sh
     started = enterprise.post(f"/orders/{order['id']}/payments", {}, headers={"Idempotency-Key": "pay-1"})
     assert started.status_code == 201, started.get_json()
     payment = started.get_json()
+    # A retry with the same Idempotency-Key gets the stored answer.
+    retried = enterprise.post(f"/orders/{order['id']}/payments", {}, headers={"Idempotency-Key": "pay-1"})
+    assert retried.headers.get("Idempotent-Replayed") == "true"
+    assert (retried.status_code, retried.get_json()) == (201, payment)
     assert client.post(f"{API}/orders/{order['id']}/payments").status_code == 404  # not the buyer
     confirm_with(stripe_client, payment["payment_id"], "pm_card_visa")
     paid = order_in_state(client, order["id"], "paid", headers=enterprise.headers)
@@ -290,6 +294,13 @@ def test_a_paid_order_whose_fulfilment_was_refused_is_refunded_on_request_and_sh
     )
     assert refunded.status_code == 201, refunded.get_json()
     body = refunded.get_json()
+    replayed = enterprise.post(
+        f"/orders/{order['id']}/refunds",
+        {"reason": "账户未开立，申请退款"},
+        headers={"Idempotency-Key": "refund-1"},
+    )
+    assert replayed.headers.get("Idempotent-Replayed") == "true"
+    assert replayed.status_code == 201
     assert body["order"]["state"] == "refunded"
     assert body["order"]["refunded_fen"] == body["order"]["paid_fen"] == order["price_fen"]
     [refund] = body["refunds"]
