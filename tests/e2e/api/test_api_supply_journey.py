@@ -95,6 +95,7 @@ def test_a_project_goes_from_registration_to_issued_credits_on_a_verifiable_ledg
 
     public = client.get(f"{API}{path}").get_json()
     assert public["status"] == "registered"
+    assert public["next_statuses"] == ["suspended", "closed"]
     assert public["totals"] == {
         "issued_kg": quantity,
         "verified_kg": quantity,
@@ -143,6 +144,7 @@ def test_a_verified_loss_is_cancelled_from_the_buffer_pool(app, client, owner, r
     assert sum(r["end"] - r["start"] + 1 for r in reversal["serial_ranges"]) == reversal["buffer_kg"]
     totals = client.get(f"{API}/projects/{project['id']}").get_json()["totals"]
     assert totals["reversed_kg"] == reversal["buffer_kg"]
+    assert totals["buffer_kg"] == issued["buffer_kg"]  # what went into the buffer; the reversal is beside it
     # Issued stays what was issued; the reversal is shown beside it, not netted out of it.
     assert totals["issued_kg"] == issued["owner_kg"] + issued["buffer_kg"]
     assert totals["verified_kg"] == first["net_removals_kg"] + loss["net_removals_kg"]

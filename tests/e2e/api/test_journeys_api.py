@@ -143,6 +143,8 @@ def test_the_enterprise_journey_from_quote_to_a_compliance_certificate_that_veri
     later = admin.get(f"/organisations/{enterprise.organisation_id}/statement?from={tomorrow}").get_json()
     assert later["history"] == []
     assert later["held_kg"] == 1_800
+    assert later["period"] == {"from": tomorrow, "to": None}
+    assert after["period"] == {"from": None, "to": None}
     assert ledger(market).verify().size == ledger(market).size()
 
 
