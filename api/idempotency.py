@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from flask import Response, request
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -117,6 +117,23 @@ def _stored(session: Session, principal: Principal, key: str) -> IdempotencyReco
     )
 
 
+def _serialise_key(session: Session, principal: Principal, key: str) -> None:
+    """Make requests that carry the same key run one after the other.
+
+    A client that retries before its first attempt has answered sends both at once. Unserialised, the
+    retry could look for a stored answer before the first commits and then find, say, the project code
+    it means to register taken, answering 409 for a request that succeeded. On PostgreSQL a
+    transaction-level advisory lock on the (API key, Idempotency-Key) pair makes it wait for the first
+    and replay its answer; on SQLite every writing unit of work already holds the write lock
+    (``BEGIN IMMEDIATE``). A collision of two pairs' lock ids only serialises them.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.sha256(f"idempotency\n{principal.key_id}\n{key}".encode()).digest()
+    lock_id = int.from_bytes(digest[:8], "big", signed=True)
+    session.execute(text("SELECT pg_advisory_xact_lock(:lock_id)"), {"lock_id": lock_id})
+
+
 def run_creating(principal: Principal, work: Callable[[Session], Created]) -> Response:
     """Run ``work`` in one unit of work that commits only if it succeeds; remember its answer by key."""
     key = _idempotency_key()
@@ -124,6 +141,7 @@ def run_creating(principal: Principal, work: Callable[[Session], Created]) -> Re
     try:
         with database().unit_of_work() as uow:
             if key is not None:
+                _serialise_key(uow.session, principal, key)
                 record = _stored(uow.session, principal, key)
                 if record is not None:
                     return _replay(record, digest)

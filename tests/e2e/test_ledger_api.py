@@ -70,6 +70,11 @@ def test_the_checkpoint_is_a_signed_note_that_verifies_with_the_published_key(cl
     response = client.get("/api/v1/ledger/checkpoint")
     assert response.status_code == 200
     assert response.mimetype == "text/plain"
+    # The latest checkpoint changes with every signing: a cache must ask again; the key may be kept a while.
+    assert response.headers["Cache-Control"] == "no-cache"
+    key = client.get("/api/v1/ledger/key")
+    assert key.headers["Cache-Control"] == "public, max-age=300"
+    assert client.get("/api/v1/ledger/witnesses").headers["Cache-Control"] == "public, max-age=300"
     checkpoint = open_checkpoint(response.get_data(as_text=True), [verifier(client)], origin=ORIGIN)
     assert checkpoint.size == 13
 

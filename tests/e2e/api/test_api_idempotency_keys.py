@@ -33,6 +33,7 @@ def test_repeating_a_creation_with_the_same_key_replays_the_first_answer(app, ow
     assert first.status_code == second.status_code == 201
     assert second.get_json() == first.get_json()
     assert second.headers["Location"] == first.headers["Location"]
+    assert first.headers["Location"].endswith(f"/api/v1/projects/{first.get_json()['id']}")
     assert second.headers["Idempotent-Replayed"] == "true"
     assert "Idempotent-Replayed" not in first.headers
     assert table_counts(app) == after_first
@@ -73,6 +74,15 @@ def test_the_same_key_on_another_endpoint_is_409(owner):
     response = owner.post(f"/projects/{project['id']}/transitions", {"to": "submitted"}, headers=headers)
 
     assert_problem(response, 409, "Idempotency-Key")
+
+
+def test_another_key_from_the_same_api_key_is_another_request(app, owner):
+    first = owner.post("/projects", project_body(), headers={"Idempotency-Key": "create-LS01"})
+    second = owner.post("/projects", project_body(code="LS02"), headers={"Idempotency-Key": "create-LS02"})
+
+    assert first.status_code == second.status_code == 201
+    assert "Idempotent-Replayed" not in second.headers
+    assert (first.get_json()["code"], second.get_json()["code"]) == ("LS01", "LS02")
 
 
 def test_keys_are_scoped_per_api_key(owner, other_owner):
