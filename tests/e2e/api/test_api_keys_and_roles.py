@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from api_support import (
     API,
@@ -16,10 +18,11 @@ from api_support import (
     table_counts,
     verify,
 )
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from api.auth import create_api_key
 from api.models import ApiKey
+from ledger.orm import as_utc
 from offsets.errors import InvalidInput
 from web.cli import main as cli
 
@@ -139,6 +142,54 @@ def test_only_the_digest_of_a_key_is_stored_and_its_use_is_recorded(app, owner):
         assert owner.key.split("_", 2)[2].encode() not in bytes(key.secret_sha256)
         assert len(key.secret_sha256) == 32
         assert key.last_used_at is not None
+
+
+def prefix_of(party: Party) -> str:
+    return party.key.split("_", 2)[1]
+
+
+def test_a_key_s_use_is_recorded_on_that_key_alone_and_at_most_once_a_minute(app, owner, other_owner):
+    def last_used() -> dict[str, datetime | None]:
+        with ledger(app).database.reading() as session:
+            rows = session.execute(select(ApiKey.prefix, ApiKey.last_used_at)).all()
+        return {prefix: as_utc(at) if at else None for prefix, at in rows}
+
+    def set_last_used(at: datetime) -> None:
+        with ledger(app).database.unit_of_work() as uow:
+            uow.session.execute(
+                update(ApiKey).where(ApiKey.prefix == prefix_of(owner)).values(last_used_at=at)
+            )
+            uow.commit()
+
+    owner.get("/projects")
+    assert last_used()[prefix_of(owner)] is not None
+    assert last_used()[prefix_of(other_owner)] is None  # another key, not used
+
+    recent = datetime.now(UTC) - timedelta(seconds=30)
+    set_last_used(recent)
+    owner.get("/projects")
+    assert last_used()[prefix_of(owner)] == recent  # within the minute: not written again
+
+    stale = datetime.now(UTC) - timedelta(seconds=90)
+    set_last_used(stale)
+    before = datetime.now(UTC)
+    owner.get("/projects")
+    assert last_used()[prefix_of(owner)] >= before
+    assert last_used()[prefix_of(other_owner)] is None
+
+
+@pytest.mark.parametrize(
+    ("name", "accepted"), [("k" * 100, True), ("k" * 101, False), ("  ", False), (None, False)]
+)
+def test_a_key_name_is_1_to_100_characters(app, owner, name, accepted):
+    with ledger(app).database.unit_of_work() as uow:
+        if accepted:
+            key, _ = create_api_key(uow.session, owner.organisation_id, "project_owner", name)
+            assert key.name == name
+        else:
+            with pytest.raises(InvalidInput) as refused:
+                create_api_key(uow.session, owner.organisation_id, "project_owner", name)
+            assert refused.value.field == "name"
 
 
 def test_a_verifier_key_cannot_be_made_for_a_project_owner_so_no_owner_verifies_its_own_project(
