@@ -165,12 +165,8 @@ def run_creating(principal: Principal, work: Callable[[Session], Created]) -> Re
                 uow.session.flush()
             uow.commit()
     except IntegrityError as exc:
-        # A concurrent request won a race for a unique value: its key, or the thing both meant to create.
-        if key is not None:
-            with database().reading() as session:
-                record = _stored(session, principal, key)
-                if record is not None:
-                    return _replay(record, digest)
+        # A concurrent request won a race for a unique value: the thing both meant to create. (Requests
+        # with one key run one after the other, so this is never a race for the key itself.)
         raise ConcurrentChange(
             "a concurrent request changed the same records; nothing was written, read the state and retry"
         ) from exc

@@ -49,3 +49,21 @@ def test_requests_racing_with_one_key_create_once_and_the_others_replay(pg_app):
         assert len({a.get_data() for a in answers}) == 1
         with ledger(pg_app).database.reading() as session:
             assert session.scalar(select(func.count()).select_from(Project).where(Project.code == code)) == 1
+
+
+def test_requests_racing_with_different_keys_for_one_project_code_create_it_once(pg_app):
+    owner = make_party(pg_app, pg_app.test_client(), "凉山州林业公司", "project_owner", "project_owner")
+
+    def send(index: int):
+        headers = owner.headers | {"Idempotency-Key": f"create-LS09-attempt-{index}"}
+        return pg_app.test_client().post(f"{API}/projects", json=project_body(code="LS09"), headers=headers)
+
+    answers = run_together(send, RETRIES)
+
+    assert not [a for a in answers if isinstance(a, BaseException)]
+    assert sorted(a.status_code for a in answers) == [201] + [409] * (RETRIES - 1)
+    for refused in (a.get_json() for a in answers if a.status_code == 409):
+        # Either the check saw the winner's row, or the database's unique index did.
+        assert refused["type"].rsplit("/", 1)[1] in ("conflict", "concurrent-change"), refused
+    with ledger(pg_app).database.reading() as session:
+        assert session.scalar(select(func.count()).select_from(Project).where(Project.code == "LS09")) == 1
