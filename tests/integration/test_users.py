@@ -18,6 +18,7 @@ from api.users import (
     create_user,
     disable_user,
     principal_of,
+    reset_password,
 )
 from ledger.service import LedgerService
 from offsets.errors import Conflict, InvalidInput, NotFound
@@ -235,3 +236,42 @@ def test_the_registry_resets_a_forgotten_password_from_the_cli(tmp_path):
     assert reset.stdout.strip() == "password set for w@example.cn; signed-in sessions end"
     assert unknown.exit_code == 1
     assert unknown.stderr.strip() == "tanhui: email: no user nobody@example.cn"
+
+
+@pytest.mark.parametrize(
+    ("changes", "accepted"),
+    [
+        ({"password": "p" * 12}, True),
+        ({"password": "p" * 11}, False),
+        ({"password": "p" * 256}, True),
+        ({"password": "p" * 257}, False),
+        ({"display_name": "名" * 100}, True),
+        ({"display_name": "名" * 101}, False),
+        ({"display_name": None}, False),
+        ({"email": None}, False),
+    ],
+)
+def test_a_password_is_12_to_256_characters_and_a_name_1_to_100(service, enterprise_id, changes, accepted):
+    if accepted:
+        assert new_user(service, organisation_id=enterprise_id, **changes).id
+    else:
+        with pytest.raises(InvalidInput) as refused:
+            new_user(service, organisation_id=enterprise_id, **changes)
+        assert refused.value.field == next(iter(changes))
+
+
+def test_a_reset_password_replaces_the_old_one_and_ends_the_user_s_sessions(service, enterprise_id):
+    user = new_user(service, organisation_id=enterprise_id)
+    later = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+
+    with service.database.unit_of_work() as uow:
+        with pytest.raises(InvalidInput) as short:
+            reset_password(uow.session, "buyer@example.cn", "p" * 11, now=later)
+        assert short.value.field == "password"
+        reset = reset_password(uow.session, " BUYER@example.cn", "重设的密码-for-2027", now=later)
+        assert reset.password_changed_at == later  # sessions signed in before this end
+        uow.commit()
+
+    with pytest.raises(SignInRefused):
+        sign_in(service, "buyer@example.cn", PASSWORD)
+    assert sign_in(service, "buyer@example.cn", "重设的密码-for-2027").id == user.id
