@@ -55,6 +55,13 @@ def test_an_individual_buys_12_kg_pays_by_invoice_and_gets_a_certificate_that_ve
     assert any("poverty-area lots first" in line for line in order["allocation"]["explanation"])
     assert order["price_fen"] == 600  # 12 kg at 50,000 fen per tonne
     assert order["beneficiary"] == {"name": "王小明", "public": False}
+    assert order["gift"] is None  # for the buyer's own footprint, not a gift
+    explanation = order["allocation"]["explanation"]
+    assert len(explanation) >= 2
+    assert all(line and "\n" not in line for line in explanation), explanation
+    assert order["allocation"]["expires_at"] is not None
+    # An anonymous buyer's order is found where the answer says, by its opaque id.
+    assert placed.headers["Location"].endswith(f"/api/v1/orders/{order['id']}")
 
     paid = pay(admin, order)
     assert paid.status_code == 200, paid.get_json()
@@ -326,6 +333,8 @@ def test_an_anonymous_order_with_an_idempotency_key_is_placed_once(market, clien
     assert first.status_code == second.status_code == 201
     assert second.headers["Idempotent-Replayed"] == "true"
     assert first.get_json()["id"] == second.get_json()["id"]
+    assert second.headers["Location"] == first.headers["Location"]
+    assert first.headers["Location"].endswith(f"/api/v1/orders/{first.get_json()['id']}")
     assert retail_kg(market) == 20_000
 
 
