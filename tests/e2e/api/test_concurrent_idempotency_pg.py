@@ -8,6 +8,7 @@ created twice, and nothing may be written twice.
 Without the key's lock (``api.idempotency._serialise_key``) a retry that looked for a stored answer just
 before the first attempt committed answered 409 "project code … is taken" (shown by widening that window
 with a random sleep of up to 0.2 s after the look-up: five of eight answers were 409; with the lock, none).
+Requests with different keys for one project code still race for the code: one creates, the others get 409.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.pg
 RETRIES = 8
 ROUNDS = 3
 
-__all__ = ["pg_app"]
+__all__ = ["pg_app"]  # the PostgreSQL app fixture, shared with test_concurrent_orders_pg
 
 
 def test_requests_racing_with_one_key_create_once_and_the_others_replay(pg_app):
