@@ -27,6 +27,7 @@ from api.footprints_views import BilingualTextSchema
 from api.openapi import document
 from api.responses import json_response
 from api.reversals_views import BufferCompensationSchema
+from api.schemas_offsets import LedgerRangeSchema
 from ledger.certificate_check import tlog_proof_with_body
 from ledger.replica_reads import read_published
 from marketplace.certificate_document import certificate_document, find_certificate
@@ -55,13 +56,6 @@ class CertificateBeneficiarySchema(Schema):
             "x-only-for": SALTED_ONLY_FOR,
         }
     )
-
-
-class CertificateRangeSchema(Schema):
-    batch = fields.String(metadata={"description": "PROJECT-YYYY-NNN"})
-    start = fields.Integer(metadata={"description": "first kilogram of the batch's serial block retired"})
-    end = fields.Integer(metadata={"description": "last kilogram retired (inclusive)"})
-    serial = fields.String(metadata={"description": "SC-<batch>-<start>-<end>"})
 
 
 class CertificateProjectSchema(Schema):
@@ -110,7 +104,7 @@ class CertificateSchema(Schema):
     purpose = fields.Nested(BilingualTextSchema, metadata={"description": "the reason in words"})
     details = fields.String()
     quantity_kg = fields.Integer()
-    ranges = fields.List(fields.Nested(CertificateRangeSchema))
+    ranges = fields.List(fields.Nested(LedgerRangeSchema))
     projects = fields.List(fields.Nested(CertificateProjectSchema))
     counties = fields.List(fields.String())
     county_names = fields.List(fields.Nested(CertificateCountySchema))

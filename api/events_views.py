@@ -27,8 +27,7 @@ from api.blueprint import api_blueprint as bp
 from api.context import database
 from api.footprints_views import (
     EventFootprintRequestSchema,
-    FootprintCategorySchema,
-    FootprintLineSchema,
+    FootprintBreakdownSchema,
     event_inputs,
 )
 from api.idempotency import Created, run_creating
@@ -73,12 +72,7 @@ class EventOrderCreateSchema(Strict):
     quote_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
 
 
-class EventFootprintSchema(Schema):
-    factor_set_version = fields.Integer()
-    total_kg = fields.String(metadata={"description": "kg CO2e, rounded up to 6 decimal places"})
-    offset_kg = fields.Integer(metadata={"description": "whole kg to offset: the total rounded up"})
-    categories = fields.List(fields.Nested(FootprintCategorySchema))
-    lines = fields.List(fields.Nested(FootprintLineSchema))
+class EventFootprintSchema(FootprintBreakdownSchema):
     calculator_input = fields.Dict(
         metadata={
             "description": "the calculator's input as registered (the event's attendees and days included)"

@@ -212,13 +212,16 @@ class FootprintLineSchema(Schema):
     )
 
 
-class FootprintSchema(Schema):
-    kind = fields.String()
+class FootprintBreakdownSchema(Schema):
     factor_set_version = fields.Integer()
     total_kg = fields.String(metadata={"description": "kg CO2e, rounded up to 6 decimal places"})
     offset_kg = fields.Integer(metadata={"description": "whole kg to offset: the total rounded up"})
     categories = fields.List(fields.Nested(FootprintCategorySchema))
     lines = fields.List(fields.Nested(FootprintLineSchema))
+
+
+class FootprintSchema(FootprintBreakdownSchema):
+    kind = fields.String()
 
 
 class StatementCategorySchema(Schema):

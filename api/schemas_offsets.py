@@ -230,12 +230,17 @@ class PovertyCountySchema(Schema):
     source = fields.String()
 
 
-class SerialRangeSchema(Schema):
+class LedgerRangeSchema(Schema):
+    """A serial range as a ledger entry states it."""
+
+    batch = fields.String(metadata={"description": "PROJECT-YYYY-NNN"})
+    start = fields.Integer(metadata={"description": "first kilogram of the range in its batch's block"})
+    end = fields.Integer(metadata={"description": "last kilogram of the range (inclusive)"})
+    serial = fields.String(metadata={"description": "SC-<batch>-<start>-<end>"})
+
+
+class SerialRangeSchema(LedgerRangeSchema):
     account = fields.String()
-    batch = fields.String()
-    start = fields.Integer()
-    end = fields.Integer()
-    serial = fields.String()
 
 
 class IssuanceSchema(Schema):

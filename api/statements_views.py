@@ -24,14 +24,13 @@ from sqlalchemy.orm import Session
 
 from api.auth import require_key
 from api.blueprint import api_blueprint as bp
-from api.certificates_views import CertificateRangeSchema
 from api.context import database, ledger_service
 from api.idempotency import HEADER, Created, InvalidIdempotencyKey, run_creating
 from api.openapi import document
 from api.orders_views import ENTERPRISE_BUYER
 from api.quotes_views import READER_ROLES, require_buyer_key, require_own_organisation
 from api.responses import json_response
-from api.schemas_offsets import Kilograms, Strict, load_body
+from api.schemas_offsets import Kilograms, LedgerRangeSchema, Strict, load_body
 from ledger.entries import parse_body
 from ledger.models import Entry
 from ledger.ranges import SerialRange
@@ -76,7 +75,7 @@ class ComplianceRetirementSchema(Schema):
     compliance_period = fields.String()
     quantity_kg = fields.Integer()
     ranges = fields.List(
-        fields.Nested(CertificateRangeSchema), metadata={"description": "as in the ledger's retire entry"}
+        fields.Nested(LedgerRangeSchema), metadata={"description": "as in the ledger's retire entry"}
     )
 
 
@@ -93,7 +92,7 @@ class StatementPeriodSchema(Schema):
 class HeldRangeSchema(Schema):
     start = fields.Integer(metadata={"description": "first kilogram of the batch's serial block held"})
     end = fields.Integer(metadata={"description": "last kilogram held (end - start + 1 = quantity_kg)"})
-    serial = fields.String(metadata={"description": "SC-<project>-<vintage>-<batch>-<start>-<end>"})
+    serial = fields.String(metadata={"description": "SC-<batch>-<start>-<end>"})
     quantity_kg = fields.Integer()
 
 

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from offsets import buffer_policy, geo, regions
 from offsets.footprints import factors
 from offsets.methodologies import METHODOLOGIES
-from offsets.methodologies.parameters import packaged as packaged_parameters
 
 
 class ReferenceDataError(Exception):
@@ -31,9 +30,8 @@ def _footprint_factors() -> None:
 
 
 def _methodology_rules() -> None:
-    packaged_parameters()
     for methodology in METHODOLOGIES.values():
-        methodology.check_rules()
+        methodology.check_rules()  # loads the packaged parameter data first
 
 
 #: What is checked, in order, each with the name the refusal gives it.
