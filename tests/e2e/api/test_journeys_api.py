@@ -279,6 +279,26 @@ def test_an_event_may_be_offset_in_part_with_an_explicit_quantity(market, client
     assert (public["offset_kg"], public["carbon_neutral"]) == (1_000, False)
 
 
+def test_an_event_lists_its_orders_in_the_order_they_were_placed(market, admin, organiser):
+    event = organiser.post("/events", EVENT).get_json()
+    placed = [
+        organiser.post(f"/events/{event['id']}/orders", {"quantity_kg": quantity_kg}).get_json()
+        for quantity_kg in (600, 400, 335)
+    ]
+    paid(admin, placed[1])
+    states = ["reserved", "fulfilled", "reserved"]
+    assert organiser.get(f"/events/{event['id']}").get_json()["orders"] == [
+        {
+            "id": order["id"],
+            "state": state,
+            "quantity_kg": order["quantity_kg"],
+            "price_fen": order["price_fen"],
+        }
+        for order, state in zip(placed, states, strict=True)
+    ]
+    assert len({order["price_fen"] for order in placed}) == 3
+
+
 @pytest.mark.parametrize(
     ("changes", "field"),
     [

@@ -209,6 +209,7 @@ def test_the_registry_suspends_and_resumes_a_lot_by_hand_with_a_reason(admin, cl
     assert available > 0
     suspended = admin.post(f"/lots/{LOT}/suspension", {"reason": "权属争议待核实"})
     assert suspended.status_code == 201, suspended.get_json()
+    assert suspended.headers["Location"] == f"{API}/lots/{LOT}/status-history"
     assert suspended.get_json()["change"]["compensation"] is None
     # A suspended lot offers nothing, though RETAIL still holds its kilograms.
     shown = client.get(f"{API}/lots/{LOT}").get_json()
