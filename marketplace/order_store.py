@@ -25,6 +25,7 @@ from ledger.models import Holding
 from ledger.orm import as_utc
 from ledger.ranges import SerialRange
 from ledger.sequencer import Sequencer
+from marketplace import order_notes as notes
 from marketplace import orders as machine
 from marketplace import quotes, reservations
 from marketplace.lots import LotFilters, available_kg_of
@@ -97,7 +98,7 @@ def place_and_reserve(
     if command.quote_id is not None:
         quotes.check_quoted_total(session, command.quote_id, total_fen)
     order = machine.place_order(order_id, command.kind, command.quantity_kg, total_fen, at=now)
-    order = machine.reserve(order, allocation.holds, at=now, ttl_s=ttl_s, detail="stock held in the lots")
+    order = machine.reserve(order, allocation.holds, at=now, ttl_s=ttl_s, detail=notes.STOCK_HELD.format())
     row = MarketOrder(
         id=order_id,
         kind=command.kind.value,
@@ -219,7 +220,7 @@ def record_invoice_payment(
         amount_fen=amount_fen,
         at=now,
         stock_available=stock_available,
-        detail=f"invoice paid, reference {reference}",
+        detail=notes.INVOICE_PAID.format(reference=reference),
     )
     write_events(session, row, after)
     if after.state is OrderState.PAID:
@@ -299,7 +300,7 @@ def fulfil(
         )
     [entry] = sequencer.append(session, [command])
     reservations.release(session, row.id, now=now)
-    write_events(session, row, machine.fulfil(order, at=now, detail=f"ledger entry {entry.seq}"))
+    write_events(session, row, machine.fulfil(order, at=now, detail=notes.LEDGER_ENTRY.format(seq=entry.seq)))
     row.fulfilment_seq = entry.seq
     if (
         entry.kind == "retire"

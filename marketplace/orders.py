@@ -42,6 +42,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from ledger import limits
+from marketplace import order_notes as notes
 from marketplace.errors import MarketplaceError
 from marketplace.money import MoneyError, check_amount_fen
 
@@ -386,7 +387,7 @@ def expire_if_due(order: Order, now: datetime) -> Order:
         S.EXPIRED,
         Cause.RESERVATION_EXPIRED,
         at=now,
-        detail=f"unpaid {order.reservation.ttl_s} s after reservation",
+        detail=notes.UNPAID_EXPIRED.format(ttl_s=order.reservation.ttl_s),
     )
 
 

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from ledger import limits
 from ledger.orm import as_utc
+from marketplace import order_notes as notes
 from marketplace import order_store
 from marketplace import orders as machine
 from marketplace.errors import MarketplaceError, check_utc, check_year, checked_text
@@ -372,13 +373,15 @@ def _order_from(session: Session, preorder: Preorder, lot: Lot, *, now: datetime
     hold = LotHold(lot_id=lot.id, quantity_kg=preorder.quantity_kg)
     kind = OrderKind(preorder.kind)
     order = machine.place_order(order_id, kind, preorder.quantity_kg, preorder.price_fen, at=now)
-    order = machine.reserve(
-        order, [hold], at=now, ttl_s=ttl_s, detail=f"converted from pre-order {preorder.id}"
-    )
+    detail = notes.CONVERTED_FROM_PREORDER.format(preorder_id=preorder.id)
+    order = machine.reserve(order, [hold], at=now, ttl_s=ttl_s, detail=detail)
     explanation = (
-        f"converted from pre-order {preorder.id} "
-        f"(listing {preorder.listing_id}, position {preorder.position})",
-        f"lot {lot.id} (vintage {lot.vintage}, county {lot.county_code}): {preorder.quantity_kg} kg",
+        notes.FROM_PREORDER.format(
+            preorder_id=preorder.id, listing_id=preorder.listing_id, position=preorder.position
+        ),
+        notes.PREORDER_LOT.format(
+            lot_id=lot.id, vintage=lot.vintage, county_code=lot.county_code, quantity_kg=preorder.quantity_kg
+        ),
     )
     row = MarketOrder(
         id=order_id,

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from ledger.errors import InvalidCommand, LedgerError
 from ledger.orm import as_utc
 from ledger.value_checks import check_quantity_kg
+from marketplace import order_notes as notes
 from marketplace.journey_models import Quote, QuoteLine
 from marketplace.lots import InvalidLot, LotFilters, available_kg_of, find_lots
 from marketplace.models import Lot, LotReservation, MarketOrder
@@ -298,7 +299,7 @@ def reserve_quoted(
     holds = tuple(
         LotHold(line.lot_id, line.quantity_kg) for line in sorted(lines, key=lambda line: line.lot_id)
     )
-    explanation = (f"the quoted lots at the quoted prices (quote {quote.id})", *quote.explanation.split("\n"))
+    explanation = (notes.FROM_QUOTE.format(quote_id=quote.id), *quote.explanation.split("\n"))
     return Allocation(holds=holds, explanation=explanation)
 
 

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from ledger import limits
 from ledger.errors import InvalidCommand
 from ledger.value_checks import check_quantity_kg
+from marketplace import order_notes as notes
 from marketplace.errors import check_utc
 from marketplace.lots import (
     InsufficientStock,
@@ -83,33 +84,29 @@ def allocate(candidates: Sequence[Candidate], quantity_kg: int, *, prefer_povert
             f"{total_available} kg available",
             field="quantity_kg",
         )
-    rule = "oldest vintage first, then lowest lot id"
-    if prefer_poverty_area:
-        rule = "poverty-area lots first, then " + rule
-    explanation = [f"allocated {quantity_kg} kg from the matching lots, {rule}"]
+    rule = notes.ALLOCATED_POVERTY_FIRST if prefer_poverty_area else notes.ALLOCATED
+    explanation = [rule.format(quantity_kg=quantity_kg)]
     holds = []
     remaining_kg = quantity_kg
     passed_over = 0
     for candidate in ordered:
         if remaining_kg == 0:
             break
-        where = f"lot {candidate.id} (vintage {candidate.vintage}, county {candidate.county_code}" + (
-            ", poverty area)" if candidate.poverty_county else ")"
-        )
+        lot = {"lot_id": candidate.id, "vintage": candidate.vintage, "county_code": candidate.county_code}
         if candidate.available_kg <= 0:
             passed_over += 1
             if passed_over <= MAX_PASSED_OVER_LINES:
-                explanation.append(f"{where}: passed over, nothing available")
+                wording = notes.POVERTY_LOT_PASSED_OVER if candidate.poverty_county else notes.LOT_PASSED_OVER
+                explanation.append(wording.format(**lot))
             continue
         taken_kg = min(candidate.available_kg, remaining_kg)
         holds.append(LotHold(lot_id=candidate.id, quantity_kg=taken_kg))
-        explanation.append(f"{where}: {taken_kg} kg of {candidate.available_kg} kg available")
+        wording = notes.POVERTY_LOT_TAKEN if candidate.poverty_county else notes.LOT_TAKEN
+        explanation.append(wording.format(**lot, taken_kg=taken_kg, available_kg=candidate.available_kg))
         remaining_kg -= taken_kg
     assert remaining_kg == 0
     if passed_over > MAX_PASSED_OVER_LINES:
-        explanation.append(
-            f"and {passed_over - MAX_PASSED_OVER_LINES} more lots passed over, nothing available"
-        )
+        explanation.append(notes.MORE_PASSED_OVER.format(count=passed_over - MAX_PASSED_OVER_LINES))
     allocation = Allocation(holds=tuple(holds), explanation=tuple(explanation))
     assert allocation.quantity_kg == quantity_kg
     return allocation
@@ -152,7 +149,9 @@ def reserve(
                 f"order {order_id} already holds {held_kg} kg; release it before reserving again",
                 field="order_id",
             )
-        return Allocation(holds=existing, explanation=(f"order {order_id} already holds its {held_kg} kg",))
+        return Allocation(
+            holds=existing, explanation=(notes.ALREADY_HELD.format(order_id=order_id, held_kg=held_kg),)
+        )
 
     candidates = allocation_candidates(session, lots, quantity_kg, filters.prefer_poverty_area)
     allocation = allocate(candidates, quantity_kg, prefer_poverty_area=filters.prefer_poverty_area)

@@ -13,6 +13,7 @@ English without a build step.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from flask import Flask, Response, request
@@ -50,9 +51,23 @@ def remember_choice(response: Response) -> Response:
     return response
 
 
+CHINESE_OR_JAPANESE = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
+"""CJK punctuation, kana, ideographs and full-width forms."""
+
+
+def written_in_english(text: object) -> bool:
+    """Whether ``text`` recorded elsewhere (a research note, a payment provider's message) is English.
+
+    The pages are translated, but text they quote is shown as it was written: in templates ``text is
+    english`` decides whether it is marked ``lang="en"``. Text with any Chinese in it is not.
+    """
+    return isinstance(text, str) and bool(text.strip()) and not CHINESE_OR_JAPANESE.search(text)
+
+
 def init_i18n(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", CHINESE)
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
     babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.tests["english"] = written_in_english
     app.after_request(remember_choice)

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from ledger.errors import LedgerError
 from ledger.sequencer import Sequencer
+from marketplace import order_notes as notes
 from marketplace import order_store
 from marketplace import orders as machine
 from marketplace.models import MarketOrder
@@ -276,7 +277,7 @@ def _settle_success(
     attempt.status, attempt.updated_at = "succeeded", now
     key = f"{event.provider}:{event.event_id}"
     amount_fen = event.amount_fen if event.amount_fen is not None else 0
-    detail = f"{event.provider} payment {attempt.provider_payment_id}"
+    detail = notes.PROVIDER_PAYMENT.format(provider=event.provider, payment_id=attempt.provider_payment_id)
     if event.currency != CURRENCY or amount_fen <= 0:
         decision = PaymentDecision(
             order,

@@ -38,6 +38,7 @@ from marketplace.payments.provider import PaymentProviderError
 from offsets import footprints
 from offsets.errors import OffsetsError
 from web.pages import pages_blueprint as bp
+from web.pages.order_notes import shown_lines, shown_note
 from web.pages.refusals import Refusal, refusal_of
 from web.pages.shop_form import FIELDS, Purchase, read_purchase, read_quantity_kg
 from web.pages.sign_in import signed_in_user
@@ -220,10 +221,20 @@ def _order_view(session: Session, row: MarketOrder) -> dict[str, Any]:
         "display_name": row.buyer_display_name,
         "reason": row.reason,
         "gift_message": row.gift_message,
-        "explanation": [line for line in row.allocation_explanation.split("\n") if line],
+        "explanation": shown_lines(row.allocation_explanation),
         "holds": list(reservation.holds) if reservation else [],
         "expires_at": reservation.expires_at if reservation and order.holds_stock else None,
-        "events": list(order.events),
+        "events": [
+            {
+                "at": event.at,
+                "state": event.target.value,
+                "cause": event.cause.value,
+                "paid_fen": event.paid_fen,
+                "refunded_fen": event.refunded_fen,
+                "note": shown_note(event.detail) if event.detail else None,
+            }
+            for event in order.events
+        ],
         "certificate_id": session.scalar(select(Certificate.id).where(Certificate.order_id == row.id)),
         "payable": row.state == OrderState.RESERVED.value,
     }

@@ -77,7 +77,12 @@ def test_a_project_page_says_where_its_methodology_s_rules_come_from(client):
     assert 'id="rules-uncertainty" data-applied="discount_table"' in html
     assert text_of(html, "rules-uncertainty") == "按 CDM-AR-TOOL14 的折扣表扣减。"
     consulted = html.split('id="rules-consulted"')[1].split("</ul>")[0]
-    assert "不确定性 · AR-CM-001-V01：未找到 — Uncertainty / sampling-precision deduction" in consulted
+    assert (
+        '不确定性 · AR-CM-001-V01：未找到 — <span class="quoted" lang="en">Uncertainty / sampling-precision '
+        "deduction"
+    ) in consulted
+    # A citation with Chinese in it is quoted, not marked as English.
+    assert '已找到 — <span class="quoted">AR-CM-001-V01 碳汇造林项目方法学 (2013)' in consulted
     assert "不确定性 · CDM-AR-TOOL14：已找到 — " in consulted
     assert 'href="/api/v1/methodologies/AR-CM-001-V01"' in html
 
