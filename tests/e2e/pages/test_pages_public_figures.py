@@ -1,0 +1,140 @@
+"""The public registry's figures agree with the ledger: each project's type, place, poverty status, issued and
+retired volumes, as recomputed here from the ledger's own entries (not from the tables the pages read), and
+a draft project is shown to nobody."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import UTC, datetime
+
+from pages_support import text_of
+from sqlalchemy import select
+from tests_support import add_project
+
+from api.context import ledger_service
+from ledger.entries import parse_body
+from ledger.models import Entry
+from offsets import regions
+from offsets.lifecycle import ProjectStatus
+from offsets.models import Organisation
+from web.pages.formatting import tonnes
+
+
+def _ledger_figures(demo_app) -> tuple[dict[str, dict], Counter[str], Counter[str]]:
+    """From the ledger's entries: each project's batch attributes and issued kilograms, and the kilograms
+    retired per batch."""
+    attributes: dict[str, dict] = {}
+    issued: Counter[str] = Counter()
+    retired_by_batch: Counter[str] = Counter()
+    with demo_app.app_context(), ledger_service().database.reading() as session:
+        rows = session.execute(select(Entry.kind, Entry.body).where(Entry.kind.in_(("issue", "retire"))))
+        for kind, body in rows:
+            data = parse_body(body.encode("utf-8")).data
+            if kind == "issue":
+                batch = data["batch"]
+                attributes[batch["project"]] = batch["attributes"]
+                issued[batch["project"]] += batch["quantity_kg"]
+            else:
+                for item in data["ranges"]:
+                    retired_by_batch[item["batch"]] += item["end"] - item["start"] + 1
+    return attributes, issued, retired_by_batch
+
+
+def test_every_project_page_states_what_the_ledger_holds_for_it(demo_app, client):
+    attributes, issued, retired_by_batch = _ledger_figures(demo_app)
+    assert len(attributes) >= 10
+    assert sum(retired_by_batch.values()) > 0
+    for code, batch_attributes in attributes.items():
+        html = client.get(f"/projects/{code}").get_data(as_text=True)
+        batches = dict(re.findall(r'class="batch-row" data-batch="([^"]*)" data-retired-kg="(\d+)"', html))
+        retired = {batch: kg for batch, kg in retired_by_batch.items() if batch.startswith(f"{code}-")}
+        assert {batch: int(kg) for batch, kg in batches.items() if int(kg)} == retired, code
+        assert text_of(html, "project-issued") == tonnes(issued[code]), code
+        assert text_of(html, "project-retired") == tonnes(sum(retired.values())), code
+        county = regions.division(batch_attributes["county_code"])
+        assert text_of(html, "project-location").startswith(f"{county.prefecture} {county.name}（"), code
+        assert batch_attributes["county"] == county.name
+        poverty = "true" if batch_attributes["poverty_county"] else "false"
+        assert f'id="project-poverty" data-poverty="{poverty}"' in html, code
+        assert text_of(html, "project-poverty") == ("是" if batch_attributes["poverty_county"] else "否")
+        assert f'id="project-type" data-type="{batch_attributes["project_type"]}"' in html, code
+
+
+def test_the_project_registry_lists_each_project_once_by_code_with_its_ledger_figures(demo_app, client):
+    attributes, issued, _ = _ledger_figures(demo_app)
+    html = client.get("/projects").get_data(as_text=True)
+    rows = re.findall(
+        r'class="project-row" data-zone="([^"]+)" data-code="([^"]+)" data-type="([^"]+)" '
+        r'data-issued-kg="(\d+)" data-poverty="(true|false)">(.*?)</tr>',
+        html,
+        re.S,
+    )
+    codes = [code for _, code, _, _, _, _ in rows]
+    assert codes == sorted(codes)
+    assert len(set(codes)) == len(codes)
+    for zone, code, project_type, issued_kg, poverty, cells in rows:
+        if code not in attributes:  # registered, not issued yet
+            assert int(issued_kg) == 0
+            continue
+        expected = attributes[code]
+        assert (zone, project_type) == (expected["zone"], expected["project_type"]), code
+        assert int(issued_kg) == issued[code], code
+        assert tonnes(issued[code]) in cells, code
+        assert poverty == ("true" if expected["poverty_county"] else "false"), code
+        county = regions.division(expected["county_code"])
+        assert f'{county.name}<br><small class="muted">{county.prefecture}</small>' in cells, code
+        assert ('<span class="tag">脱贫县</span>' in cells) == expected["poverty_county"], code
+
+
+def test_the_type_filter_keeps_that_type_only_and_every_project_of_it(client):
+    everything = client.get("/projects").get_data(as_text=True)
+    types = Counter(
+        re.findall(r'class="project-row" data-zone="[^"]+" data-code="[^"]+" data-type="([^"]+)"', everything)
+    )
+    assert len(types) >= 3
+    for project_type, count in types.items():
+        html = client.get("/projects", query_string={"type": project_type}).get_data(as_text=True)
+        shown = re.findall(r'data-type="([^"]+)" data-issued-kg', html)
+        assert shown == [project_type] * count, project_type
+
+
+def test_a_draft_project_appears_on_no_public_page(demo_app, client):
+    counted = text_of(client.get("/").get_data(as_text=True), "total-projects")
+    with demo_app.app_context(), ledger_service().database.unit_of_work() as uow:
+        owner = uow.session.scalar(select(Organisation.id).where(Organisation.kind == "project_owner"))
+        project = add_project(
+            uow.session,
+            code="DRAFT01",
+            name="草稿项目（不公开）",
+            county_code="513423",
+            zone="川西南",
+            owner_id=owner,
+            created_at=datetime.now(UTC),
+        )
+        project.status = ProjectStatus.DRAFT.value
+        uow.commit()
+    assert client.get("/projects/DRAFT01").status_code == 404
+    for path in ("/projects", "/projects?zone=川西南", "/projects?type=afforestation"):
+        assert "DRAFT01" not in client.get(path).get_data(as_text=True), path
+    assert text_of(client.get("/").get_data(as_text=True), "total-projects") == counted
+
+
+def test_a_registered_project_not_yet_issued_is_public_with_nothing_issued_or_retired(demo_app, client):
+    with demo_app.app_context(), ledger_service().database.unit_of_work() as uow:
+        owner = uow.session.scalar(select(Organisation.id).where(Organisation.kind == "project_owner"))
+        add_project(
+            uow.session,
+            code="NEW01",
+            name="新登记项目（示例）",
+            county_code="513423",
+            zone="川西南",
+            owner_id=owner,
+            created_at=datetime.now(UTC),
+        )
+        uow.commit()
+    html = client.get("/projects/NEW01").get_data(as_text=True)
+    assert (text_of(html, "project-issued"), text_of(html, "project-retired")) == ("0 t", "0 t")
+    assert 'class="batch-row"' not in html
+    listed = client.get("/projects").get_data(as_text=True)
+    assert re.search(r'data-code="NEW01" data-type="afforestation" data-issued-kg="0"', listed)
