@@ -16,6 +16,7 @@ from ledger import limits
 from marketplace.certificate_document import build_certificate_document
 from marketplace.lots import LotFilters, available_kg_of, matching_lots
 from marketplace.models import Certificate, MarketOrder
+from web.pages.formatting import kg
 
 
 def test_buying_25_kg_and_paying_demo_fulfils_the_order_with_a_certificate(client):
@@ -213,3 +214,35 @@ def test_the_calculator_refuses_a_negative_or_non_numeric_amount_on_its_field(cl
     assert 'id="electricity_kwh-error"' in html
     assert 'id="flight_km-error"' in html
     assert 'value="-5"' in html
+
+
+@pytest.mark.parametrize(
+    ("typed", "code", "message"),
+    [
+        ("abc", "number", "请填写数字。"),
+        ("NaN", "number", "请填写数字。"),
+        ("Infinity", "number", "请填写数字。"),
+        ("-0.5", "not_negative", "不能为负数。"),
+        ("1000000.000001", "too_large", "数值过大，请检查。"),
+        ("1e7", "too_large", "数值过大，请检查。"),
+        ("0.1234567", "too_precise", "最多保留 6 位小数。"),
+    ],
+)
+def test_the_calculator_says_what_is_wrong_with_an_amount(client, typed, code, message):
+    response = client.get("/shop/calculator", query_string={"electricity_kwh": typed, "flight_km": "10"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert f'id="electricity_kwh-error" role="alert" data-code="{code}"' in html
+    assert text_of(html, "electricity_kwh-error") == message
+    assert 'id="flight_km-error"' not in html
+
+
+@pytest.mark.parametrize("typed", ["1,000,000", "1000000", "0", "0.123456", " 12 "])
+def test_the_calculator_takes_an_amount_up_to_its_limit_and_agrees_with_the_api(client, typed):
+    response = client.get("/shop/calculator", query_string={"electricity_kwh": typed, "flight_km": "10"})
+    assert response.status_code == 200, text_of(response.get_data(as_text=True), "electricity_kwh-error")
+    shown = text_of(response.get_data(as_text=True), "offset-kg")
+    amount = typed.strip().replace(",", "")
+    api = client.post("/api/v1/footprints/personal", json={"electricity_kwh": amount, "flight_km": "10"})
+    assert api.status_code == 200, api.get_json()
+    assert shown == kg(api.get_json()["offset_kg"])

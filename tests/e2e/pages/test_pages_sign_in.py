@@ -243,7 +243,8 @@ def test_the_registry_admin_confirms_an_invoice_and_the_order_is_fulfilled_with_
     )
     assert confirmed.status_code == 303
     result = client.get(confirmed.headers["Location"]).get_data(as_text=True)
-    assert 'data-state="fulfilled"' in result
+    assert f'id="confirmation" data-order="{order_id}" data-state="fulfilled"' in result
+    assert text_of(result, "confirmed-state") == "已完成（已注销）"
     certificate = re.search(r'id="certificate-link" href="(/certificates/[0-9a-f]+)"', result).group(1)
     assert "发票测试" in client.get(certificate).get_data(as_text=True)
     assert f'id="awaiting-{order_id}"' not in result
