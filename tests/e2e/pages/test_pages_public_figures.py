@@ -4,9 +4,11 @@ a draft project is shown to nobody."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections import Counter
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from pages_support import text_of
 from sqlalchemy import select
@@ -15,10 +17,11 @@ from tests_support import add_project
 from api.context import ledger_service
 from ledger.entries import parse_body
 from ledger.models import Entry
+from marketplace.models import Certificate, MarketOrder
 from offsets import regions
 from offsets.lifecycle import ProjectStatus
-from offsets.models import Organisation
-from web.pages.formatting import tonnes
+from offsets.models import Organisation, Project
+from web.pages.formatting import kg, local_time, mu, tonnes
 
 
 def _ledger_figures(demo_app) -> tuple[dict[str, dict], Counter[str], Counter[str]]:
@@ -138,3 +141,71 @@ def test_a_registered_project_not_yet_issued_is_public_with_nothing_issued_or_re
     assert 'class="batch-row"' not in html
     listed = client.get("/projects").get_data(as_text=True)
     assert re.search(r'data-code="NEW01" data-type="afforestation" data-issued-kg="0"', listed)
+
+
+def test_the_portal_s_totals_are_the_ledger_s_and_the_public_projects(demo_app, client):
+    attributes, issued, retired_by_batch = _ledger_figures(demo_app)
+    with demo_app.app_context(), ledger_service().database.reading() as session:
+        public = session.execute(
+            select(Project.zone, Project.area_mu).where(Project.status != ProjectStatus.DRAFT.value)
+        ).all()
+    html = client.get("/").get_data(as_text=True)
+    retired = sum(retired_by_batch.values())
+    from_poverty = sum(
+        kg for batch, kg in retired_by_batch.items() if attributes[batch.split("-", 1)[0]]["poverty_county"]
+    )
+    assert 0 < from_poverty < retired
+    share = (Decimal(from_poverty * 100) / retired).quantize(Decimal("0.1"), rounding=ROUND_HALF_EVEN)
+
+    assert text_of(html, "total-projects") == str(len(public))
+    assert text_of(html, "total-area") == mu(sum((Decimal(area) for _, area in public), Decimal(0)))
+    assert text_of(html, "total-issued") == tonnes(sum(issued.values()))
+    assert text_of(html, "total-retired") == tonnes(retired)
+    assert text_of(html, "poverty-share") == f"{share}%"
+    zones = dict(re.findall(r'class="zone" data-zone="([^"]+)" data-projects="(\d+)"', html))
+    assert zones == {zone: str(count) for zone, count in Counter(zone for zone, _ in public).items()} | {
+        zone: "0" for zone in regions.ZONE_KEYS if zone not in {zone for zone, _ in public}
+    }
+
+
+def test_the_retirement_registry_shows_every_retirement_and_no_private_name_or_details(demo_app, client):
+    with demo_app.app_context(), ledger_service().database.reading() as session:
+        entries = session.execute(
+            select(Entry.seq, Entry.body).where(Entry.kind == "retire").order_by(Entry.seq.desc())
+        ).all()
+        orders = dict(
+            session.execute(
+                select(Certificate.seq, MarketOrder).join(MarketOrder, MarketOrder.id == Certificate.order_id)
+            ).all()
+        )
+        session.expunge_all()
+    first = client.get("/registry").get_data(as_text=True)
+    pages = int(re.search(r"第 1 / (\d+) 页", first).group(1))
+    rows = re.findall(
+        r'<tr class="retirement" data-seq="(\d+)">(.*?)</tr>',
+        "".join(client.get(f"/registry?page={page}").get_data(as_text=True) for page in range(1, pages + 1)),
+        re.S,
+    )
+    assert [int(seq) for seq, _ in rows] == [seq for seq, _ in entries]
+    assert f"共 {len(entries)} 笔注销" in first
+    for (seq, cells), (_, body) in zip(rows, entries, strict=True):
+        data = parse_body(body.encode("utf-8")).data
+        order = orders.get(int(seq))
+        beneficiary = re.search(r'<td class="beneficiary">(?:<a href="([^"]+)">)?([^<]*)', cells)
+        details = re.search(r'<small class="muted details">([^<]*)</small>', cells)
+        if data["beneficiary"]["public"]:
+            assert html.unescape(beneficiary.group(2)) == data["beneficiary"]["name"], seq
+            assert (html.unescape(details.group(1)) if details else "") == data["details"], seq
+        else:
+            pseudonym = order.buyer_display_name.strip() if order is not None else ""
+            assert html.unescape(beneficiary.group(2)) == (pseudonym or "匿名"), seq
+            assert "name" not in data["beneficiary"], seq  # the ledger holds a commitment to it
+            if order is not None and order.beneficiary_name != pseudonym:
+                assert order.beneficiary_name not in cells, seq
+            assert details is None, seq
+        event_id = order.event_id if order is not None else None
+        assert beneficiary.group(1) == (f"/events/{event_id}" if event_id else None), seq
+        projects = sorted({item["batch"].split("-", 1)[0] for item in data["ranges"]})
+        assert re.findall(r'href="/projects/([^"]+)"', cells) == projects, seq
+        assert kg(data["quantity_kg"]) in cells, seq
+        assert local_time(parse_body(body.encode("utf-8")).time) in cells, seq
