@@ -33,7 +33,7 @@ from api.users import disable_user
 from marketplace import events, order_store
 from marketplace.lots import LotFilters
 from marketplace.models import Certificate, MarketOrder
-from marketplace.orders import OrderKind
+from marketplace.orders import MAX_RESERVATION_TTL_S, OrderKind
 from offsets import footprints
 from web.pages.sign_in import safe_next
 from web.scheduler import expire_reservations_job
@@ -544,3 +544,38 @@ def test_changing_the_password_ends_other_sessions_and_keeps_this_one(demo_app, 
         sign_in(demo_app.test_client(), people["individual"], password="新密码-2027-abcdef").status_code
         == 303
     )
+
+
+def test_the_invoices_awaiting_payment_list_reserved_orders_first_then_expired_each_oldest_first(
+    demo_app, client, people
+):
+    expired_id = (
+        buy(demo_app.test_client(), quantity_kg="2", name="过期订单").headers["Location"].rsplit("/")[-1]
+    )
+    with demo_app.app_context(), ledger_service().database.unit_of_work() as uow:
+        later = datetime.now(UTC) + timedelta(seconds=MAX_RESERVATION_TTL_S + 1)
+        assert expired_id in order_store.expire_due_orders(uow.session, later)
+        uow.commit()
+    enterprise_id = place_organisation_order(demo_app, organisation_named(demo_app, ENTERPRISE_A), 1_000)
+    individual_id = (
+        buy(demo_app.test_client(), quantity_kg="3", name="待付订单").headers["Location"].rsplit("/")[-1]
+    )
+    last_id = (
+        buy(demo_app.test_client(), quantity_kg="4", name="待付订单").headers["Location"].rsplit("/")[-1]
+    )
+    sign_in(client, people["registry_admin"])
+
+    listing = client.get("/registry-admin/invoices").get_data(as_text=True)
+
+    rows = dict(re.findall(r'<tr id="awaiting-([^"]+)">(.*?)</tr>', listing, re.S))
+    order = list(rows)
+    placed = [order.index(enterprise_id), order.index(individual_id), order.index(last_id)]
+    assert placed == sorted(placed)
+    assert placed[-1] < order.index(expired_id)
+    states = [re.search(r'data-state="(\w+)"', cells).group(1) for cells in rows.values()]
+    assert states == sorted(states, reverse=True)  # every reserved order before every expired one
+    enterprise = re.sub(r"<[^>]+>", "|", rows[enterprise_id])
+    assert "|企业履约|" in enterprise
+    assert f"|{ENTERPRISE_A}|" in enterprise  # the organisation, not the buyer's display name
+    assert "|微碳汇|" in re.sub(r"<[^>]+>", "|", rows[individual_id])
+    assert 'data-state="expired"' in rows[expired_id]
