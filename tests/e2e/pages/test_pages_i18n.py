@@ -3,6 +3,7 @@ catalogue agrees with its source."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from babel.messages.mofile import read_mo
@@ -64,3 +65,8 @@ def test_numbers_are_formatted_with_separators_and_money_in_yuan_from_fen():
     assert yuan(123456) == "1,234.56 元"
     assert yuan(5) == "0.05 元"
     assert mu("15000.00") == "15,000 亩"
+    assert mu("1234.5") == "1,234.50 亩"
+    assert mu(Decimal("0.015"), "mu") == "0.02 mu"  # to the hundredth, half to even
+    assert mu(7) == "7 亩"
+    assert tonnes(-1500) == "-1.5 t"
+    assert yuan(-5) == "-0.05 元"
