@@ -50,11 +50,11 @@ class Wording:
                 regex += rf"(?P<{name}>.+)"
             else:
                 regex += rf"(?P<{name}>[^\s,()]+)"
-        object.__setattr__(self, "pattern", re.compile(f"^{regex}$", re.S))
+        object.__setattr__(self, "pattern", re.compile(regex, re.S))
 
     def format(self, **values: object) -> str:
         line = self.english.format(**values)
-        assert self.pattern.match(line), line
+        assert self.pattern.fullmatch(line), line
         return line
 
 
@@ -141,7 +141,7 @@ def read_note(line: str) -> Note | None:
     the first match is the one.
     """
     for wording in WORDINGS:
-        match = wording.pattern.match(line)
+        match = wording.pattern.fullmatch(line)
         if match:
             return Note(wording.key, match.groupdict())
     return None

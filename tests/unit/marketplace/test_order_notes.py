@@ -61,6 +61,7 @@ def test_every_line_a_wording_writes_reads_back_to_that_wording_and_its_values(w
         "lot L-1 (vintage 2024, county 513423): lots of kg",
         "ledger entry",
         "stock held in the lots, twice",
+        "ledger entry 5\n",
         "",
     ],
 )
