@@ -29,6 +29,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(from_environment(Path(app.instance_path)))
     app.config.update(overrides or {})
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    if app.testing:
+        # A template reading a key its view does not pass renders it blank by default; under test it
+        # fails instead, so a renamed or dropped key cannot pass unseen. Optional keys use .get().
+        from jinja2 import StrictUndefined
+
+        app.jinja_env.undefined = StrictUndefined
 
     database = Database(app.config["DATABASE_URL"], app.config.get("DATABASE_REPLICA_URL"))
     ledger = LedgerService(
