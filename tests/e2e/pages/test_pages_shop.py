@@ -3,6 +3,7 @@ entry, bad quantities, the CSRF refusal and a resubmitted form."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -15,7 +16,7 @@ from api.context import ledger_service
 from ledger import limits
 from marketplace.certificate_document import build_certificate_document
 from marketplace.lots import LotFilters, available_kg_of, matching_lots
-from marketplace.models import Certificate, MarketOrder
+from marketplace.models import Certificate, Lot, LotReservation, MarketOrder
 from web.pages.formatting import kg
 
 
@@ -246,3 +247,65 @@ def test_the_calculator_takes_an_amount_up_to_its_limit_and_agrees_with_the_api(
     api = client.post("/api/v1/footprints/personal", json={"electricity_kwh": amount, "flight_km": "10"})
     assert api.status_code == 200, api.get_json()
     assert shown == kg(api.get_json()["offset_kg"])
+
+
+def _order_facts(demo_app, order_path: str) -> tuple[MarketOrder, list[bool]]:
+    """The order row and, for each lot it holds, whether the lot is in a former poverty county."""
+    order_id = order_path.rsplit("/", 1)[1]
+    with demo_app.app_context(), ledger_service().database.reading() as session:
+        row = session.get(MarketOrder, order_id)
+        poverty = session.scalars(
+            select(Lot.poverty_county)
+            .join(LotReservation, LotReservation.lot_id == Lot.id)
+            .where(LotReservation.order_id == order_id)
+        ).all()
+        session.expunge(row)
+    return row, list(poverty)
+
+
+def test_a_gift_is_retired_for_the_recipient_with_its_message_and_only_a_gift_keeps_one(demo_app, client):
+    gift_path = buy(client, quantity_kg="5", name="李受赠", gift="on", gift_message="生日快乐").headers[
+        "Location"
+    ]
+    plain_path = buy(client, quantity_kg="5", name="王自用", gift_message="不是礼物").headers["Location"]
+
+    gift, _ = _order_facts(demo_app, gift_path)
+    plain, _ = _order_facts(demo_app, plain_path)
+    assert (gift.reason, gift.gift_message, gift.beneficiary_name) == ("gift", "生日快乐", "李受赠")
+    assert (plain.reason, plain.gift_message) == ("personal_footprint", None)
+    page = client.get(gift_path).get_data(as_text=True)
+    assert "<dt>用途</dt><dd>赠送</dd>" in page
+    assert "<dt>赠言</dt><dd>生日快乐</dd>" in page
+    assert "赠言" not in client.get(plain_path).get_data(as_text=True)
+
+
+def test_poverty_area_only_takes_poverty_area_lots_and_either_way_they_come_first(demo_app, client):
+    only, only_lots = _order_facts(
+        demo_app, buy(client, quantity_kg="50", name="王小明", poverty_area_only="on").headers["Location"]
+    )
+    either, either_lots = _order_facts(
+        demo_app, buy(client, quantity_kg="50", name="王小明").headers["Location"]
+    )
+    assert only_lots
+    assert all(only_lots)
+    only_sourcing, either_sourcing = json.loads(only.sourcing), json.loads(either.sourcing)
+    assert (only_sourcing["poverty_area_only"], either_sourcing["poverty_area_only"]) == (True, False)
+    assert only_sourcing["prefer_poverty_area"] is either_sourcing["prefer_poverty_area"] is True
+    assert either_lots[0] is True
+    assert only.allocation_explanation.startswith(
+        "allocated 50 kg from the matching lots, poverty-area lots first"
+    )
+    assert either.allocation_explanation.startswith(
+        "allocated 50 kg from the matching lots, poverty-area lots first"
+    )
+
+
+@pytest.mark.parametrize("field", ["name", "display_name"])
+def test_a_name_may_be_200_characters_and_no_more(client, field):
+    form = {"name": "王小明", field: "名" * 200}
+    assert buy(client, **form).status_code == 303
+    refused = buy(client, **(form | {field: "名" * 201}))
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert f'id="{field}-error" role="alert" data-code="too_long"' in html
+    assert text_of(html, f"{field}-error") == "内容过长。"
