@@ -44,6 +44,25 @@ def _ledger_figures(demo_app) -> tuple[dict[str, dict], Counter[str], Counter[st
     return attributes, issued, retired_by_batch
 
 
+def _add_project(demo_app, code: str, name: str, status: str | None = None) -> None:
+    """A registered afforestation project in 盐源县 of a demo owner (tests_support.add_project), or one in
+    ``status``."""
+    with demo_app.app_context(), ledger_service().database.unit_of_work() as uow:
+        owner = uow.session.scalar(select(Organisation.id).where(Organisation.kind == "project_owner"))
+        project = add_project(
+            uow.session,
+            code=code,
+            name=name,
+            county_code="513423",
+            zone="川西南",
+            owner_id=owner,
+            created_at=datetime.now(UTC),
+        )
+        if status is not None:
+            project.status = status
+        uow.commit()
+
+
 def test_every_project_page_states_what_the_ledger_holds_for_it(demo_app, client):
     attributes, issued, retired_by_batch = _ledger_figures(demo_app)
     assert len(attributes) >= 10
@@ -104,19 +123,7 @@ def test_the_type_filter_keeps_that_type_only_and_every_project_of_it(client):
 
 def test_a_draft_project_appears_on_no_public_page(demo_app, client):
     counted = text_of(client.get("/").get_data(as_text=True), "total-projects")
-    with demo_app.app_context(), ledger_service().database.unit_of_work() as uow:
-        owner = uow.session.scalar(select(Organisation.id).where(Organisation.kind == "project_owner"))
-        project = add_project(
-            uow.session,
-            code="DRAFT01",
-            name="草稿项目（不公开）",
-            county_code="513423",
-            zone="川西南",
-            owner_id=owner,
-            created_at=datetime.now(UTC),
-        )
-        project.status = ProjectStatus.DRAFT.value
-        uow.commit()
+    _add_project(demo_app, "DRAFT01", "草稿项目（不公开）", ProjectStatus.DRAFT.value)
     assert client.get("/projects/DRAFT01").status_code == 404
     for path in ("/projects", "/projects?zone=川西南", "/projects?type=afforestation"):
         assert "DRAFT01" not in client.get(path).get_data(as_text=True), path
@@ -124,18 +131,7 @@ def test_a_draft_project_appears_on_no_public_page(demo_app, client):
 
 
 def test_a_registered_project_not_yet_issued_is_public_with_nothing_issued_or_retired(demo_app, client):
-    with demo_app.app_context(), ledger_service().database.unit_of_work() as uow:
-        owner = uow.session.scalar(select(Organisation.id).where(Organisation.kind == "project_owner"))
-        add_project(
-            uow.session,
-            code="NEW01",
-            name="新登记项目（示例）",
-            county_code="513423",
-            zone="川西南",
-            owner_id=owner,
-            created_at=datetime.now(UTC),
-        )
-        uow.commit()
+    _add_project(demo_app, "NEW01", "新登记项目（示例）")
     html = client.get("/projects/NEW01").get_data(as_text=True)
     assert (text_of(html, "project-issued"), text_of(html, "project-retired")) == ("0 t", "0 t")
     assert 'class="batch-row"' not in html
